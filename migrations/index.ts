@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+import * as m1 from './20261127000001_workspaces';
+import * as m2 from './20261127000002_agents';
+import * as m3 from './20261127000003_costs';
+import * as m4 from './20261127000004_audit-and-outbox';
+import * as m5 from './20261127000005_langgraph-checkpoints';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are listed, not discovered on disk: the list survives bundling, so a built service can migrate
+ * without the .ts sources beside it. Append new ones; never reorder or rename.
+ */
+const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
+  ['20261127000001_workspaces', m1],
+  ['20261127000002_agents', m2],
+  ['20261127000003_costs', m3],
+  ['20261127000004_audit-and-outbox', m4],
+  ['20261127000005_langgraph-checkpoints', m5],
+];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

@@ -1,0 +1,26 @@
+// npm run migrate [-- --rollback-all]  — migrates DATABASE_URL (or the embedded development database).
+import path from 'node:path';
+import { createDatabase, migrateLatest, migrateRollbackAll } from '@raptorflow/shared';
+import { ROOT, ensurePostgres } from './lib/local-stack';
+
+async function main(): Promise<void> {
+  const pg = await ensurePostgres(process.env, path.join(ROOT, '.data'));
+  const db = createDatabase({ url: pg.url, poolMax: 2 });
+  try {
+    if (process.argv.includes('--rollback-all')) {
+      const reverted = await migrateRollbackAll(db);
+      console.log(reverted.length ? `rolled back: ${reverted.join(', ')}` : 'nothing to roll back');
+    } else {
+      const applied = await migrateLatest(db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
+    }
+  } finally {
+    await db.destroy();
+    await pg.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+// npm start: the whole system on one machine (SPEC §2).
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createDatabase, migrateLatest } from '@raptorflow/shared';
+import { mintDevToken } from './lib/dev-token';
+import { ROOT, ensurePostgres, ensureRedis, freePort } from './lib/local-stack';
+import type { Dependency } from './lib/local-stack';
+import { SERVICES, spawnService, waitForExit, waitForHttp } from './lib/service-process';
+import type { ServiceName } from './lib/service-process';
+import { getSettings } from '@raptorflow/shared';
+
+const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
+
+async function main(): Promise<void> {
+  const dataDir = path.join(ROOT, '.data');
+  const deps: Dependency[] = [];
+  const children = new Map<ServiceName, ReturnType<typeof spawnService>>();
+  let stopping = false;
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping services…');
+    for (const c of children.values()) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all([...children.values()].map((c) => waitForExit(c, 30_000)));
+    for (const d of deps.reverse()) await d.stop().catch(() => undefined);
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const pg = await ensurePostgres(process.env, dataDir);
+  deps.push(pg);
+  say(`PostgreSQL: ${pg.description}`);
+  const redis = await ensureRedis(process.env, dataDir);
+  deps.push(redis);
+  say(`Redis: ${redis.description}`);
+
+  const db = createDatabase({ url: pg.url, poolMax: 1 });
+  const applied = await migrateLatest(db).finally(() => db.destroy());
+  say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
+
+  const port = await freePort(Number(process.env.PORT ?? 8000));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ENVIRONMENT: process.env.ENVIRONMENT ?? 'development',
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    PORT: String(port),
+    AGENT_RUNNER_PORT: String(await freePort(8101)),
+    SEEDER_PORT: String(await freePort(8102)),
+    COST_LEDGER_PORT: String(await freePort(8103)),
+    MIGRATE_ON_START: 'false',
+  };
+  for (const name of SERVICES) {
+    const child = spawnService(name, env);
+    children.set(name, child);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      say(`${name} exited unexpectedly (${signal ?? code}); stopping the stack`);
+      void stopAll(1);
+    });
+  }
+
+  const api = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${api}/health/live`, 60_000);
+  // The banner uses the same settings the children parse (development defaults unless overridden).
+  process.env.DATABASE_URL = pg.url;
+  process.env.REDIS_URL = redis.url;
+  const settings = getSettings();
+  const userId = randomUUID();
+  const token = await mintDevToken({ userId, secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
+  process.stdout.write(
+    [
+      '',
+      '  RaptorFlow is running',
+      `  API:            ${api}   (health: ${api}/health)`,
+      `  Dev user:       ${userId}`,
+      `  Dev JWT (12h):  ${token}`,
+      '',
+      `  export TOKEN=${token}`,
+      `  curl -s -X POST ${api}/v1/workspaces -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"Acme"}'`,
+      `  curl -s ${api}/v1/agents -H "Authorization: Bearer $TOKEN"`,
+      '',
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[start] ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+import type { WorkspaceRole } from '@raptorflow/shared';
+import type { VerifiedUser } from './auth/jwt-verifier';
+
+declare global {
+  namespace Express {
+    interface Request {
+      auth?: VerifiedUser;
+      workspace?: { id: string; role: WorkspaceRole };
+    }
+  }
+}
+
+export {};

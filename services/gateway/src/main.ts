@@ -1,0 +1,46 @@
+import {
+  closeBus,
+  closeDatabase,
+  closeRedisConnections,
+  createLogger,
+  createRedis,
+  getBus,
+  getDatabase,
+  getSettings,
+  migrateLatest,
+} from '@raptorflow/shared';
+import { createApp } from './app';
+import { scrubSecrets } from '@raptorflow/shared';
+
+async function main(): Promise<void> {
+  const settings = getSettings();
+  const logger = createLogger('gateway');
+  const db = getDatabase();
+  if (settings.migrateOnStart) await migrateLatest(db);
+  const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger });
+  const server = app.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'gateway shutting down');
+    server.close(async () => {
+      await closeBus();
+      await closeRedisConnections();
+      await closeDatabase();
+      process.exit(0);
+    });
+    // Keep-alive sockets would hold close() open forever.
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), settings.shutdownGraceMs).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // ConfigError messages list every problem; print them as they are.
+  console.error(scrubSecrets(err instanceof Error ? err.message : String(err)));
+  process.exit(1);
+});

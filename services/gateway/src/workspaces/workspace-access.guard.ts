@@ -1,0 +1,83 @@
+import type { Request, RequestHandler } from 'express';
+import { z } from 'zod';
+import {
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  ValidationFailedError,
+  updateContext,
+} from '@raptorflow/shared';
+import type { WorkspaceRole } from '@raptorflow/shared';
+import type { MembershipService } from './membership.service';
+
+const RANK: Record<WorkspaceRole, number> = { member: 1, admin: 2, owner: 3 };
+const uuid = z.uuid();
+
+interface Candidate {
+  source: string;
+  value: string;
+}
+
+/** SPEC §6 order: X-Workspace-Id header, then workspace_id query, then :workspace_id path parameter. */
+function explicitWorkspaceIds(req: Request): Candidate[] {
+  const found: Candidate[] = [];
+  const header = req.get('x-workspace-id');
+  if (header !== undefined) found.push({ source: 'header.X-Workspace-Id', value: header.trim() });
+  const query = req.query.workspace_id;
+  if (query !== undefined) found.push({ source: 'query.workspace_id', value: typeof query === 'string' ? query : '' });
+  const param = req.params.workspace_id;
+  if (typeof param === 'string') found.push({ source: 'path.workspace_id', value: param });
+  return found;
+}
+
+export class WorkspaceGuards {
+  constructor(private readonly memberships: MembershipService) {}
+
+  /** Resolves the request's workspace and proves the caller belongs to it; every later query uses req.workspace. */
+  requireWorkspaceMember(): RequestHandler {
+    return async (req, _res, next) => {
+      try {
+        const userId = req.auth?.userId;
+        if (!userId) throw new UnauthenticatedError();
+        const ids = explicitWorkspaceIds(req);
+        const malformed = ids.filter((c) => !uuid.safeParse(c.value).success);
+        if (malformed.length)
+          throw new ValidationFailedError(
+            'Workspace id must be a UUID',
+            malformed.map((c) => ({ path: c.source, message: 'must be a UUID' })),
+          );
+        const distinct = new Set(ids.map((c) => c.value.toLowerCase()));
+        if (distinct.size > 1)
+          throw new ValidationFailedError(
+            'The request names more than one workspace',
+            ids.map((c) => ({ path: c.source, message: 'conflicts with another workspace id in the request' })),
+          );
+        const explicit = ids[0]?.value.toLowerCase();
+        const membership = explicit
+          ? await this.memberships.find(userId, explicit)
+          : await this.memberships.oldest(userId);
+        if (!membership) {
+          if (explicit) throw new PermissionDeniedError('You are not a member of this workspace');
+          throw new NotFoundError('You are not a member of any workspace yet; create one with POST /v1/workspaces');
+        }
+        req.workspace = { id: membership.workspaceId, role: membership.role };
+        updateContext({ workspaceId: membership.workspaceId, role: membership.role });
+        next();
+      } catch (err) {
+        next(err);
+      }
+    };
+  }
+
+  /** Use after requireWorkspaceMember(); roles are hierarchical (owner > admin > member). */
+  requireWorkspaceRole(...allowed: WorkspaceRole[]): RequestHandler {
+    const min = Math.min(...allowed.map((r) => RANK[r]));
+    return (req, _res, next) => {
+      const role = req.workspace?.role;
+      if (!role) return next(new UnauthenticatedError());
+      if (RANK[role] < min)
+        return next(new PermissionDeniedError(`This needs the ${allowed.join(' or ')} role; you are ${role}`));
+      next();
+    };
+  }
+}

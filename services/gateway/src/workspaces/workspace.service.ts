@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+import { getBus, getDatabase } from '@raptorflow/shared';
+import type { Keyset, RaptorBus, WorkspaceRole } from '@raptorflow/shared';
+
+export interface WorkspaceView {
+  id: string;
+  name: string;
+  role: WorkspaceRole;
+  created_at: string;
+}
+
+interface WorkspaceRow {
+  id: string;
+  name: string;
+  role: WorkspaceRole;
+  created_at: Date;
+}
+
+export interface WorkspaceServiceOptions {
+  db?: Knex;
+  bus?: RaptorBus;
+}
+
+export class WorkspaceService {
+  private readonly db: Knex;
+  private readonly bus: RaptorBus;
+
+  constructor(opts: WorkspaceServiceOptions = {}) {
+    this.db = opts.db ?? getDatabase();
+    this.bus = opts.bus ?? getBus();
+  }
+
+  /**
+   * The workspace, its owner membership and the `workspace.created` outbox row commit together: there is
+   * never a workspace without its event, nor an event without its workspace.
+   */
+  async create(userId: string, name: string): Promise<WorkspaceView> {
+    return this.db.transaction(async (trx) => {
+      const [ws] = await trx('workspaces')
+        .insert({ name, created_by: userId })
+        .returning<{ id: string; name: string; created_at: Date }[]>(['id', 'name', 'created_at']);
+      if (!ws) throw new Error('workspace insert returned no row');
+      await trx('workspace_members').insert({ workspace_id: ws.id, user_id: userId, role: 'owner' });
+      await this.bus.publish(
+        'workspace.created',
+        { workspace_id: ws.id, name: ws.name, created_by: userId },
+        { trx, workspaceId: ws.id },
+      );
+      return toView({ ...ws, role: 'owner' });
+    });
+  }
+
+  /** The user's workspaces, oldest first, keyset-paginated on (created_at, id). */
+  async listForUser(userId: string, limit: number, after?: Keyset): Promise<{ rows: WorkspaceView[]; more: boolean }> {
+    const q = this.db('workspaces as w')
+      .join('workspace_members as m', 'm.workspace_id', 'w.id')
+      .where('m.user_id', userId)
+      .select<WorkspaceRow[]>('w.id', 'w.name', 'm.role', 'w.created_at')
+      .orderBy([
+        { column: 'w.created_at', order: 'asc' },
+        { column: 'w.id', order: 'asc' },
+      ])
+      .limit(limit + 1);
+    if (after) q.whereRaw('(w.created_at, w.id) > (?::timestamptz, ?::uuid)', [after.t, after.id]);
+    const rows = await q;
+    return { rows: rows.slice(0, limit).map(toView), more: rows.length > limit };
+  }
+
+  async getForMember(workspaceId: string, role: WorkspaceRole): Promise<WorkspaceView | undefined> {
+    const ws = await this.db('workspaces').where({ id: workspaceId }).first<WorkspaceRow | undefined>('id', 'name', 'created_at');
+    return ws ? toView({ ...ws, role }) : undefined;
+  }
+}
+
+function toView(r: WorkspaceRow): WorkspaceView {
+  return { id: r.id, name: r.name, role: r.role, created_at: r.created_at.toISOString() };
+}

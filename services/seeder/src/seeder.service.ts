@@ -1,0 +1,67 @@
+import type { Knex } from 'knex';
+import { AgentRegistryService, AuditLogService, createLogger, getDatabase } from '@raptorflow/shared';
+import type { Envelope, Logger } from '@raptorflow/shared';
+
+export interface SeederServiceOptions {
+  db?: Knex;
+  registry?: AgentRegistryService;
+  audit?: AuditLogService;
+  logger?: Logger;
+}
+
+export class SeederService {
+  private readonly db: Knex;
+  private readonly registry: AgentRegistryService;
+  private readonly audit: AuditLogService;
+  private readonly logger: Logger;
+
+  constructor(opts: SeederServiceOptions = {}) {
+    this.db = opts.db ?? getDatabase();
+    this.registry = opts.registry ?? new AgentRegistryService({ db: this.db });
+    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    this.logger = opts.logger ?? createLogger('seeder');
+  }
+
+  /** Idempotent: the Lords and the audit row are keyed, so a redelivered event changes nothing. */
+  async seedWorkspace(workspaceId: string, eventId: string): Promise<{ seeded: number; skipped?: string }> {
+    return this.db.transaction(async (trx) => {
+      // Lock the workspace row: a workspace deleted meanwhile is skipped instead of failing on its FK.
+      const ws = await trx('workspaces').where({ id: workspaceId }).forShare().first('id');
+      if (!ws) {
+        this.logger.warn({ workspace_id: workspaceId }, 'workspace no longer exists; nothing to seed');
+        return { seeded: 0, skipped: 'workspace_missing' };
+      }
+      const seeded = await this.registry.seedWorkspace(workspaceId, trx);
+      await this.audit.record(
+        {
+          action: 'workspace.seeded',
+          workspaceId,
+          actorType: 'service',
+          actorId: 'seeder',
+          resourceType: 'workspace',
+          resourceId: workspaceId,
+          output: { agents_created: seeded },
+          eventId,
+        },
+        trx,
+      );
+      return { seeded };
+    });
+  }
+
+  /** Smoke event: one audit row per event id, however often it is delivered. */
+  async recordTestEvent(envelope: Envelope, payload: unknown): Promise<{ recorded: boolean }> {
+    const recorded = await this.audit.record({
+      action: 'test.event',
+      workspaceId: envelope.workspace_id,
+      actorType: envelope.actor_user_id ? 'user' : 'system',
+      actorId: envelope.actor_user_id ?? null,
+      resourceType: 'event',
+      resourceId: envelope.event_id,
+      input: payload,
+      eventId: envelope.event_id,
+      correlationId: envelope.correlation_id,
+    });
+    return { recorded };
+  }
+}

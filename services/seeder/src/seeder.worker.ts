@@ -1,0 +1,22 @@
+import { createWorker, getSettings } from '@raptorflow/shared';
+import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
+import type { Worker } from 'bullmq';
+import { SeederService } from './seeder.service';
+
+export function seederHandlers(service: SeederService) {
+  const handleWorkspaceCreated: EventHandler<'workspace.created'> = (payload, { envelope }) =>
+    service.seedWorkspace(payload.workspace_id, envelope.event_id);
+  const handleTestEvent: EventHandler<'test.event'> = (payload, { envelope }) =>
+    service.recordTestEvent(envelope, payload);
+  return { handleWorkspaceCreated, handleTestEvent };
+}
+
+/** The seeder consumes two queues: `workspace` (seeding) and `system` (smoke events). */
+export function createSeederWorkers(service = new SeederService(), opts: CreateWorkerOptions = {}): Worker[] {
+  const h = seederHandlers(service);
+  const concurrency = opts.concurrency ?? getSettings().concurrency.seeder;
+  return [
+    createWorker('workspace', { 'workspace.created': h.handleWorkspaceCreated }, { ...opts, concurrency }),
+    createWorker('system', { 'test.event': h.handleTestEvent }, { ...opts, concurrency }),
+  ];
+}

@@ -1,0 +1,213 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else asks getSettings(), so a typo in a variable
+ * name is a start-up error rather than a silent `undefined` deep inside a request.
+ */
+
+const DEV_JWT_SECRET = 'raptorflow-development-jwt-secret-change-me-0000';
+const DEV_SECRET_KEY = 'raptorflow-development-secret-key-change-me-00000';
+export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
+const MIN_SECRET_KEY_LENGTH = 32;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const intFrom = (fallback: number, min = 0, max = 65_535) =>
+  optionalString.pipe(z.coerce.number<string>().int().min(min).max(max).optional()).transform((v) => v ?? fallback);
+
+const csv = optionalString.transform((v) =>
+  v === undefined
+    ? []
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
+
+const booleanish = optionalString.pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional());
+
+const envSchema = z.object({
+  ENVIRONMENT: optionalString.pipe(z.enum(['development', 'test', 'production']).optional()),
+  PORT: intFrom(8000),
+  LOG_LEVEL: optionalString.pipe(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  ),
+  LOG_FORMAT: optionalString.pipe(z.enum(['json', 'pretty']).optional()),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  QUEUE_PREFIX: optionalString,
+  SUPABASE_URL: optionalString.pipe(z.url().optional()),
+  SUPABASE_SERVICE_KEY: optionalString,
+  SUPABASE_JWT_SECRET: optionalString,
+  JWT_AUDIENCE: optionalString,
+  GOOGLE_CLOUD_PROJECT: optionalString,
+  GOOGLE_CLOUD_LOCATION: optionalString,
+  ANTHROPIC_API_KEY: optionalString,
+  SECRET_KEY: optionalString,
+  MONTHLY_WORKSPACE_BUDGET_USD: optionalString.pipe(z.coerce.number<string>().min(0).max(1_000_000).optional()),
+  AGENT_RUNNER_CONCURRENCY: intFrom(4, 1, 256),
+  SEEDER_CONCURRENCY: intFrom(8, 1, 256),
+  COST_LEDGER_CONCURRENCY: intFrom(8, 1, 256),
+  AGENT_RUNNER_PORT: intFrom(8101),
+  SEEDER_PORT: intFrom(8102),
+  COST_LEDGER_PORT: intFrom(8103),
+  BULL_BOARD_USERNAME: optionalString,
+  BULL_BOARD_PASSWORD: optionalString,
+  ADMIN_USER_IDS: csv,
+  CORS_ORIGINS: csv,
+  MIGRATE_ON_START: booleanish,
+  SHUTDOWN_GRACE_MS: intFrom(25_000, 0, 600_000),
+});
+
+export type Environment = 'development' | 'test' | 'production';
+
+export interface Settings {
+  environment: Environment;
+  isProduction: boolean;
+  port: number;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  supabaseUrl: string | undefined;
+  supabaseServiceKey: string | undefined;
+  supabaseJwtSecret: string;
+  jwtAudience: string;
+  googleCloudProject: string | undefined;
+  googleCloudLocation: string;
+  anthropicApiKey: string | undefined;
+  secretKey: string;
+  monthlyWorkspaceBudgetUsd: number;
+  concurrency: { agentRunner: number; seeder: number; costLedger: number };
+  workerPorts: { agentRunner: number; seeder: number; costLedger: number };
+  bullBoard: { username: string | undefined; password: string | undefined };
+  adminUserIds: readonly string[];
+  corsOrigins: readonly string[];
+  migrateOnStart: boolean;
+  shutdownGraceMs: number;
+  /** Names of the variables that fell back to a development default (announced once at start-up). */
+  defaultsUsed: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Pure: parses an environment-like object. Throws ConfigError listing every problem at once. */
+export function parseSettings(env: Record<string, string | undefined>): Settings {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const environment: Environment = e.ENVIRONMENT ?? 'development';
+  const isProduction = environment === 'production';
+  const defaultsUsed: string[] = [];
+
+  function need<T>(name: string, value: T | undefined, devDefault: T): T {
+    if (value !== undefined) return value;
+    if (isProduction) {
+      problems.push(`${name} is required in production`);
+      return devDefault;
+    }
+    defaultsUsed.push(name);
+    return devDefault;
+  }
+
+  const databaseUrl = need('DATABASE_URL', e.DATABASE_URL, 'postgres://postgres@127.0.0.1:5432/raptorflow');
+  const redisUrl = need('REDIS_URL', e.REDIS_URL, 'redis://127.0.0.1:6379');
+  const supabaseJwtSecret = need('SUPABASE_JWT_SECRET', e.SUPABASE_JWT_SECRET, DEV_JWT_SECRET);
+  const secretKey = need('SECRET_KEY', e.SECRET_KEY, DEV_SECRET_KEY);
+  const googleCloudProject = isProduction
+    ? need('GOOGLE_CLOUD_PROJECT', e.GOOGLE_CLOUD_PROJECT, undefined)
+    : e.GOOGLE_CLOUD_PROJECT;
+
+  if (isProduction) {
+    if (e.REDIS_URL?.startsWith('redis://')) problems.push('REDIS_URL must use TLS (rediss://) in production');
+    if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < MIN_SECRET_KEY_LENGTH)
+      problems.push(`SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
+    if (e.SUPABASE_JWT_SECRET !== undefined && e.SUPABASE_JWT_SECRET.length < MIN_SECRET_KEY_LENGTH)
+      problems.push(`SUPABASE_JWT_SECRET must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
+    if ((e.BULL_BOARD_USERNAME === undefined) !== (e.BULL_BOARD_PASSWORD === undefined))
+      problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const migrateOnStart =
+    e.MIGRATE_ON_START === undefined ? !isProduction : ['true', '1', 'yes'].includes(e.MIGRATE_ON_START);
+
+  return deepFreeze({
+    environment,
+    isProduction,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL ?? (environment === 'test' ? 'silent' : 'info'),
+    logFormat: e.LOG_FORMAT ?? (environment === 'development' ? 'pretty' : 'json'),
+    databaseUrl,
+    redisUrl,
+    queuePrefix: e.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX,
+    supabaseUrl: e.SUPABASE_URL,
+    supabaseServiceKey: e.SUPABASE_SERVICE_KEY,
+    supabaseJwtSecret,
+    jwtAudience: e.JWT_AUDIENCE ?? 'authenticated',
+    googleCloudProject,
+    googleCloudLocation: e.GOOGLE_CLOUD_LOCATION ?? 'us-central1',
+    anthropicApiKey: e.ANTHROPIC_API_KEY,
+    secretKey,
+    monthlyWorkspaceBudgetUsd: e.MONTHLY_WORKSPACE_BUDGET_USD ?? 50,
+    concurrency: {
+      agentRunner: e.AGENT_RUNNER_CONCURRENCY,
+      seeder: e.SEEDER_CONCURRENCY,
+      costLedger: e.COST_LEDGER_CONCURRENCY,
+    },
+    workerPorts: { agentRunner: e.AGENT_RUNNER_PORT, seeder: e.SEEDER_PORT, costLedger: e.COST_LEDGER_PORT },
+    bullBoard: {
+      username: e.BULL_BOARD_USERNAME ?? (isProduction ? undefined : 'admin'),
+      password: e.BULL_BOARD_PASSWORD ?? (isProduction ? undefined : 'raptorflow'),
+    },
+    adminUserIds: e.ADMIN_USER_IDS,
+    corsOrigins: e.CORS_ORIGINS,
+    migrateOnStart,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    defaultsUsed,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+let cached: Settings | undefined;
+
+/** Parsed once per process; a bad environment stops start-up with one message listing every problem. */
+export function getSettings(): Settings {
+  cached ??= parseSettings(process.env);
+  return cached;
+}
+
+/** Tests change the environment between cases; production code never calls this. */
+export function resetSettingsForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,45 @@
+import { BaseModel } from './base.model';
+
+export type FlowName = 'research' | 'muse' | 'matrix' | 'guardian';
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export class Agent extends BaseModel {
+  static override tableName = 'agents';
+  declare id: string;
+  declare workspace_id: string;
+  declare key: string;
+  declare name: string;
+  declare domain: string;
+  declare description: string;
+  declare default_flow: FlowName;
+  declare default_model: string;
+  declare created_at: Date;
+  declare updated_at: Date;
+}
+
+export class AgentRun extends BaseModel {
+  static override tableName = 'agent_runs';
+  static override jsonAttributes = ['input', 'output', 'error'];
+  declare id: string;
+  declare workspace_id: string;
+  declare agent_id: string;
+  declare agent_key: string;
+  declare flow: FlowName;
+  declare model: string;
+  declare status: RunStatus;
+  declare input: Record<string, unknown>;
+  declare output: Record<string, unknown> | null;
+  declare error: { code: string; message: string } | null;
+  declare input_tokens: number;
+  declare output_tokens: number;
+  declare cost_usd: string;
+  declare attempts: number;
+  declare requested_by: string | null;
+  declare correlation_id: string | null;
+  declare cancel_requested_at: Date | null;
+  declare heartbeat_at: Date | null;
+  declare created_at: Date;
+  declare started_at: Date | null;
+  declare completed_at: Date | null;
+  declare updated_at: Date;
+}

@@ -1,0 +1,102 @@
+import type { Knex } from 'knex';
+import type { Settings } from '../config/settings';
+import type { Redis } from '../redis/redis.factory';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+export interface DependencyCheck {
+  status: 'ok' | 'down';
+  latency_ms: number;
+  error?: string;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  service: string;
+  environment: string;
+  checks: {
+    redis: DependencyCheck;
+    database: DependencyCheck;
+    vertex_ai: { configured: boolean; project?: string; location: string };
+    anthropic: { configured: boolean };
+  };
+  uptime_s: number;
+}
+
+export interface HealthServiceOptions {
+  service: string;
+  db: Knex;
+  redis: Redis;
+  settings: Settings;
+  timeoutMs?: number;
+}
+
+/**
+ * down = a dependency that every request needs (Redis, PostgreSQL) is unreachable → 503;
+ * degraded = serving, but with no real LLM provider configured (calls go to the offline `local` provider).
+ */
+export class HealthService {
+  private readonly started = Date.now();
+  constructor(private readonly opts: HealthServiceOptions) {}
+
+  async check(): Promise<HealthReport> {
+    const timeoutMs = this.opts.timeoutMs ?? 2_000;
+    const [redis, database] = await Promise.all([
+      timed(() => this.opts.redis.ping(), timeoutMs),
+      timed(() => this.opts.db.raw('select 1'), timeoutMs),
+    ]);
+    const s = this.opts.settings;
+    const vertexConfigured = Boolean(s.googleCloudProject);
+    const anthropicConfigured = Boolean(s.anthropicApiKey);
+    const down = redis.status === 'down' || database.status === 'down';
+    const status: HealthStatus = down ? 'down' : vertexConfigured || anthropicConfigured ? 'ok' : 'degraded';
+    return {
+      status,
+      service: this.opts.service,
+      environment: s.environment,
+      checks: {
+        redis,
+        database,
+        vertex_ai: {
+          configured: vertexConfigured,
+          ...(s.googleCloudProject ? { project: s.googleCloudProject } : {}),
+          location: s.googleCloudLocation,
+        },
+        anthropic: { configured: anthropicConfigured },
+      },
+      uptime_s: Math.round((Date.now() - this.started) / 1000),
+    };
+  }
+}
+
+async function timed(fn: () => Promise<unknown>, timeoutMs: number): Promise<DependencyCheck> {
+  const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'ok', latency_ms: round(performance.now() - start) };
+  } catch (err) {
+    // Only the kind of failure: driver messages can quote hosts and users.
+    const message = err instanceof Error ? err.message : String(err);
+    return {
+      status: 'down',
+      latency_ms: round(performance.now() - start),
+      error: message.includes('no answer') ? message : 'unreachable',
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+export function httpStatusFor(report: HealthReport): number {
+  return report.status === 'down' ? 503 : 200;
+}

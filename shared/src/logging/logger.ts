@@ -1,0 +1,78 @@
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { getSettings } from '../config/settings';
+import { getContext } from '../context/request-context';
+import { scrubSecrets } from './scrub';
+
+export type { Logger } from 'pino';
+
+const REDACT_PATHS = [
+  'authorization',
+  'cookie',
+  'password',
+  'token',
+  'secret',
+  'apiKey',
+  'api_key',
+  '*.authorization',
+  '*.Authorization',
+  '*.cookie',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.apiKey',
+  '*.api_key',
+  '*.secretKey',
+  '*.supabaseJwtSecret',
+  '*.anthropicApiKey',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+];
+
+let root: Logger | undefined;
+
+function errSerializer(err: unknown): unknown {
+  const base = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (typeof base.message === 'string') base.message = scrubSecrets(base.message);
+  if (typeof base.stack === 'string') base.stack = scrubSecrets(base.stack);
+  return base;
+}
+
+/** The process-wide logger; each line carries the ids of the request or job it was written under. */
+export function getLogger(): Logger {
+  if (root) return root;
+  const settings = getSettings();
+  const pretty = settings.logFormat === 'pretty';
+  root = pino({
+    level: settings.logLevel,
+    base: { env: settings.environment },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: errSerializer, error: errSerializer },
+    mixin() {
+      const ctx = getContext();
+      if (!ctx) return {};
+      return {
+        correlation_id: ctx.correlationId,
+        ...(ctx.workspaceId ? { workspace_id: ctx.workspaceId } : {}),
+        ...(ctx.userId ? { user_id: ctx.userId } : {}),
+        ...(ctx.jobId ? { job_id: ctx.jobId } : {}),
+      };
+    },
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
+  });
+  if (settings.defaultsUsed.length > 0) {
+    root.info(
+      { defaults: settings.defaultsUsed },
+      `development defaults used for: ${settings.defaultsUsed.join(', ')}`,
+    );
+  }
+  return root;
+}
+
+export function createLogger(component: string): Logger {
+  return getLogger().child({ component });
+}

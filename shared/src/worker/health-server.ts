@@ -1,0 +1,34 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthService } from '../health/health.service';
+import { httpStatusFor } from '../health/health.service';
+
+/** A worker's small HTTP port: liveness, readiness and the health report, nothing else. */
+export async function startHealthServer(
+  health: HealthService,
+  port: number,
+  extra: () => Record<string, unknown> = () => ({}),
+): Promise<http.Server & { port: number }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return send(405, { error: { code: 'method_not_allowed', message: 'GET only' } });
+    if (path === '/health/live') return send(200, { status: 'ok' });
+    if (path === '/health' || path === '/health/ready') {
+      health.check().then(
+        (report) => send(httpStatusFor(report), { ...report, ...extra() }),
+        () => send(503, { status: 'down' }),
+      );
+      return;
+    }
+    send(404, { error: { code: 'not_found', message: `No route for ${path}` } });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve());
+  });
+  return Object.assign(server, { port: (server.address() as AddressInfo).port });
+}

@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import type { Worker } from 'bullmq';
+import { getSettings } from '../config/settings';
+import { closeDatabase, getDatabase } from '../db/database';
+import { migrateLatest } from '../db/migrate';
+import { HealthService } from '../health/health.service';
+import { createLogger } from '../logging/logger';
+import { closeRedisConnections, createRedis } from '../redis/redis.factory';
+import { closeBus } from '../bus/raptor-bus';
+import { startHealthServer } from './health-server';
+
+export interface WorkerServiceOptions {
+  service: string;
+  port: number;
+  /** Builds the service's workers once the database is migrated. */
+  start: () => Worker[] | Promise<Worker[]>;
+}
+
+/**
+ * The shared main() of the three worker services: migrate (development), start workers and the health port,
+ * and on SIGTERM/SIGINT let in-flight jobs finish within the grace period before handing them back.
+ */
+export async function runWorkerService(opts: WorkerServiceOptions): Promise<void> {
+  const settings = getSettings();
+  const logger = createLogger(opts.service);
+  const db = getDatabase();
+  if (settings.migrateOnStart) await migrateLatest(db);
+  const workers = await opts.start();
+  const health = new HealthService({ service: opts.service, db, redis: createRedis('client'), settings });
+  const server: Server = await startHealthServer(health, opts.port, () => ({
+    queues: workers.map((w) => ({ name: w.name, running: w.isRunning(), paused: w.isPaused() })),
+  }));
+  logger.info({ port: (server.address() as { port: number }).port, queues: workers.map((w) => w.name) }, `${opts.service} ready`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight jobs');
+    const graceful = Promise.all(workers.map((w) => w.close()));
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), settings.shutdownGraceMs).unref()),
+    ]);
+    if (timedOut) {
+      // Force-close: unfinished jobs lose their locks and are picked up again as stalled jobs elsewhere.
+      logger.warn('grace period over; handing unfinished jobs back to the queue');
+      await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    }
+    server.close();
+    await closeBus();
+    await closeRedisConnections();
+    await closeDatabase();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,3 @@
+export default async function globalTeardown(): Promise<void> {
+  // Databases are kept for post-mortem inspection and dropped at the next run's global setup.
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { getSettings } from '../../shared/src';
+import type { WorkspaceRole } from '../../shared/src';
+import { mintDevToken } from '../../scripts/lib/dev-token';
+
+export interface TestUser {
+  id: string;
+  token: string;
+}
+
+export async function newUser(opts: { ttlSeconds?: number } = {}): Promise<TestUser> {
+  const id = randomUUID();
+  const s = getSettings();
+  const token = await mintDevToken({ userId: id, secret: s.supabaseJwtSecret, audience: s.jwtAudience, ...opts });
+  return { id, token };
+}
+
+export interface TestWorkspace {
+  id: string;
+  name: string;
+}
+
+/** A workspace written straight to the database (no event): for tests about reads and guards. */
+export async function newWorkspace(
+  db: Knex,
+  owner: TestUser,
+  opts: { name?: string; members?: Array<{ user: TestUser; role: WorkspaceRole }> } = {},
+): Promise<TestWorkspace> {
+  const name = opts.name ?? `ws-${randomUUID().slice(0, 8)}`;
+  const [ws] = await db('workspaces').insert({ name, created_by: owner.id }).returning<TestWorkspace[]>(['id', 'name']);
+  await db('workspace_members').insert({ workspace_id: ws!.id, user_id: owner.id, role: 'owner' });
+  for (const m of opts.members ?? [])
+    await db('workspace_members').insert({ workspace_id: ws!.id, user_id: m.user.id, role: m.role });
+  return ws!;
+}

@@ -1,0 +1,40 @@
+import type { Worker } from 'bullmq';
+import type { Knex } from 'knex';
+import {
+  QUEUE_NAMES,
+  RaptorBus,
+  closeRedisConnections,
+  createDatabase,
+  createRedis,
+  getSettings,
+} from '../../shared/src';
+import type { Redis } from '../../shared/src';
+
+/** Real PostgreSQL + Redis for one test file: this worker's database and this file's queue prefix. */
+export interface TestStack {
+  db: Knex;
+  redis: Redis;
+  bus: RaptorBus;
+  prefix: string;
+  close: (workers?: Worker[]) => Promise<void>;
+}
+
+export function openStack(): TestStack {
+  const settings = getSettings();
+  const db = createDatabase({ poolMax: 5 });
+  const redis = createRedis('client');
+  const bus = new RaptorBus({ db, prefix: settings.queuePrefix });
+  return {
+    db,
+    redis,
+    bus,
+    prefix: settings.queuePrefix,
+    close: async (workers = []) => {
+      await Promise.all(workers.map((w) => w.close()));
+      for (const name of QUEUE_NAMES) await bus.queue(name).obliterate({ force: true }).catch(() => undefined);
+      await bus.close();
+      await closeRedisConnections();
+      await db.destroy();
+    },
+  };
+}
