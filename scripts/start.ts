@@ -1,32 +1,33 @@
 // npm start: the whole system on one machine (SPEC §2).
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createDatabase, migrateLatest } from '@raptorflow/shared';
+import { createDatabase, getSettings, migrateLatest } from '@raptorflow/shared';
 import { mintDevToken } from './lib/dev-token';
 import { ROOT, ensurePostgres, ensureRedis, freePort } from './lib/local-stack';
 import type { Dependency } from './lib/local-stack';
 import { SERVICES, spawnService, waitForExit, waitForHttp } from './lib/service-process';
 import type { ServiceName } from './lib/service-process';
-import { getSettings } from '@raptorflow/shared';
 
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
 
+const deps: Dependency[] = [];
+const children = new Map<ServiceName, ReturnType<typeof spawnService>>();
+let stopping = false;
+
+/** Services first (they drain their jobs), then Redis and PostgreSQL, which were started detached for this. */
+async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (children.size) say('stopping services…');
+  for (const c of children.values()) if (c.exitCode === null) c.kill('SIGTERM');
+  await Promise.all([...children.values()].map((c) => waitForExit(c, 30_000)));
+  for (const d of deps.reverse()) await d.stop().catch(() => undefined);
+  say('stopped');
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   const dataDir = path.join(ROOT, '.data');
-  const deps: Dependency[] = [];
-  const children = new Map<ServiceName, ReturnType<typeof spawnService>>();
-  let stopping = false;
-
-  const stopAll = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping services…');
-    for (const c of children.values()) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all([...children.values()].map((c) => waitForExit(c, 30_000)));
-    for (const d of deps.reverse()) await d.stop().catch(() => undefined);
-    say('stopped');
-    process.exit(code);
-  };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
@@ -91,5 +92,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`[start] ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  void stopAll(1);
 });

@@ -1,28 +1,24 @@
-import type { Config } from 'jest';
+import { randomBytes } from 'node:crypto';
 import { createDatabase, migrateLatest } from '../../shared/src';
-import { TEST_DB_PREFIX, adminUrl, databaseUrlFor, workerDatabaseName } from './test-databases';
+import { adminUrl, databaseUrlFor, templateDatabaseName, workerDatabaseName } from './test-databases';
 
 /**
  * Migrates one template database, then clones it once per jest worker (CREATE DATABASE … TEMPLATE is a file
- * copy, far faster than migrating each). Workers find theirs through JEST_WORKER_ID.
+ * copy, far faster than migrating each). Workers find theirs through JEST_WORKER_ID; global teardown drops them.
  */
-export default async function globalSetup(config: { maxWorkers: number } & Partial<Config>): Promise<void> {
+export default async function globalSetup(config: { maxWorkers: number }): Promise<void> {
   const admin = adminUrl();
   process.env.RAPTORFLOW_TEST_ADMIN_URL = admin;
+  process.env.RAPTORFLOW_TEST_RUN = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
   const root = createDatabase({ url: admin, poolMax: 1 });
-  const template = `${TEST_DB_PREFIX}_template`;
+  const template = templateDatabaseName();
   try {
-    await root.raw(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
     await root.raw(`CREATE DATABASE ${template}`);
     const tdb = createDatabase({ url: databaseUrlFor(template, admin), poolMax: 1 });
     await migrateLatest(tdb).finally(() => tdb.destroy());
     const workers = Math.max(1, config.maxWorkers ?? 1);
-    for (let i = 1; i <= workers; i++) {
-      const name = workerDatabaseName(i);
-      await root.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await root.raw(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-    }
+    for (let i = 1; i <= workers; i++) await root.raw(`CREATE DATABASE ${workerDatabaseName(i)} TEMPLATE ${template}`);
   } finally {
     await root.destroy();
   }

@@ -1,3 +1,15 @@
+import { createDatabase } from '../../shared/src';
+import { TEST_DB_PREFIX, adminUrl, runId } from './test-databases';
+
 export default async function globalTeardown(): Promise<void> {
-  // Databases are kept for post-mortem inspection and dropped at the next run's global setup.
+  const root = createDatabase({ url: adminUrl(), poolMax: 1 });
+  try {
+    const { rows } = await root.raw<{ rows: Array<{ datname: string }> }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE ?`,
+      [`${TEST_DB_PREFIX}_${runId()}_%`],
+    );
+    for (const { datname } of rows) await root.raw(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+  } finally {
+    await root.destroy();
+  }
 }

@@ -67,13 +67,19 @@ export class RaptorBus {
     const def = EVENT_CATALOG[type];
     const checked = parseOrThrow(def.schema, payload, 'payload') as EventPayload<E>;
     const envelope = buildEnvelope(type, checked, opts);
-    await (opts.trx ?? this.db)('event_outbox').insert({
-      id: envelope.event_id,
-      event_type: type,
-      queue: def.queue,
-      workspace_id: envelope.workspace_id,
-      envelope: JSON.stringify(envelope),
-    });
+    const inserted = await (opts.trx ?? this.db)('event_outbox')
+      .insert({
+        id: envelope.event_id,
+        event_type: type,
+        queue: def.queue,
+        workspace_id: envelope.workspace_id,
+        envelope: JSON.stringify(envelope),
+      })
+      .onConflict('id')
+      .ignore()
+      .returning('id');
+    // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
+    if (inserted.length === 0) return envelope;
     if (opts.trx) {
       // Enqueue after commit; a rollback rejects executionPromise and the event never existed.
       opts.trx.executionPromise.then(

@@ -112,11 +112,18 @@ export class ConfigError extends Error {
 
 /** Pure: parses an environment-like object. Throws ConfigError listing every problem at once. */
 export function parseSettings(env: Record<string, string | undefined>): Settings {
-  const parsed = envSchema.safeParse(env);
+  let parsed = envSchema.safeParse(env);
   const problems: string[] = [];
+  // Variables that failed their own check; they are left out of the "required in production" checks below.
+  const invalid = new Set<string>();
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(problems);
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+      invalid.add(String(issue.path[0]));
+    }
+    // Keep going without the bad variables so the one ConfigError also lists the production problems.
+    parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([k]) => !invalid.has(k))));
+    if (!parsed.success) throw new ConfigError(problems);
   }
   const e = parsed.data;
   const environment: Environment = e.ENVIRONMENT ?? 'development';
@@ -124,7 +131,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
   const defaultsUsed: string[] = [];
 
   function need<T>(name: string, value: T | undefined, devDefault: T): T {
-    if (value !== undefined) return value;
+    if (value !== undefined || invalid.has(name)) return value ?? devDefault;
     if (isProduction) {
       problems.push(`${name} is required in production`);
       return devDefault;

@@ -61,7 +61,17 @@ export function getLogger(): Logger {
       };
     },
     ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: {
+              colorize: true,
+              translateTime: 'SYS:HH:MM:ss.l',
+              singleLine: true,
+              ignore: 'pid,hostname,env',
+            },
+          },
+        }
       : {}),
   });
   if (settings.defaultsUsed.length > 0) {

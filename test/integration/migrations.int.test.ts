@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { createDatabase, migrateLatest, migrateRollbackAll } from '../../shared/src';
+import { adminUrl, databaseUrlFor, runId } from '../setup/test-databases';
+
+const name = `raptorflow_test_${runId()}_mig_${process.env.JEST_WORKER_ID ?? '1'}`;
+const root = createDatabase({ url: adminUrl(), poolMax: 1 });
+const db = () => createDatabase({ url: databaseUrlFor(name), poolMax: 2 });
+
+beforeAll(async () => {
+  await root.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await root.raw(`CREATE DATABASE ${name}`);
+});
+afterAll(async () => {
+  await root.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await root.destroy();
+});
+
+const TABLES = [
+  'workspaces', 'workspace_members', 'workspace_budgets', 'workspace_guardrails', 'agents', 'agent_runs',
+  'cost_logs', 'cost_rollups', 'cost_rollup_folds', 'budget_reservations', 'budget_alerts', 'audit_logs',
+  'event_outbox',
+];
+
+it('migrates up, down to nothing, and up again', async () => {
+  const d = db();
+  try {
+    expect((await migrateLatest(d)).length).toBeGreaterThanOrEqual(5);
+    for (const t of TABLES) expect(await d.schema.hasTable(t)).toBe(true);
+    expect(await d.schema.withSchema('langgraph').hasTable('checkpoints')).toBe(true);
+    expect(await migrateLatest(d)).toEqual([]);
+    await migrateRollbackAll(d);
+    for (const t of TABLES) expect(await d.schema.hasTable(t)).toBe(false);
+    expect((await migrateLatest(d)).length).toBeGreaterThanOrEqual(5);
+  } finally {
+    await d.destroy();
+  }
+});
+
+it('enforces the constraints the domain relies on', async () => {
+  const d = db();
+  try {
+    const user = randomUUID();
+    const [ws] = await d('workspaces').insert({ name: 'c', created_by: user }).returning('id');
+    const wsId = ws.id as string;
+    await d('workspace_members').insert({ workspace_id: wsId, user_id: user, role: 'owner' });
+    await expect(d('workspace_members').insert({ workspace_id: wsId, user_id: user, role: 'member' })).rejects.toThrow(/unique/);
+    await expect(d('workspace_members').insert({ workspace_id: wsId, user_id: randomUUID(), role: 'king' })).rejects.toThrow(/role_check/);
+    const lord = { workspace_id: wsId, key: 'seer', name: 'Seer', domain: 'd', description: 'd', default_flow: 'research', default_model: 'fast' };
+    const [agent] = await d('agents').insert(lord).returning('id');
+    await expect(d('agents').insert(lord)).rejects.toThrow(/unique/);
+    await expect(d('agents').insert({ ...lord, key: 'x', default_flow: 'dance' })).rejects.toThrow(/default_flow_check/);
+    await expect(
+      d('agent_runs').insert({ workspace_id: wsId, agent_id: agent.id, agent_key: 'seer', flow: 'research', model: 'fast', status: 'lost', input: '{}' }),
+    ).rejects.toThrow(/status_check/);
+    await expect(d('workspace_budgets').insert({ workspace_id: wsId, monthly_budget_usd: -1 })).rejects.toThrow(/nonnegative/);
+    // Deleting a workspace cascades to everything it owns.
+    await d('agent_runs').insert({ workspace_id: wsId, agent_id: agent.id, agent_key: 'seer', flow: 'research', model: 'fast', input: '{}' });
+    await d('audit_logs').insert({ workspace_id: wsId, actor_type: 'system', action: 'x' });
+    await d('workspaces').where({ id: wsId }).delete();
+    for (const t of ['workspace_members', 'agents', 'agent_runs', 'audit_logs'])
+      expect(await d(t).where({ workspace_id: wsId })).toHaveLength(0);
+  } finally {
+    await d.destroy();
+  }
+});
