@@ -8,7 +8,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true, precision: 3 }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true, precision: 3 }).notNullable().defaultTo(knex.fn.now());
   });
-  await knex.raw(`ALTER TABLE workspaces ADD CONSTRAINT workspaces_name_length CHECK (char_length(name) BETWEEN 1 AND 200)`);
+  await knex.raw(
+    `ALTER TABLE workspaces ADD CONSTRAINT workspaces_name_length CHECK (char_length(name) BETWEEN 1 AND 200)`,
+  );
 
   await knex.schema.createTable('workspace_members', (t) => {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));

@@ -51,7 +51,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     `ALTER TABLE agent_runs ADD CONSTRAINT agent_runs_status_check CHECK (status IN ('queued','running','completed','failed','cancelled'))`,
   );
-  await knex.raw(`ALTER TABLE agent_runs ADD CONSTRAINT agent_runs_flow_check CHECK (flow IN ('research','muse','matrix','guardian'))`);
+  await knex.raw(
+    `ALTER TABLE agent_runs ADD CONSTRAINT agent_runs_flow_check CHECK (flow IN ('research','muse','matrix','guardian'))`,
+  );
   await knex.raw(
     `ALTER TABLE agent_runs ADD CONSTRAINT agent_runs_tokens_nonnegative CHECK (input_tokens >= 0 AND output_tokens >= 0 AND cost_usd >= 0)`,
   );

@@ -41,7 +41,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true, precision: 3 }).notNullable().defaultTo(knex.fn.now());
     t.unique(['workspace_id', 'period', 'period_start', 'model']);
   });
-  await knex.raw(`ALTER TABLE cost_rollups ADD CONSTRAINT cost_rollups_period_check CHECK (period IN ('month','day'))`);
+  await knex.raw(
+    `ALTER TABLE cost_rollups ADD CONSTRAINT cost_rollups_period_check CHECK (period IN ('month','day'))`,
+  );
 
   await knex.schema.createTable('cost_rollup_folds', (t) => {
     // One row per folded cost row: a redelivered cost.recorded finds its row here and folds nothing twice.
@@ -70,7 +72,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     `ALTER TABLE budget_reservations ADD CONSTRAINT budget_reservations_status_check CHECK (status IN ('active','settled','released','expired'))`,
   );
-  await knex.raw(`ALTER TABLE budget_reservations ADD CONSTRAINT budget_reservations_amount_check CHECK (amount_usd >= 0)`);
+  await knex.raw(
+    `ALTER TABLE budget_reservations ADD CONSTRAINT budget_reservations_amount_check CHECK (amount_usd >= 0)`,
+  );
 
   await knex.schema.createTable('budget_alerts', (t) => {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));

@@ -38,7 +38,9 @@ export async function up(knex: Knex): Promise<void> {
     type TEXT,
     blob BYTEA NOT NULL,
     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx))`);
-  await knex.raw(`INSERT INTO ${s}.checkpoint_migrations (v) VALUES (0),(1),(2),(3),(4) ON CONFLICT DO NOTHING`);
+  await knex.raw(
+    `INSERT INTO ${s}.checkpoint_migrations (v) VALUES (0),(1),(2),(3),(4) ON CONFLICT DO NOTHING`,
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -32,7 +32,9 @@ try {
   const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
   if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
   await client.end();
-  process.stdout.write(JSON.stringify({ url: `postgres://postgres:postgres@127.0.0.1:${port}/${database}` }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ url: `postgres://postgres:postgres@127.0.0.1:${port}/${database}` }) + '\n',
+  );
 } catch (err) {
   console.error(`embedded PostgreSQL failed to start: ${err?.message ?? err}\n${logs.slice(-20).join('\n')}`);
   process.exit(1);

@@ -71,7 +71,11 @@ async function main(): Promise<void> {
   process.env.REDIS_URL = redis.url;
   const settings = getSettings();
   const userId = randomUUID();
-  const token = await mintDevToken({ userId, secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
+  const token = await mintDevToken({
+    userId,
+    secret: settings.supabaseJwtSecret,
+    audience: settings.jwtAudience,
+  });
   process.stdout.write(
     [
       '',

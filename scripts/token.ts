@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const ttl = values.ttl === undefined ? 12 * 3600 : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('--ttl must be a positive number of seconds');
   const settings = getSettings();
-  if (settings.isProduction) throw new Error('npm run token mints development tokens; refusing in production');
+  if (settings.isProduction)
+    throw new Error('npm run token mints development tokens; refusing in production');
   const token = await mintDevToken({
     userId,
     secret: settings.supabaseJwtSecret,

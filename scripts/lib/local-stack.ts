@@ -84,27 +84,41 @@ export async function ensureRedis(env: NodeJS.ProcessEnv, dataDir: string): Prom
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort(6380);
   // Detached: a Ctrl-C in the terminal must not stop Redis before the services have drained.
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
-    stdio: 'ignore',
-    detached: true,
-  });
+  const child = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50 && !(await redisAnswers(url, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && !(await redisAnswers(url, 200)); i++)
+    await new Promise((r) => setTimeout(r, 100));
   if (!(await redisAnswers(url))) throw new Error(`redis-server (${bin}) did not start on port ${port}`);
   return { url, description: `redis-server on ${port} (data in ${dir})`, stop: () => stopChild(child) };
 }
 
 /** DATABASE_URL set → use it. Else an embedded PostgreSQL with data in `<dataDir>/postgres`. */
-export async function ensurePostgres(env: NodeJS.ProcessEnv, dataDir: string, database = 'raptorflow'): Promise<Dependency> {
-  if (env.DATABASE_URL) return { url: env.DATABASE_URL, description: 'DATABASE_URL', stop: async () => undefined };
+export async function ensurePostgres(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  database = 'raptorflow',
+): Promise<Dependency> {
+  if (env.DATABASE_URL)
+    return { url: env.DATABASE_URL, description: 'DATABASE_URL', stop: async () => undefined };
   const dir = path.join(dataDir, 'postgres');
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const port = await freePort(54329);
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'embedded-postgres.mjs'), dir, String(port), database], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    cwd: ROOT,
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'scripts', 'embedded-postgres.mjs'), dir, String(port), database],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      cwd: ROOT,
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -118,5 +132,9 @@ export async function ensurePostgres(env: NodeJS.ProcessEnv, dataDir: string, da
     });
     child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited (${code}): ${stderr.trim()}`)));
   });
-  return { url, description: `embedded PostgreSQL on ${port} (data in ${dir})`, stop: () => stopChild(child, 20_000) };
+  return {
+    url,
+    description: `embedded PostgreSQL on ${port} (data in ${dir})`,
+    stop: () => stopChild(child, 20_000),
+  };
 }

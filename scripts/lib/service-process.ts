@@ -20,11 +20,15 @@ export function spawnService(
   env: NodeJS.ProcessEnv,
   output: 'prefixed' | 'ignore' | 'capture' = 'prefixed',
 ): ChildProcess & { output: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'],
+    },
+  );
   const lines: string[] = [];
   if (output !== 'ignore') {
     const prefix = process.stdout.isTTY ? `${COLORS[name]}[${name}]\x1b[0m ` : `[${name}] `;

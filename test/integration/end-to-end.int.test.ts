@@ -54,11 +54,20 @@ it('creates a workspace over HTTP and lists its seven Lords, seeded by the separ
     return res.body.data?.length === 7 ? res.body.data : undefined;
   }, 10_000);
   expect(Date.now() - started).toBeLessThan(5_000);
-  expect(agents.map((a: { key: string }) => a.key).sort()).toEqual(
-    ['aesthete', 'arbiter', 'architect', 'cognition', 'herald', 'seer', 'strategos'],
-  );
+  expect(agents.map((a: { key: string }) => a.key).sort()).toEqual([
+    'aesthete',
+    'arbiter',
+    'architect',
+    'cognition',
+    'herald',
+    'seer',
+    'strategos',
+  ]);
   // The worker wrote its audit row under the request's correlation id, restored from the envelope.
-  const audit = await stack.db('audit_logs').where({ workspace_id: created.body.id, action: 'workspace.seeded' }).first();
+  const audit = await stack
+    .db('audit_logs')
+    .where({ workspace_id: created.body.id, action: 'workspace.seeded' })
+    .first();
   expect(audit.correlation_id).toBe(created.headers.get('x-correlation-id'));
 });
 

@@ -36,7 +36,12 @@ describe('POST /v1/workspaces', () => {
   it('creates the workspace, makes the creator owner and writes workspace.created in the same transaction', async () => {
     const res = await client(url, user.token).post('/v1/workspaces', { name: '  Acme  ' });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ id: expect.any(String), name: 'Acme', role: 'owner', created_at: expect.any(String) });
+    expect(res.body).toEqual({
+      id: expect.any(String),
+      name: 'Acme',
+      role: 'owner',
+      created_at: expect.any(String),
+    });
     const member = await stack.db('workspace_members').where({ workspace_id: res.body.id }).first();
     expect(member).toMatchObject({ user_id: user.id, role: 'owner' });
     const outbox = await stack.db('event_outbox').where({ workspace_id: res.body.id });
@@ -130,8 +135,24 @@ describe('workspace resolution and GET /v1/agents', () => {
     const first = await newWorkspace(stack.db, me);
     const second = await newWorkspace(stack.db, me);
     await stack.db('agents').insert([
-      { workspace_id: first.id, key: 'seer', name: 'Seer', domain: 'd', description: 'd', default_flow: 'research', default_model: 'fast' },
-      { workspace_id: second.id, key: 'herald', name: 'Herald', domain: 'd', description: 'd', default_flow: 'muse', default_model: 'fast' },
+      {
+        workspace_id: first.id,
+        key: 'seer',
+        name: 'Seer',
+        domain: 'd',
+        description: 'd',
+        default_flow: 'research',
+        default_model: 'fast',
+      },
+      {
+        workspace_id: second.id,
+        key: 'herald',
+        name: 'Herald',
+        domain: 'd',
+        description: 'd',
+        default_flow: 'muse',
+        default_model: 'fast',
+      },
     ]);
     const c = client(url, me.token);
     // No explicit id: the oldest membership.
@@ -142,14 +163,22 @@ describe('workspace resolution and GET /v1/agents', () => {
     expect(viaQuery.body.data.map((a: { key: string }) => a.key)).toEqual(['herald']);
     expect((await c.get(`/v1/workspaces/${second.id}`)).body).toMatchObject({ id: second.id, role: 'owner' });
 
-    expectError(await c.get('/v1/agents', { headers: { 'x-workspace-id': 'nope' } }), 422, 'validation_failed');
+    expectError(
+      await c.get('/v1/agents', { headers: { 'x-workspace-id': 'nope' } }),
+      422,
+      'validation_failed',
+    );
     expectError(
       await c.get(`/v1/workspaces/${first.id}`, { headers: { 'x-workspace-id': second.id } }),
       422,
       'validation_failed',
     );
     const s = client(url, stranger.token);
-    expectError(await s.get('/v1/agents', { headers: { 'x-workspace-id': first.id } }), 403, 'permission_denied');
+    expectError(
+      await s.get('/v1/agents', { headers: { 'x-workspace-id': first.id } }),
+      403,
+      'permission_denied',
+    );
     expectError(await s.get(`/v1/workspaces/${first.id}`), 403, 'permission_denied');
     expectError(await s.get(`/v1/workspaces/${randomUUID()}`), 403, 'permission_denied');
     expectError(await s.get('/v1/agents'), 404, 'not_found');
@@ -160,7 +189,9 @@ describe('edges', () => {
   it('echoes a valid X-Correlation-Id, replaces an unsafe one, and 404s unknown routes in the error shape', async () => {
     const ok = await client(url).get('/health/live', { headers: { 'x-correlation-id': 'abc-123.X_y' } });
     expect(ok.headers.get('x-correlation-id')).toBe('abc-123.X_y');
-    const bad = await client(url).get('/health/live', { headers: { 'x-correlation-id': 'has space<script>' } });
+    const bad = await client(url).get('/health/live', {
+      headers: { 'x-correlation-id': 'has space<script>' },
+    });
     expect(bad.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
     const missing = await client(url).get('/nope', { headers: { 'x-correlation-id': 'corr-1' } });
     expectError(missing, 404, 'not_found');

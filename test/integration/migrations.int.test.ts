@@ -16,8 +16,18 @@ afterAll(async () => {
 });
 
 const TABLES = [
-  'workspaces', 'workspace_members', 'workspace_budgets', 'workspace_guardrails', 'agents', 'agent_runs',
-  'cost_logs', 'cost_rollups', 'cost_rollup_folds', 'budget_reservations', 'budget_alerts', 'audit_logs',
+  'workspaces',
+  'workspace_members',
+  'workspace_budgets',
+  'workspace_guardrails',
+  'agents',
+  'agent_runs',
+  'cost_logs',
+  'cost_rollups',
+  'cost_rollup_folds',
+  'budget_reservations',
+  'budget_alerts',
+  'audit_logs',
   'event_outbox',
 ];
 
@@ -43,18 +53,49 @@ it('enforces the constraints the domain relies on', async () => {
     const [ws] = await d('workspaces').insert({ name: 'c', created_by: user }).returning('id');
     const wsId = ws.id as string;
     await d('workspace_members').insert({ workspace_id: wsId, user_id: user, role: 'owner' });
-    await expect(d('workspace_members').insert({ workspace_id: wsId, user_id: user, role: 'member' })).rejects.toThrow(/unique/);
-    await expect(d('workspace_members').insert({ workspace_id: wsId, user_id: randomUUID(), role: 'king' })).rejects.toThrow(/role_check/);
-    const lord = { workspace_id: wsId, key: 'seer', name: 'Seer', domain: 'd', description: 'd', default_flow: 'research', default_model: 'fast' };
+    await expect(
+      d('workspace_members').insert({ workspace_id: wsId, user_id: user, role: 'member' }),
+    ).rejects.toThrow(/unique/);
+    await expect(
+      d('workspace_members').insert({ workspace_id: wsId, user_id: randomUUID(), role: 'king' }),
+    ).rejects.toThrow(/role_check/);
+    const lord = {
+      workspace_id: wsId,
+      key: 'seer',
+      name: 'Seer',
+      domain: 'd',
+      description: 'd',
+      default_flow: 'research',
+      default_model: 'fast',
+    };
     const [agent] = await d('agents').insert(lord).returning('id');
     await expect(d('agents').insert(lord)).rejects.toThrow(/unique/);
-    await expect(d('agents').insert({ ...lord, key: 'x', default_flow: 'dance' })).rejects.toThrow(/default_flow_check/);
+    await expect(d('agents').insert({ ...lord, key: 'x', default_flow: 'dance' })).rejects.toThrow(
+      /default_flow_check/,
+    );
     await expect(
-      d('agent_runs').insert({ workspace_id: wsId, agent_id: agent.id, agent_key: 'seer', flow: 'research', model: 'fast', status: 'lost', input: '{}' }),
+      d('agent_runs').insert({
+        workspace_id: wsId,
+        agent_id: agent.id,
+        agent_key: 'seer',
+        flow: 'research',
+        model: 'fast',
+        status: 'lost',
+        input: '{}',
+      }),
     ).rejects.toThrow(/status_check/);
-    await expect(d('workspace_budgets').insert({ workspace_id: wsId, monthly_budget_usd: -1 })).rejects.toThrow(/nonnegative/);
+    await expect(
+      d('workspace_budgets').insert({ workspace_id: wsId, monthly_budget_usd: -1 }),
+    ).rejects.toThrow(/nonnegative/);
     // Deleting a workspace cascades to everything it owns.
-    await d('agent_runs').insert({ workspace_id: wsId, agent_id: agent.id, agent_key: 'seer', flow: 'research', model: 'fast', input: '{}' });
+    await d('agent_runs').insert({
+      workspace_id: wsId,
+      agent_id: agent.id,
+      agent_key: 'seer',
+      flow: 'research',
+      model: 'fast',
+      input: '{}',
+    });
     await d('audit_logs').insert({ workspace_id: wsId, actor_type: 'system', action: 'x' });
     await d('workspaces').where({ id: wsId }).delete();
     for (const t of ['workspace_members', 'agents', 'agent_runs', 'audit_logs'])

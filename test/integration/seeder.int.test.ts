@@ -11,25 +11,47 @@ const stack = openStack();
 let workers: Worker[];
 
 beforeAll(() => {
-  workers = createSeederWorkers(new SeederService({ db: stack.db }), { prefix: stack.prefix, concurrency: 8 });
+  workers = createSeederWorkers(new SeederService({ db: stack.db }), {
+    prefix: stack.prefix,
+    concurrency: 8,
+  });
 });
 afterAll(() => stack.close(workers));
 
 const agentCount = async (workspaceId: string) =>
-  Number((await stack.db('agents').where({ workspace_id: workspaceId }).count<{ c: string }[]>('* as c'))[0]!.c);
+  Number(
+    (await stack.db('agents').where({ workspace_id: workspaceId }).count<{ c: string }[]>('* as c'))[0]!.c,
+  );
 
 describe('seeder worker (real Redis + PostgreSQL)', () => {
   it('seeds the seven Lords of SPEC §9 with their flows and model aliases', async () => {
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
-    await stack.bus.publish('workspace.created', { workspace_id: ws.id, name: ws.name, created_by: owner.id }, { workspaceId: ws.id });
+    await stack.bus.publish(
+      'workspace.created',
+      { workspace_id: ws.id, name: ws.name, created_by: owner.id },
+      { workspaceId: ws.id },
+    );
     await eventually(async () => (await agentCount(ws.id)) === 7);
     const agents = await stack.db('agents').where({ workspace_id: ws.id }).orderBy('key');
-    expect(agents.map((a) => a.key)).toEqual(['aesthete', 'arbiter', 'architect', 'cognition', 'herald', 'seer', 'strategos']);
+    expect(agents.map((a) => a.key)).toEqual([
+      'aesthete',
+      'arbiter',
+      'architect',
+      'cognition',
+      'herald',
+      'seer',
+      'strategos',
+    ]);
     const flows = Object.fromEntries(agents.map((a) => [a.key, a.default_flow]));
     expect(flows).toEqual({
-      cognition: 'research', seer: 'research', strategos: 'matrix', architect: 'matrix',
-      aesthete: 'muse', herald: 'muse', arbiter: 'guardian',
+      cognition: 'research',
+      seer: 'research',
+      strategos: 'matrix',
+      architect: 'matrix',
+      aesthete: 'muse',
+      herald: 'muse',
+      arbiter: 'guardian',
     });
     for (const a of agents) {
       const def = COUNCIL_OF_LORDS.find((l) => l.key === a.key)!;
@@ -43,13 +65,22 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
     const ws = await newWorkspace(stack.db, owner);
     await Promise.all(
       Array.from({ length: 10 }, () =>
-        stack.bus.publish('workspace.created', { workspace_id: ws.id, name: ws.name, created_by: owner.id }, { workspaceId: ws.id }),
+        stack.bus.publish(
+          'workspace.created',
+          { workspace_id: ws.id, name: ws.name, created_by: owner.id },
+          { workspaceId: ws.id },
+        ),
       ),
     );
     const queue = stack.bus.queue('workspace');
-    await eventually(async () => (await queue.getJobCounts('completed')).completed >= 10 || undefined, 15_000);
+    await eventually(
+      async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= 10 || undefined,
+      15_000,
+    );
     expect(await agentCount(ws.id)).toBe(7);
-    const seededAudits = await stack.db('audit_logs').where({ workspace_id: ws.id, action: 'workspace.seeded' });
+    const seededAudits = await stack
+      .db('audit_logs')
+      .where({ workspace_id: ws.id, action: 'workspace.seeded' });
     expect(seededAudits).toHaveLength(10); // one per event id
     expect(seededAudits.filter((r) => r.output.agents_created === 7)).toHaveLength(1);
   });
@@ -83,10 +114,13 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
     const service = new SeederService({ db: stack.db });
-    const env = await runWithContext({ correlationId: 'corr-smoke-1', userId: owner.id, workspaceId: ws.id }, () =>
-      stack.bus.publish('test.event', { message: 'hello' }),
+    const env = await runWithContext(
+      { correlationId: 'corr-smoke-1', userId: owner.id, workspaceId: ws.id },
+      () => stack.bus.publish('test.event', { message: 'hello' }),
     );
-    await eventually(async () => (await stack.db('audit_logs').where({ event_id: env.event_id })).length === 1);
+    await eventually(
+      async () => (await stack.db('audit_logs').where({ event_id: env.event_id })).length === 1,
+    );
     // Redelivery straight to the service (as after a stalled job): still one row.
     await service.recordTestEvent(env, env.payload);
     await service.recordTestEvent(env, env.payload);
@@ -104,6 +138,9 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
 
   it('skips a workspace deleted before its event is handled', async () => {
     const service = new SeederService({ db: stack.db });
-    await expect(service.seedWorkspace(randomUUID(), randomUUID())).resolves.toEqual({ seeded: 0, skipped: 'workspace_missing' });
+    await expect(service.seedWorkspace(randomUUID(), randomUUID())).resolves.toEqual({
+      seeded: 0,
+      skipped: 'workspace_missing',
+    });
   });
 });

@@ -40,10 +40,19 @@ describe('createWorker (real BullMQ on Redis)', () => {
     const userId = randomUUID();
 
     // 1. A good event: context comes back from the envelope.
-    const good = buildEnvelope('test.event', { message: 'm' }, { workspaceId, actorUserId: userId, correlationId: 'corr-42' });
+    const good = buildEnvelope(
+      'test.event',
+      { message: 'm' },
+      { workspaceId, actorUserId: userId, correlationId: 'corr-42' },
+    );
     await queue.add('test.event', good, { jobId: good.event_id });
     await eventually(async () => (await queue.getJobState(good.event_id)) === 'completed');
-    expect(seen[0]!.ctx).toMatchObject({ correlationId: 'corr-42', workspaceId, userId, jobId: good.event_id });
+    expect(seen[0]!.ctx).toMatchObject({
+      correlationId: 'corr-42',
+      workspaceId,
+      userId,
+      jobId: good.event_id,
+    });
 
     // 2. A payload that breaks the schema fails for good after one attempt, never reaching the handler.
     const bad = { ...buildEnvelope('test.event', { message: 'm' }), payload: { message: 42 } };
@@ -65,7 +74,11 @@ describe('createWorker (real BullMQ on Redis)', () => {
     // 4. An infrastructure error is retried with backoff until it succeeds.
     behaviour = 'flaky';
     const flaky = buildEnvelope('test.event', {});
-    await queue.add('test.event', flaky, { attempts: 5, backoff: { type: 'fixed', delay: 50 }, jobId: flaky.event_id });
+    await queue.add('test.event', flaky, {
+      attempts: 5,
+      backoff: { type: 'fixed', delay: 50 },
+      jobId: flaky.event_id,
+    });
     await eventually(async () => (await queue.getJobState(flaky.event_id)) === 'completed', 10_000);
     expect(flakyCalls).toBe(3);
     expect(UnrecoverableError).toBeDefined();

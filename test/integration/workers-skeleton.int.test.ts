@@ -16,7 +16,15 @@ afterAll(() => stack.close(workers));
 async function costRow(workspaceId: string, model: string, cost: string, at: string) {
   const [row] = await stack
     .db('cost_logs')
-    .insert({ workspace_id: workspaceId, provider: 'local', model, input_tokens: 100, output_tokens: 50, cost_usd: cost, created_at: at })
+    .insert({
+      workspace_id: workspaceId,
+      provider: 'local',
+      model,
+      input_tokens: 100,
+      output_tokens: 50,
+      cost_usd: cost,
+      created_at: at,
+    })
     .returning('id');
   return row.id as string;
 }
@@ -29,14 +37,31 @@ describe('cost-ledger worker', () => {
     const a = await costRow(ws.id, 'gemini-2.5-flash', '0.0000001234', '2026-11-03T23:59:59.999Z');
     const b = await costRow(ws.id, 'gemini-2.5-flash', '0.1000000001', '2026-11-04T00:00:00.000Z');
     for (const id of [a, b, a]) {
-      await stack.bus.publish('cost.recorded', { cost_log_id: id, model: 'gemini-2.5-flash', cost_usd: '0' }, { workspaceId: ws.id });
+      await stack.bus.publish(
+        'cost.recorded',
+        { cost_log_id: id, model: 'gemini-2.5-flash', cost_usd: '0' },
+        { workspaceId: ws.id },
+      );
     }
-    await eventually(async () => (await stack.db('cost_rollup_folds').where({ workspace_id: ws.id })).length === 2);
-    await eventually(async () => (await stack.bus.queue('cost').getJobCounts('completed')).completed >= 3 || undefined);
+    await eventually(
+      async () => (await stack.db('cost_rollup_folds').where({ workspace_id: ws.id })).length === 2,
+    );
+    await eventually(
+      async () =>
+        ((await stack.bus.queue('cost').getJobCounts('completed')).completed ?? 0) >= 3 || undefined,
+    );
     const month = await stack.db('cost_rollups').where({ workspace_id: ws.id, period: 'month' });
     expect(month).toHaveLength(1);
-    expect(month[0]).toMatchObject({ calls: 2, input_tokens: 200, output_tokens: 100, spent_usd: '0.1000001235' });
-    const days = await stack.db('cost_rollups').where({ workspace_id: ws.id, period: 'day' }).orderBy('period_start');
+    expect(month[0]).toMatchObject({
+      calls: 2,
+      input_tokens: 200,
+      output_tokens: 100,
+      spent_usd: '0.1000001235',
+    });
+    const days = await stack
+      .db('cost_rollups')
+      .where({ workspace_id: ws.id, period: 'day' })
+      .orderBy('period_start');
     expect(days.map((d) => [d.calls, d.spent_usd])).toEqual([
       [1, '0.0000001234'],
       [1, '0.1000000001'],
@@ -51,13 +76,32 @@ describe('agent-runner worker (execution arrives with the agent-runner issue)', 
     const ws = await newWorkspace(stack.db, owner);
     const [agent] = await stack
       .db('agents')
-      .insert({ workspace_id: ws.id, key: 'seer', name: 'Seer', domain: 'd', description: 'd', default_flow: 'research', default_model: 'fast' })
+      .insert({
+        workspace_id: ws.id,
+        key: 'seer',
+        name: 'Seer',
+        domain: 'd',
+        description: 'd',
+        default_flow: 'research',
+        default_model: 'fast',
+      })
       .returning('id');
     const [run] = await stack
       .db('agent_runs')
-      .insert({ workspace_id: ws.id, agent_id: agent.id, agent_key: 'seer', flow: 'research', model: 'fast', input: '{"topic":"x"}' })
+      .insert({
+        workspace_id: ws.id,
+        agent_id: agent.id,
+        agent_key: 'seer',
+        flow: 'research',
+        model: 'fast',
+        input: '{"topic":"x"}',
+      })
       .returning('id');
-    await stack.bus.publish('agent.run.requested', { agent_run_id: run.id, agent_key: 'seer' }, { workspaceId: ws.id });
+    await stack.bus.publish(
+      'agent.run.requested',
+      { agent_run_id: run.id, agent_key: 'seer' },
+      { workspaceId: ws.id },
+    );
     const done = await eventually(async () => {
       const r = await stack.db('agent_runs').where({ id: run.id }).first();
       return r.status !== 'queued' ? r : undefined;
@@ -65,7 +109,9 @@ describe('agent-runner worker (execution arrives with the agent-runner issue)', 
     expect(done).toMatchObject({ status: 'failed', error: { code: 'not_available' } });
     expect(done.completed_at).toBeInstanceOf(Date);
     // A run of another workspace is never touched, whatever the event says.
-    await expect(new AgentRunService({ db: stack.db }).execute(run.id, randomUUID())).resolves.toEqual({ status: 'skipped' });
+    await expect(new AgentRunService({ db: stack.db }).execute(run.id, randomUUID())).resolves.toEqual({
+      status: 'skipped',
+    });
   });
 });
 
@@ -74,7 +120,13 @@ describe('health', () => {
     const db = createDatabase({ poolMax: 1 });
     const deadRedis = createRedis('client', 'redis://:hunter2@127.0.0.1:1');
     try {
-      const report = await new HealthService({ service: 't', db, redis: deadRedis, settings: getSettings(), timeoutMs: 500 }).check();
+      const report = await new HealthService({
+        service: 't',
+        db,
+        redis: deadRedis,
+        settings: getSettings(),
+        timeoutMs: 500,
+      }).check();
       expect(report.status).toBe('down');
       expect(report.checks.redis.status).toBe('down');
       expect(report.checks.database.status).toBe('ok');

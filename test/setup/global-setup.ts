@@ -18,7 +18,8 @@ export default async function globalSetup(config: { maxWorkers: number }): Promi
     const tdb = createDatabase({ url: databaseUrlFor(template, admin), poolMax: 1 });
     await migrateLatest(tdb).finally(() => tdb.destroy());
     const workers = Math.max(1, config.maxWorkers ?? 1);
-    for (let i = 1; i <= workers; i++) await root.raw(`CREATE DATABASE ${workerDatabaseName(i)} TEMPLATE ${template}`);
+    for (let i = 1; i <= workers; i++)
+      await root.raw(`CREATE DATABASE ${workerDatabaseName(i)} TEMPLATE ${template}`);
   } finally {
     await root.destroy();
   }

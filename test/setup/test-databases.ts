@@ -2,7 +2,11 @@
 export const TEST_DB_PREFIX = 'raptorflow_test';
 
 export function adminUrl(): string {
-  return process.env.RAPTORFLOW_TEST_ADMIN_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  return (
+    process.env.RAPTORFLOW_TEST_ADMIN_URL ??
+    process.env.DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/postgres'
+  );
 }
 
 export function databaseUrlFor(name: string, base = adminUrl()): string {
@@ -14,7 +18,8 @@ export function databaseUrlFor(name: string, base = adminUrl()): string {
 /** The run id keeps two test runs on one server (two terminals, a helper, CI) out of each other's way. */
 export function runId(): string {
   const id = process.env.RAPTORFLOW_TEST_RUN;
-  if (!id) throw new Error('RAPTORFLOW_TEST_RUN is not set: run the tests through jest (global setup sets it)');
+  if (!id)
+    throw new Error('RAPTORFLOW_TEST_RUN is not set: run the tests through jest (global setup sets it)');
   return id;
 }
 

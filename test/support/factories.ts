@@ -12,7 +12,12 @@ export interface TestUser {
 export async function newUser(opts: { ttlSeconds?: number } = {}): Promise<TestUser> {
   const id = randomUUID();
   const s = getSettings();
-  const token = await mintDevToken({ userId: id, secret: s.supabaseJwtSecret, audience: s.jwtAudience, ...opts });
+  const token = await mintDevToken({
+    userId: id,
+    secret: s.supabaseJwtSecret,
+    audience: s.jwtAudience,
+    ...opts,
+  });
   return { id, token };
 }
 
@@ -28,7 +33,9 @@ export async function newWorkspace(
   opts: { name?: string; members?: Array<{ user: TestUser; role: WorkspaceRole }> } = {},
 ): Promise<TestWorkspace> {
   const name = opts.name ?? `ws-${randomUUID().slice(0, 8)}`;
-  const [ws] = await db('workspaces').insert({ name, created_by: owner.id }).returning<TestWorkspace[]>(['id', 'name']);
+  const [ws] = await db('workspaces')
+    .insert({ name, created_by: owner.id })
+    .returning<TestWorkspace[]>(['id', 'name']);
   await db('workspace_members').insert({ workspace_id: ws!.id, user_id: owner.id, role: 'owner' });
   for (const m of opts.members ?? [])
     await db('workspace_members').insert({ workspace_id: ws!.id, user_id: m.user.id, role: m.role });

@@ -29,12 +29,19 @@ export function client(baseUrl: string, token?: string) {
     path: string,
     opts: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
   ): Promise<HttpResult<T>> {
-    const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers };
+    const headers: Record<string, string> = {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...opts.headers,
+    };
     let body: string | undefined;
     if (opts.rawBody !== undefined) body = opts.rawBody;
     else if (opts.body !== undefined) body = JSON.stringify(opts.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -46,12 +53,17 @@ export function client(baseUrl: string, token?: string) {
   }
   return {
     get: <T = any>(p: string, o?: Parameters<typeof call>[2]) => call<T>('GET', p, o),
-    post: <T = any>(p: string, body?: unknown, o?: Parameters<typeof call>[2]) => call<T>('POST', p, { ...o, body }),
+    post: <T = any>(p: string, body?: unknown, o?: Parameters<typeof call>[2]) =>
+      call<T>('POST', p, { ...o, body }),
     call,
   };
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  stepMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -31,7 +31,11 @@ export function openStack(): TestStack {
     prefix: settings.queuePrefix,
     close: async (workers = []) => {
       await Promise.all(workers.map((w) => w.close()));
-      for (const name of QUEUE_NAMES) await bus.queue(name).obliterate({ force: true }).catch(() => undefined);
+      for (const name of QUEUE_NAMES)
+        await bus
+          .queue(name)
+          .obliterate({ force: true })
+          .catch(() => undefined);
       await bus.close();
       await closeRedisConnections();
       await db.destroy();

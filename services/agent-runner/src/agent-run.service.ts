@@ -26,12 +26,18 @@ export class AgentRunService {
     if (workspaceId) q.andWhere({ workspace_id: workspaceId });
     const updated = await q.update({
       status: 'failed',
-      error: JSON.stringify({ code: 'not_available', message: 'Agent execution is not available in this build yet' }),
+      error: JSON.stringify({
+        code: 'not_available',
+        message: 'Agent execution is not available in this build yet',
+      }),
       completed_at: this.db.fn.now(),
       updated_at: this.db.fn.now(),
     });
     if (updated === 0) {
-      this.logger.info({ agent_run_id: runId }, 'run is not queued (already handled or unknown); nothing to do');
+      this.logger.info(
+        { agent_run_id: runId },
+        'run is not queued (already handled or unknown); nothing to do',
+      );
       return { status: 'skipped' };
     }
     return { status: 'failed' };

@@ -40,7 +40,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLoggerMiddleware(logger));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
-  app.use(healthRouter(new HealthService({ service: 'gateway', db: deps.db, redis: deps.redis, settings: deps.settings })));
+  app.use(
+    healthRouter(
+      new HealthService({ service: 'gateway', db: deps.db, redis: deps.redis, settings: deps.settings }),
+    ),
+  );
 
   const verifier = new JwtVerifier({
     secret: deps.settings.supabaseJwtSecret,
@@ -51,7 +55,10 @@ export function createApp(deps: AppDeps): Express {
 
   const v1 = express.Router();
   v1.use(requireAuth(verifier));
-  v1.use('/workspaces', workspacesRouter({ workspaces: new WorkspaceService({ db: deps.db, bus: deps.bus }), guards, cursors }));
+  v1.use(
+    '/workspaces',
+    workspacesRouter({ workspaces: new WorkspaceService({ db: deps.db, bus: deps.bus }), guards, cursors }),
+  );
   v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db: deps.db }), guards }));
   app.use('/v1', v1);
 

@@ -125,12 +125,15 @@ describe('event schemas', () => {
   });
 
   it('rejects a number where the cost is a decimal string (no float money on the bus)', () => {
-    expect(EVENT_CATALOG['cost.recorded'].schema.safeParse({ cost_log_id: ID_1, model: 'm', cost_usd: 0.5 }).success).toBe(
-      false,
-    );
+    expect(
+      EVENT_CATALOG['cost.recorded'].schema.safeParse({ cost_log_id: ID_1, model: 'm', cost_usd: 0.5 })
+        .success,
+    ).toBe(false);
   });
 
   it('rejects a missing field', () => {
-    expect(EVENT_CATALOG['workspace.created'].schema.safeParse({ workspace_id: ID_1, name: 'Acme' }).success).toBe(false);
+    expect(
+      EVENT_CATALOG['workspace.created'].schema.safeParse({ workspace_id: ID_1, name: 'Acme' }).success,
+    ).toBe(false);
   });
 });

@@ -113,7 +113,10 @@ export class RaptorBus {
       );
       await this.db('event_outbox')
         .where({ id: envelope.event_id })
-        .update({ attempts: this.db.raw('attempts + 1'), last_error: String((err as Error).message).slice(0, 500) })
+        .update({
+          attempts: this.db.raw('attempts + 1'),
+          last_error: String((err as Error).message).slice(0, 500),
+        })
         .catch(() => undefined);
       return false;
     }

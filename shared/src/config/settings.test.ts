@@ -47,7 +47,12 @@ describe('parseSettings: development', () => {
 
   it('reports exactly the names of the variables that fell back to a default', () => {
     const s = parseSettings({ ENVIRONMENT: 'development' });
-    expect([...s.defaultsUsed].sort()).toEqual(['DATABASE_URL', 'REDIS_URL', 'SECRET_KEY', 'SUPABASE_JWT_SECRET']);
+    expect([...s.defaultsUsed].sort()).toEqual([
+      'DATABASE_URL',
+      'REDIS_URL',
+      'SECRET_KEY',
+      'SUPABASE_JWT_SECRET',
+    ]);
   });
 
   it('does not report variables that were set', () => {
@@ -79,7 +84,13 @@ describe('parseSettings: development', () => {
 describe('parseSettings: production', () => {
   it('with nothing set throws ONE ConfigError listing every missing variable', () => {
     const err = configErrorOf({ ENVIRONMENT: 'production' });
-    const required = ['DATABASE_URL', 'REDIS_URL', 'SUPABASE_JWT_SECRET', 'SECRET_KEY', 'GOOGLE_CLOUD_PROJECT'];
+    const required = [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'SUPABASE_JWT_SECRET',
+      'SECRET_KEY',
+      'GOOGLE_CLOUD_PROJECT',
+    ];
     for (const name of required) {
       expect(err.problems.some((p) => p.includes(name))).toBe(true);
       // the single message carries every problem too, so start-up prints them all at once
@@ -90,7 +101,11 @@ describe('parseSettings: production', () => {
   });
 
   it('lists both a non-TLS redis:// URL and a short SECRET_KEY', () => {
-    const err = configErrorOf({ ...validProductionEnv(), REDIS_URL: 'redis://cache.internal:6379', SECRET_KEY: 'too-short' });
+    const err = configErrorOf({
+      ...validProductionEnv(),
+      REDIS_URL: 'redis://cache.internal:6379',
+      SECRET_KEY: 'too-short',
+    });
     expect(err.problems).toHaveLength(2);
     expect(err.problems.some((p) => /REDIS_URL/.test(p) && /TLS|rediss/.test(p))).toBe(true);
     expect(err.problems.some((p) => /SECRET_KEY/.test(p) && /32/.test(p))).toBe(true);
@@ -186,7 +201,11 @@ describe('parseSettings: numbers', () => {
   });
 
   it('coerces valid numbers', () => {
-    const s = parseSettings({ PORT: '9001', AGENT_RUNNER_CONCURRENCY: '16', MONTHLY_WORKSPACE_BUDGET_USD: '12.5' });
+    const s = parseSettings({
+      PORT: '9001',
+      AGENT_RUNNER_CONCURRENCY: '16',
+      MONTHLY_WORKSPACE_BUDGET_USD: '12.5',
+    });
     expect(s.port).toBe(9001);
     expect(s.concurrency.agentRunner).toBe(16);
     expect(s.monthlyWorkspaceBudgetUsd).toBe(12.5);

@@ -16,7 +16,9 @@ const optionalString = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const intFrom = (fallback: number, min = 0, max = 65_535) =>
-  optionalString.pipe(z.coerce.number<string>().int().min(min).max(max).optional()).transform((v) => v ?? fallback);
+  optionalString
+    .pipe(z.coerce.number<string>().int().min(min).max(max).optional())
+    .transform((v) => v ?? fallback);
 
 const csv = optionalString.transform((v) =>
   v === undefined
@@ -57,7 +59,9 @@ const envSchema = z.object({
   GOOGLE_CLOUD_LOCATION: optionalString,
   ANTHROPIC_API_KEY: optionalString,
   SECRET_KEY: optionalString,
-  MONTHLY_WORKSPACE_BUDGET_USD: optionalString.pipe(z.coerce.number<string>().min(0).max(1_000_000).optional()),
+  MONTHLY_WORKSPACE_BUDGET_USD: optionalString.pipe(
+    z.coerce.number<string>().min(0).max(1_000_000).optional(),
+  ),
   AGENT_RUNNER_CONCURRENCY: intFrom(4, 1, 256),
   SEEDER_CONCURRENCY: intFrom(8, 1, 256),
   COST_LEDGER_CONCURRENCY: intFrom(8, 1, 256),
@@ -149,7 +153,8 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     : e.GOOGLE_CLOUD_PROJECT;
 
   if (isProduction) {
-    if (e.REDIS_URL?.startsWith('redis://')) problems.push('REDIS_URL must use TLS (rediss://) in production');
+    if (e.REDIS_URL?.startsWith('redis://'))
+      problems.push('REDIS_URL must use TLS (rediss://) in production');
     if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < MIN_SECRET_KEY_LENGTH)
       problems.push(`SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
     if (e.SUPABASE_JWT_SECRET !== undefined && e.SUPABASE_JWT_SECRET.length < MIN_SECRET_KEY_LENGTH)

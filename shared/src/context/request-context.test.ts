@@ -38,9 +38,12 @@ describe('acceptCorrelationId', () => {
     expect(out).toMatch(UUID_V4);
   });
 
-  it.each([undefined, null, 42, ['abc'], { id: 'abc' }])('replaces a non-string (%p) with a UUID', (value) => {
-    expect(acceptCorrelationId(value)).toMatch(UUID_V4);
-  });
+  it.each([undefined, null, 42, ['abc'], { id: 'abc' }])(
+    'replaces a non-string (%p) with a UUID',
+    (value) => {
+      expect(acceptCorrelationId(value)).toMatch(UUID_V4);
+    },
+  );
 
   it('makes a different UUID each time', () => {
     expect(acceptCorrelationId(undefined)).not.toBe(acceptCorrelationId(undefined));
@@ -56,13 +59,16 @@ describe('runWithContext', () => {
   });
 
   it('exposes the context through the getters and returns the function result', () => {
-    const result = runWithContext({ correlationId: 'corr-1', userId: USER_A, workspaceId: WS_A, role: 'owner' }, () => {
-      expect(getCorrelationId()).toBe('corr-1');
-      expect(getCurrentUserId()).toBe(USER_A);
-      expect(getCurrentWorkspaceId()).toBe(WS_A);
-      expect(getContext()?.role).toBe('owner');
-      return 'done';
-    });
+    const result = runWithContext(
+      { correlationId: 'corr-1', userId: USER_A, workspaceId: WS_A, role: 'owner' },
+      () => {
+        expect(getCorrelationId()).toBe('corr-1');
+        expect(getCurrentUserId()).toBe(USER_A);
+        expect(getCurrentWorkspaceId()).toBe(WS_A);
+        expect(getContext()?.role).toBe('owner');
+        return 'done';
+      },
+    );
     expect(result).toBe('done');
     expect(getContext()).toBeUndefined();
   });

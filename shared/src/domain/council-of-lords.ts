@@ -57,7 +57,8 @@ export const COUNCIL_OF_LORDS: readonly LordDefinition[] = Object.freeze([
     key: 'arbiter',
     name: 'Arbiter',
     domain: 'rules, compliance, conflict resolution',
-    description: "Checks content against the workspace's rules: banned claims and phrases, required disclaimers.",
+    description:
+      "Checks content against the workspace's rules: banned claims and phrases, required disclaimers.",
     default_flow: 'guardian',
     default_model: 'fast',
   },

@@ -51,7 +51,9 @@ beforeAll(async () => {
     throw new ServiceUnavailableError();
   });
   app.post('/zod', (req, res) => {
-    const body = z.object({ name: z.string().min(1), settings: z.object({ budget: z.number() }) }).parse(req.body);
+    const body = z
+      .object({ name: z.string().min(1), settings: z.object({ budget: z.number() }) })
+      .parse(req.body);
     res.json(body);
   });
   app.post('/echo', (req, res) => {
@@ -237,13 +239,21 @@ describe('errorMiddleware: body parsing', () => {
 
   it('a body over 1 MiB → 413', async () => {
     const big = JSON.stringify({ blob: 'x'.repeat(1024 * 1024 + 10) });
-    const r = await call('/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    const r = await call('/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     expectErrorShape(r, 413, 'payload_too_large');
   });
 
   it('a body just under 1 MiB is accepted', async () => {
     const body = JSON.stringify({ blob: 'x'.repeat(1024 * 1024 - 100) });
-    const res = await fetch(`${baseUrl}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${baseUrl}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
   });

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { getCorrelationId } from '../context/request-context';
-import { AppError, InvalidJsonError, NotFoundError, PayloadTooLargeError, isAppError } from '../errors/app-error';
+import {
+  AppError,
+  InvalidJsonError,
+  NotFoundError,
+  PayloadTooLargeError,
+  isAppError,
+} from '../errors/app-error';
 import { fromZodError } from '../errors/zod-errors';
 import type { Logger } from '../logging/logger';
 
@@ -29,7 +35,11 @@ function fromHttpError(err: HttpParserError): AppError | undefined {
 export function sendError(res: Response, err: AppError): void {
   if (err.headers) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
   res.status(err.status).json({
-    error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) },
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    },
     correlation_id: getCorrelationId() ?? res.getHeader('X-Correlation-Id') ?? null,
   });
 }

@@ -60,7 +60,9 @@ describe('CursorCodec', () => {
 
   it('rejects a tampered body', () => {
     const [, sig] = codec.encode(KEY, scopeA).split('.');
-    const forgedBody = Buffer.from(JSON.stringify({ ...KEY, t: '2099-01-01T00:00:00.000Z' })).toString('base64url');
+    const forgedBody = Buffer.from(JSON.stringify({ ...KEY, t: '2099-01-01T00:00:00.000Z' })).toString(
+      'base64url',
+    );
     rejection(() => codec.decode(`${forgedBody}.${sig}`, scopeA));
     const [body] = codec.encode(KEY, scopeA).split('.');
     rejection(() => codec.decode(`${flip(body!, 3)}.${sig}`, scopeA));
@@ -95,7 +97,10 @@ describe('CursorCodec', () => {
 describe('listQuerySchema', () => {
   it('defaults limit to 50 and coerces strings', () => {
     expect(listQuerySchema.parse({})).toEqual({ limit: 50 });
-    expect(listQuerySchema.parse({ limit: '10', cursor: 'abc.def' })).toEqual({ limit: 10, cursor: 'abc.def' });
+    expect(listQuerySchema.parse({ limit: '10', cursor: 'abc.def' })).toEqual({
+      limit: 10,
+      cursor: 'abc.def',
+    });
   });
 
   it.each(['0', '101', '2.5', 'ten'])('rejects limit=%s', (limit) => {

@@ -27,7 +27,10 @@ export class CursorCodec {
   decode(cursor: string | undefined, scope: string): Keyset | undefined {
     if (cursor === undefined || cursor === '') return undefined;
     const [body, sig] = cursor.split('.');
-    const bad = () => new ValidationFailedError('Invalid cursor', [{ path: 'cursor', message: 'not a cursor from this list' }]);
+    const bad = () =>
+      new ValidationFailedError('Invalid cursor', [
+        { path: 'cursor', message: 'not a cursor from this list' },
+      ]);
     if (!body || !sig) throw bad();
     const expected = Buffer.from(this.sign(body, scope));
     const given = Buffer.from(sig);

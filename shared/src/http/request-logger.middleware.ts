@@ -9,7 +9,12 @@ export function requestLoggerMiddleware(logger: Logger): RequestHandler {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
       logger[level](
-        { method: req.method, path: req.path, status: res.statusCode, duration_ms: Math.round(ms * 100) / 100 },
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          duration_ms: Math.round(ms * 100) / 100,
+        },
         'request',
       );
     });

@@ -15,7 +15,8 @@ export async function startHealthServer(
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method !== 'GET') return send(405, { error: { code: 'method_not_allowed', message: 'GET only' } });
+    if (req.method !== 'GET')
+      return send(405, { error: { code: 'method_not_allowed', message: 'GET only' } });
     if (path === '/health/live') return send(200, { status: 'ok' });
     if (path === '/health' || path === '/health/ready') {
       health.check().then(

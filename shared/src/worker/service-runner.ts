@@ -30,7 +30,10 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const server: Server = await startHealthServer(health, opts.port, () => ({
     queues: workers.map((w) => ({ name: w.name, running: w.isRunning(), paused: w.isPaused() })),
   }));
-  logger.info({ port: (server.address() as { port: number }).port, queues: workers.map((w) => w.name) }, `${opts.service} ready`);
+  logger.info(
+    { port: (server.address() as { port: number }).port, queues: workers.map((w) => w.name) },
+    `${opts.service} ready`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -42,7 +42,9 @@ describe('assertHandlersCoverQueue', () => {
   });
 
   it('refuses a handler for an unknown event', () => {
-    const err = errorOf(() => assertHandlersCoverQueue('agent', { 'agent.run.requested': handler, 'agent.typo': handler }));
+    const err = errorOf(() =>
+      assertHandlersCoverQueue('agent', { 'agent.run.requested': handler, 'agent.typo': handler }),
+    );
     expect(err.message).toContain('agent.typo');
   });
 

@@ -77,7 +77,8 @@ export function createWorker<Q extends QueueName>(
       throw new UnrecoverableError(`event "${name}" does not belong on queue "${queue}"`);
     }
     const payload = EVENT_CATALOG[name].schema.safeParse(envelope.payload);
-    if (!payload.success) throw new UnrecoverableError(`invalid ${name} payload: ${z.prettifyError(payload.error)}`);
+    if (!payload.success)
+      throw new UnrecoverableError(`invalid ${name} payload: ${z.prettifyError(payload.error)}`);
 
     const handler = (handlers as Record<string, EventHandler<never>>)[name] as (
       p: unknown,
@@ -91,12 +92,21 @@ export function createWorker<Q extends QueueName>(
       ...(job.id ? { jobId: job.id } : {}),
     };
     return runWithContext(ctx, async () => {
-      const jobLogger = logger.child({ event_type: name, event_id: envelope.event_id, attempt: job.attemptsMade + 1 });
+      const jobLogger = logger.child({
+        event_type: name,
+        event_id: envelope.event_id,
+        attempt: job.attemptsMade + 1,
+      });
       try {
-        return await handler(payload.data, { envelope: { ...envelope, payload: payload.data }, job, logger: jobLogger });
+        return await handler(payload.data, {
+          envelope: { ...envelope, payload: payload.data },
+          job,
+          logger: jobLogger,
+        });
       } catch (err) {
         if (isAppError(err)) throw new UnrecoverableError(`${err.code}: ${err.message}`);
-        if (err instanceof z.ZodError) throw new UnrecoverableError(`validation_failed: ${z.prettifyError(err)}`);
+        if (err instanceof z.ZodError)
+          throw new UnrecoverableError(`validation_failed: ${z.prettifyError(err)}`);
         throw err;
       }
     });

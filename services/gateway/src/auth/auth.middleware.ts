@@ -7,7 +7,8 @@ const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/;
 export function requireAuth(verifier: JwtVerifier): RequestHandler {
   return async (req, _res, next) => {
     const header = req.get('authorization');
-    if (!header) return next(new UnauthenticatedError('Missing Authorization header (expected "Bearer <token>")'));
+    if (!header)
+      return next(new UnauthenticatedError('Missing Authorization header (expected "Bearer <token>")'));
     const match = BEARER.exec(header.trim());
     if (!match?.[1]) return next(new UnauthenticatedError('Authorization header must be "Bearer <token>"'));
     try {

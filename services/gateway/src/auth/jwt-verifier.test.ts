@@ -66,7 +66,9 @@ describe('JwtVerifier', () => {
   });
 
   it('honours the clock tolerance for a just-expired token', async () => {
-    const token = await baseJwt().setExpirationTime(now() - 5).sign(key);
+    const token = await baseJwt()
+      .setExpirationTime(now() - 5)
+      .sign(key);
     const tolerant = new JwtVerifier({ secret: SECRET, audience: AUDIENCE, clockToleranceSec: 30 });
     await expect(tolerant.verify(token)).resolves.toMatchObject({ userId: USER_ID });
     await rejected(token);

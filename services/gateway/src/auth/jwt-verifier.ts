@@ -37,7 +37,8 @@ export class JwtVerifier {
         requiredClaims: ['exp', 'sub'],
         clockTolerance: this.opts.clockToleranceSec ?? 30,
       });
-      if (!subject.safeParse(payload.sub).success) throw new UnauthenticatedError('Token subject (sub) must be a UUID');
+      if (!subject.safeParse(payload.sub).success)
+        throw new UnauthenticatedError('Token subject (sub) must be a UUID');
       return {
         userId: payload.sub as string,
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
@@ -55,10 +56,15 @@ function toUnauthenticated(err: unknown): UnauthenticatedError {
   if (err instanceof errors.JWTExpired) return new UnauthenticatedError('Token has expired');
   if (err instanceof errors.JWTClaimValidationFailed)
     return new UnauthenticatedError(`Token claim "${err.claim}" is invalid: ${err.reason}`);
-  if (err instanceof errors.JOSEAlgNotAllowed) return new UnauthenticatedError('Token algorithm is not allowed');
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new UnauthenticatedError('Token algorithm is not allowed');
   if (err instanceof errors.JWSSignatureVerificationFailed)
     return new UnauthenticatedError('Token signature is invalid');
-  if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported)
+  if (
+    err instanceof errors.JWTInvalid ||
+    err instanceof errors.JWSInvalid ||
+    err instanceof errors.JOSENotSupported
+  )
     return new UnauthenticatedError('Token is malformed');
   return new UnauthenticatedError('Token could not be verified');
 }

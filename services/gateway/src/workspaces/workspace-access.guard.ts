@@ -24,7 +24,8 @@ function explicitWorkspaceIds(req: Request): Candidate[] {
   const header = req.get('x-workspace-id');
   if (header !== undefined) found.push({ source: 'header.X-Workspace-Id', value: header.trim() });
   const query = req.query.workspace_id;
-  if (query !== undefined) found.push({ source: 'query.workspace_id', value: typeof query === 'string' ? query : '' });
+  if (query !== undefined)
+    found.push({ source: 'query.workspace_id', value: typeof query === 'string' ? query : '' });
   const param = req.params.workspace_id;
   if (typeof param === 'string') found.push({ source: 'path.workspace_id', value: param });
   return found;
@@ -50,7 +51,10 @@ export class WorkspaceGuards {
         if (distinct.size > 1)
           throw new ValidationFailedError(
             'The request names more than one workspace',
-            ids.map((c) => ({ path: c.source, message: 'conflicts with another workspace id in the request' })),
+            ids.map((c) => ({
+              path: c.source,
+              message: 'conflicts with another workspace id in the request',
+            })),
           );
         const explicit = ids[0]?.value.toLowerCase();
         const membership = explicit
@@ -58,7 +62,9 @@ export class WorkspaceGuards {
           : await this.memberships.oldest(userId);
         if (!membership) {
           if (explicit) throw new PermissionDeniedError('You are not a member of this workspace');
-          throw new NotFoundError('You are not a member of any workspace yet; create one with POST /v1/workspaces');
+          throw new NotFoundError(
+            'You are not a member of any workspace yet; create one with POST /v1/workspaces',
+          );
         }
         req.workspace = { id: membership.workspaceId, role: membership.role };
         updateContext({ workspaceId: membership.workspaceId, role: membership.role });
@@ -76,7 +82,9 @@ export class WorkspaceGuards {
       const role = req.workspace?.role;
       if (!role) return next(new UnauthenticatedError());
       if (RANK[role] < min)
-        return next(new PermissionDeniedError(`This needs the ${allowed.join(' or ')} role; you are ${role}`));
+        return next(
+          new PermissionDeniedError(`This needs the ${allowed.join(' or ')} role; you are ${role}`),
+        );
       next();
     };
   }

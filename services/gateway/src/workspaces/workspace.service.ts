@@ -51,7 +51,11 @@ export class WorkspaceService {
   }
 
   /** The user's workspaces, oldest first, keyset-paginated on (created_at, id). */
-  async listForUser(userId: string, limit: number, after?: Keyset): Promise<{ rows: WorkspaceView[]; more: boolean }> {
+  async listForUser(
+    userId: string,
+    limit: number,
+    after?: Keyset,
+  ): Promise<{ rows: WorkspaceView[]; more: boolean }> {
     const q = this.db('workspaces as w')
       .join('workspace_members as m', 'm.workspace_id', 'w.id')
       .where('m.user_id', userId)
@@ -67,7 +71,9 @@ export class WorkspaceService {
   }
 
   async getForMember(workspaceId: string, role: WorkspaceRole): Promise<WorkspaceView | undefined> {
-    const ws = await this.db('workspaces').where({ id: workspaceId }).first<WorkspaceRow | undefined>('id', 'name', 'created_at');
+    const ws = await this.db('workspaces')
+      .where({ id: workspaceId })
+      .first<WorkspaceRow | undefined>('id', 'name', 'created_at');
     return ws ? toView({ ...ws, role }) : undefined;
   }
 }

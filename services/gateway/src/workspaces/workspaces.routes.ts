@@ -30,7 +30,10 @@ export function workspacesRouter({ workspaces, guards, cursors }: WorkspaceRoute
     const scope = `workspaces:${userId}`;
     const { rows, more } = await workspaces.listForUser(userId, q.limit, cursors.decode(q.cursor, scope));
     const last = rows.at(-1);
-    res.json({ data: rows, next_cursor: more && last ? cursors.encode({ t: last.created_at, id: last.id }, scope) : null });
+    res.json({
+      data: rows,
+      next_cursor: more && last ? cursors.encode({ t: last.created_at, id: last.id }, scope) : null,
+    });
   });
 
   router.get('/:workspace_id', guards.requireWorkspaceMember(), async (req, res) => {

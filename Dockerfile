@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image for every RaptorFlow service; docker-compose.yml picks the command per service:
+#   node services/gateway/dist/main.js | services/seeder/dist/main.js | services/agent-runner/dist/main.js
+#   | services/cost-ledger/dist/main.js | dist/scripts/migrate.js
+
+# --- deps: install from the lockfile only, so this layer is cached until a package.json or the lock changes.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY services/gateway/package.json services/gateway/
+COPY services/seeder/package.json services/seeder/
+COPY services/agent-runner/package.json services/agent-runner/
+COPY services/cost-ledger/package.json services/cost-ledger/
+RUN npm ci --no-audit --no-fund
+
+# --- build: bundle each service (third-party packages stay external and load from node_modules).
+FROM deps AS build
+COPY . .
+RUN npm run build
+
+# --- runtime. node_modules is kept whole (no `npm prune --omit=dev`): the TypeScript ops scripts in scripts/
+# run through tsx inside the container. Only the build tooling's caches stay behind in the earlier stages.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+COPY --from=build /app /app
+USER node
+EXPOSE 8000
+CMD ["node", "services/gateway/dist/main.js"]
