@@ -1,6 +1,7 @@
 import pino from 'pino';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { getSettings } from '../config/settings';
+import type { Settings } from '../config/settings';
 import { getContext } from '../context/request-context';
 import { scrubSecrets } from './scrub';
 
@@ -40,12 +41,16 @@ function errSerializer(err: unknown): unknown {
   return base;
 }
 
-/** The process-wide logger; each line carries the ids of the request or job it was written under. */
-export function getLogger(): Logger {
-  if (root) return root;
-  const settings = getSettings();
-  const pretty = settings.logFormat === 'pretty';
-  root = pino({
+/**
+ * Builds a logger with the project's redaction, serializers and context mixin. `destination` is for tests;
+ * with it the output is always JSON.
+ */
+export function buildLogger(
+  settings: Pick<Settings, 'logLevel' | 'logFormat' | 'environment'>,
+  destination?: DestinationStream,
+): Logger {
+  const pretty = settings.logFormat === 'pretty' && !destination;
+  const options: LoggerOptions = {
     level: settings.logLevel,
     base: { env: settings.environment },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -73,7 +78,15 @@ export function getLogger(): Logger {
           },
         }
       : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** The process-wide logger; each line carries the ids of the request or job it was written under. */
+export function getLogger(): Logger {
+  if (root) return root;
+  const settings = getSettings();
+  root = buildLogger(settings);
   if (settings.defaultsUsed.length > 0) {
     root.info(
       { defaults: settings.defaultsUsed },
