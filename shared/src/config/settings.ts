@@ -74,6 +74,11 @@ const envSchema = z.object({
   CORS_ORIGINS: csv,
   MIGRATE_ON_START: booleanish,
   SHUTDOWN_GRACE_MS: intFrom(25_000, 0, 600_000),
+  RATE_LIMIT_USER_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  RATE_LIMIT_WORKSPACE_PER_MINUTE: intFrom(3_000, 1, 1_000_000),
+  TOKEN_CACHE_MAX: intFrom(10_000, 0, 1_000_000),
+  MEMBERSHIP_CACHE_TTL_MS: intFrom(30_000, 0, 3_600_000),
+  MEMBERSHIP_CACHE_MAX: intFrom(50_000, 0, 10_000_000),
 });
 
 export type Environment = 'development' | 'test' | 'production';
@@ -103,6 +108,11 @@ export interface Settings {
   corsOrigins: readonly string[];
   migrateOnStart: boolean;
   shutdownGraceMs: number;
+  /** Requests per minute, per user and per workspace (Redis-backed, shared by every gateway replica). */
+  rateLimits: { userPerMinute: number; workspacePerMinute: number };
+  /** Verified-token cache entries (0 disables it). */
+  tokenCacheMax: number;
+  membershipCache: { ttlMs: number; max: number };
   /** Names of the variables that fell back to a development default (announced once at start-up). */
   defaultsUsed: readonly string[];
 }
@@ -199,6 +209,12 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     corsOrigins: e.CORS_ORIGINS,
     migrateOnStart,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    rateLimits: {
+      userPerMinute: e.RATE_LIMIT_USER_PER_MINUTE,
+      workspacePerMinute: e.RATE_LIMIT_WORKSPACE_PER_MINUTE,
+    },
+    tokenCacheMax: e.TOKEN_CACHE_MAX,
+    membershipCache: { ttlMs: e.MEMBERSHIP_CACHE_TTL_MS, max: e.MEMBERSHIP_CACHE_MAX },
     defaultsUsed,
   });
 }
