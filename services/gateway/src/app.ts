@@ -7,15 +7,25 @@ import {
   HealthService,
   correlationMiddleware,
   createLogger,
+  createRedis,
   errorMiddleware,
   notFoundMiddleware,
   requestLoggerMiddleware,
 } from '@raptorflow/shared';
 import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
 import { agentsRouter } from './agents/agents.routes';
+import { AuditLogQueryService } from './audit/audit-log-query.service';
+import { auditLogsRouter } from './audit/audit-logs.routes';
 import { requireAuth } from './auth/auth.middleware';
 import { JwtVerifier } from './auth/jwt-verifier';
+import { budgetRouter } from './budgets/budget.routes';
+import { BudgetService } from './budgets/budget.service';
+import { edgeMiddlewares } from './edge/edge.middleware';
+import { eventsRouter } from './events/events.routes';
 import { healthRouter } from './health/health.routes';
+import { MemberService } from './members/member.service';
+import { membersRouter } from './members/members.routes';
+import { MembershipCache } from './workspaces/membership-cache';
 import { MembershipService } from './workspaces/membership.service';
 import { WorkspaceGuards } from './workspaces/workspace-access.guard';
 import { WorkspaceService } from './workspaces/workspace.service';
@@ -25,41 +35,58 @@ export interface AppDeps {
   settings: Settings;
   db: Knex;
   bus: RaptorBus;
+  /** Fail-fast connection for health pings, rate limits and cache invalidation broadcasts. */
   redis: Redis;
+  /** Subscriber connection for cache invalidations from other replicas; made from settings when omitted. */
+  subscriber?: Redis;
   logger?: Logger;
 }
 
 export const BODY_LIMIT = '1mb';
 
 export function createApp(deps: AppDeps): Express {
+  const { settings, db, bus } = deps;
   const logger = deps.logger ?? createLogger('gateway');
   const app = express();
   app.disable('x-powered-by');
 
   app.use(correlationMiddleware());
   app.use(requestLoggerMiddleware(logger));
+  app.use(...edgeMiddlewares(settings));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
-  app.use(
-    healthRouter(
-      new HealthService({ service: 'gateway', db: deps.db, redis: deps.redis, settings: deps.settings }),
-    ),
-  );
+  app.use(healthRouter(new HealthService({ service: 'gateway', db, redis: deps.redis, settings })));
 
-  const verifier = new JwtVerifier({
-    secret: deps.settings.supabaseJwtSecret,
-    audience: deps.settings.jwtAudience,
+  const verifier = new JwtVerifier({ secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
+  const cache = new MembershipCache({
+    ttlMs: settings.membershipCache.ttlMs,
+    max: settings.membershipCache.max,
+    publisher: deps.redis,
+    subscriber: deps.subscriber ?? createRedis('worker'),
+    channel: `raptorflow:${settings.queuePrefix}:membership-invalidated`,
+    logger,
   });
-  const guards = new WorkspaceGuards(new MembershipService({ db: deps.db }));
-  const cursors = new CursorCodec(deps.settings.secretKey);
+  cache
+    .start()
+    .catch((err: unknown) => logger.warn({ err }, 'membership cache invalidations not subscribed'));
+  const memberships = new MembershipService({ db, cache });
+  const guards = new WorkspaceGuards(memberships);
+  const cursors = new CursorCodec(settings.secretKey);
 
   const v1 = express.Router();
   v1.use(requireAuth(verifier));
   v1.use(
-    '/workspaces',
-    workspacesRouter({ workspaces: new WorkspaceService({ db: deps.db, bus: deps.bus }), guards, cursors }),
+    '/workspaces/:workspace_id/members',
+    membersRouter({ members: new MemberService({ db, memberships }), guards, cursors }),
   );
-  v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db: deps.db }), guards }));
+  v1.use('/workspaces/:workspace_id/budget', budgetRouter({ budgets: new BudgetService({ db }), guards }));
+  v1.use(
+    '/workspaces',
+    workspacesRouter({ workspaces: new WorkspaceService({ db, bus, memberships }), guards, cursors }),
+  );
+  v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards }));
+  v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
+  v1.use('/events', eventsRouter({ bus, guards }));
   app.use('/v1', v1);
 
   app.use(notFoundMiddleware());

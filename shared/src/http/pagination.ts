@@ -59,3 +59,25 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
+
+/** A page of a keyset-ordered query fetched with `limit + 1` rows: the extra row only says "there is more". */
+export interface KeysetPage<T> {
+  data: T[];
+  next: Keyset | undefined;
+}
+
+export function keysetPage<R, T>(
+  rows: R[],
+  limit: number,
+  view: (row: R) => T,
+  keyOf: (row: R) => Keyset,
+): KeysetPage<T> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { data: page.map(view), next: rows.length > limit && last ? keyOf(last) : undefined };
+}
+
+/** The response body of every list endpoint. */
+export function toPage<T>(codec: CursorCodec, scope: string, page: KeysetPage<T>): Page<T> {
+  return { data: page.data, next_cursor: page.next ? codec.encode(page.next, scope) : null };
+}

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { getBus, getDatabase } from '@raptorflow/shared';
-import type { Keyset, RaptorBus, WorkspaceRole } from '@raptorflow/shared';
+import { getBus, getDatabase, keysetPage } from '@raptorflow/shared';
+import type { Keyset, KeysetPage, RaptorBus, WorkspaceRole } from '@raptorflow/shared';
+import type { MembershipService } from './membership.service';
 
 export interface WorkspaceView {
   id: string;
@@ -19,15 +20,18 @@ interface WorkspaceRow {
 export interface WorkspaceServiceOptions {
   db?: Knex;
   bus?: RaptorBus;
+  memberships?: MembershipService;
 }
 
 export class WorkspaceService {
   private readonly db: Knex;
   private readonly bus: RaptorBus;
+  private readonly memberships: MembershipService | undefined;
 
   constructor(opts: WorkspaceServiceOptions = {}) {
     this.db = opts.db ?? getDatabase();
     this.bus = opts.bus ?? getBus();
+    this.memberships = opts.memberships;
   }
 
   /**
@@ -35,7 +39,7 @@ export class WorkspaceService {
    * never a workspace without its event, nor an event without its workspace.
    */
   async create(userId: string, name: string): Promise<WorkspaceView> {
-    return this.db.transaction(async (trx) => {
+    const view = await this.db.transaction(async (trx) => {
       const [ws] = await trx('workspaces')
         .insert({ name, created_by: userId })
         .returning<{ id: string; name: string; created_at: Date }[]>(['id', 'name', 'created_at']);
@@ -48,14 +52,13 @@ export class WorkspaceService {
       );
       return toView({ ...ws, role: 'owner' });
     });
+    // A cached "no workspace yet" for this user must not outlive the commit.
+    await this.memberships?.invalidate(userId);
+    return view;
   }
 
   /** The user's workspaces, oldest first, keyset-paginated on (created_at, id). */
-  async listForUser(
-    userId: string,
-    limit: number,
-    after?: Keyset,
-  ): Promise<{ rows: WorkspaceView[]; more: boolean }> {
+  async listForUser(userId: string, limit: number, after?: Keyset): Promise<KeysetPage<WorkspaceView>> {
     const q = this.db('workspaces as w')
       .join('workspace_members as m', 'm.workspace_id', 'w.id')
       .where('m.user_id', userId)
@@ -66,8 +69,7 @@ export class WorkspaceService {
       ])
       .limit(limit + 1);
     if (after) q.whereRaw('(w.created_at, w.id) > (?::timestamptz, ?::uuid)', [after.t, after.id]);
-    const rows = await q;
-    return { rows: rows.slice(0, limit).map(toView), more: rows.length > limit };
+    return keysetPage(await q, limit, toView, (r) => ({ t: r.created_at.toISOString(), id: r.id }));
   }
 
   async getForMember(workspaceId: string, role: WorkspaceRole): Promise<WorkspaceView | undefined> {

@@ -1,13 +1,9 @@
 import { Router } from 'express';
-import { z } from 'zod';
-import { NotFoundError, listQuerySchema, parseOrThrow } from '@raptorflow/shared';
+import { NotFoundError, listQuerySchema, parseOrThrow, toPage } from '@raptorflow/shared';
 import type { CursorCodec } from '@raptorflow/shared';
 import type { WorkspaceGuards } from './workspace-access.guard';
+import { createWorkspaceBody } from './workspace.schemas';
 import type { WorkspaceService } from './workspace.service';
-
-export const createWorkspaceBody = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
-});
 
 export interface WorkspaceRoutesDeps {
   workspaces: WorkspaceService;
@@ -27,13 +23,10 @@ export function workspacesRouter({ workspaces, guards, cursors }: WorkspaceRoute
   router.get('/', async (req, res) => {
     const userId = req.auth!.userId;
     const q = parseOrThrow(listQuerySchema, req.query, 'query');
+    // Cursors are signed per user: one user's cursor is meaningless in another's list.
     const scope = `workspaces:${userId}`;
-    const { rows, more } = await workspaces.listForUser(userId, q.limit, cursors.decode(q.cursor, scope));
-    const last = rows.at(-1);
-    res.json({
-      data: rows,
-      next_cursor: more && last ? cursors.encode({ t: last.created_at, id: last.id }, scope) : null,
-    });
+    const page = await workspaces.listForUser(userId, q.limit, cursors.decode(q.cursor, scope));
+    res.json(toPage(cursors, scope, page));
   });
 
   router.get('/:workspace_id', guards.requireWorkspaceMember(), async (req, res) => {

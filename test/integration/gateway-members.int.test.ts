@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import { newUser, newWorkspace } from '../support/factories';
+import type { TestUser, TestWorkspace } from '../support/factories';
+import { expectError, startGateway } from '../support/gateway';
+import { client, eventually } from '../support/http';
+import { openStack } from '../support/stack';
+
+const stack = openStack();
+let url: string;
+let close: () => Promise<void>;
+beforeAll(async () => ({ url, close } = await startGateway(stack)));
+afterAll(async () => {
+  await close();
+  await stack.close();
+});
+
+interface Team {
+  ws: TestWorkspace;
+  owner: TestUser;
+  admin: TestUser;
+  member: TestUser;
+}
+async function team(): Promise<Team> {
+  const owner = await newUser();
+  const admin = await newUser();
+  const member = await newUser();
+  const ws = await newWorkspace(stack.db, owner, {
+    members: [
+      { user: admin, role: 'admin' },
+      { user: member, role: 'member' },
+    ],
+  });
+  return { ws, owner, admin, member };
+}
+const membersPath = (t: Team) => `/v1/workspaces/${t.ws.id}/members`;
+
+describe('members', () => {
+  it('lists members (admin+) with cursor pagination', async () => {
+    const t = await team();
+    const c = client(url, t.admin.token);
+    const p1 = await c.get(`${membersPath(t)}?limit=2`);
+    expect(p1.status).toBe(200);
+    expect(p1.body.data).toHaveLength(2);
+    const p2 = await c.get(`${membersPath(t)}?limit=2&cursor=${encodeURIComponent(p1.body.next_cursor)}`);
+    expect(p2.body.next_cursor).toBeNull();
+    const all = [...p1.body.data, ...p2.body.data];
+    expect(all.map((m: { user_id: string; role: string }) => `${m.role}:${m.user_id}`).sort()).toEqual(
+      [`owner:${t.owner.id}`, `admin:${t.admin.id}`, `member:${t.member.id}`].sort(),
+    );
+    expectError(await client(url, t.member.token).get(membersPath(t)), 403, 'permission_denied');
+  });
+
+  it('adds a member (201, audited), refuses a duplicate (409) and owner grants by admins (403)', async () => {
+    const t = await team();
+    const newcomer = await newUser();
+    const c = client(url, t.admin.token);
+    const added = await c.post(membersPath(t), { user_id: newcomer.id, role: 'member' });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ user_id: newcomer.id, role: 'member' });
+    expectError(await c.post(membersPath(t), { user_id: newcomer.id }), 409, 'conflict');
+    expectError(
+      await c.post(membersPath(t), { user_id: randomUUID(), role: 'owner' }),
+      403,
+      'permission_denied',
+    );
+    expectError(await c.post(membersPath(t), { user_id: 'not-a-uuid' }), 422, 'validation_failed');
+    expectError(
+      await c.post(membersPath(t), { user_id: randomUUID(), role: 'god' }),
+      422,
+      'validation_failed',
+    );
+    expectError(
+      await client(url, t.member.token).post(membersPath(t), { user_id: randomUUID() }),
+      403,
+      'permission_denied',
+    );
+    const audit = await stack.db('audit_logs').where({ workspace_id: t.ws.id, action: 'member.added' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      actor_type: 'user',
+      actor_id: t.admin.id,
+      resource_id: newcomer.id,
+      input: { before: null, after: { role: 'member' } },
+    });
+    // The newcomer's access works at once (cache invalidated on the change).
+    expect((await client(url, newcomer.token).get(`/v1/workspaces/${t.ws.id}`)).status).toBe(200);
+  });
+
+  it('changes roles: owner-only for owner grants/revokes, last owner protected (409), audited before/after', async () => {
+    const t = await team();
+    const o = client(url, t.owner.token);
+    const a = client(url, t.admin.token);
+    expectError(
+      await a.call('PATCH', `${membersPath(t)}/${t.member.id}`, { body: { role: 'owner' } }),
+      403,
+      'permission_denied',
+    );
+    expectError(
+      await a.call('PATCH', `${membersPath(t)}/${t.owner.id}`, { body: { role: 'member' } }),
+      403,
+      'permission_denied',
+    );
+    expectError(
+      await o.call('PATCH', `${membersPath(t)}/${t.owner.id}`, { body: { role: 'admin' } }),
+      409,
+      'conflict',
+    );
+    expectError(
+      await o.call('PATCH', `${membersPath(t)}/${randomUUID()}`, { body: { role: 'admin' } }),
+      404,
+      'not_found',
+    );
+    expectError(
+      await o.call('PATCH', `${membersPath(t)}/${t.member.id}`, { body: { role: 'boss' } }),
+      422,
+      'validation_failed',
+    );
+    const promoted = await a.call('PATCH', `${membersPath(t)}/${t.member.id}`, { body: { role: 'admin' } });
+    expect(promoted.status).toBe(200);
+    expect(promoted.body).toMatchObject({ user_id: t.member.id, role: 'admin' });
+    // With a second owner, the first can step down.
+    expect(
+      (await o.call('PATCH', `${membersPath(t)}/${t.admin.id}`, { body: { role: 'owner' } })).status,
+    ).toBe(200);
+    expect(
+      (await o.call('PATCH', `${membersPath(t)}/${t.owner.id}`, { body: { role: 'member' } })).status,
+    ).toBe(200);
+    const changes = await stack
+      .db('audit_logs')
+      .where({ workspace_id: t.ws.id, action: 'member.role_changed' })
+      .orderBy('created_at');
+    expect(changes.map((r) => [r.resource_id, r.input.before.role, r.input.after.role])).toEqual([
+      [t.member.id, 'member', 'admin'],
+      [t.admin.id, 'admin', 'owner'],
+      [t.owner.id, 'owner', 'member'],
+    ]);
+    // The demoted owner lost owner rights immediately.
+    expectError(
+      await o.call('PUT', `/v1/workspaces/${t.ws.id}/budget`, { body: { monthly_budget_usd: 1 } }),
+      403,
+      'permission_denied',
+    );
+  });
+
+  it('removes members (204), never the last owner, and two owners demoting each other concurrently keep one owner', async () => {
+    const t = await team();
+    const o = client(url, t.owner.token);
+    expectError(
+      await client(url, t.admin.token).call('DELETE', `${membersPath(t)}/${t.owner.id}`),
+      403,
+      'permission_denied',
+    );
+    expectError(await o.call('DELETE', `${membersPath(t)}/${t.owner.id}`), 409, 'conflict');
+    expect((await o.call('DELETE', `${membersPath(t)}/${t.member.id}`)).status).toBe(204);
+    expectError(await o.call('DELETE', `${membersPath(t)}/${t.member.id}`), 404, 'not_found');
+    expectError(await client(url, t.member.token).get(`/v1/workspaces/${t.ws.id}`), 403, 'permission_denied');
+
+    await o.call('PATCH', `${membersPath(t)}/${t.admin.id}`, { body: { role: 'owner' } });
+    const a = client(url, t.admin.token);
+    const results = await Promise.all([
+      o.call('PATCH', `${membersPath(t)}/${t.admin.id}`, { body: { role: 'member' } }),
+      a.call('PATCH', `${membersPath(t)}/${t.owner.id}`, { body: { role: 'member' } }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    const owners = await stack.db('workspace_members').where({ workspace_id: t.ws.id, role: 'owner' });
+    expect(owners).toHaveLength(1);
+  });
+});
+
+describe('budget', () => {
+  it('reads the default, lets only the owner set it, keeps exact decimals, audits before/after', async () => {
+    const t = await team();
+    const path = `/v1/workspaces/${t.ws.id}/budget`;
+    const m = client(url, t.member.token);
+    expect((await m.get(path)).body).toMatchObject({
+      monthly_budget_usd: 50,
+      source: 'default',
+      updated_at: null,
+    });
+    expectError(
+      await client(url, t.admin.token).call('PUT', path, { body: { monthly_budget_usd: 10 } }),
+      403,
+      'permission_denied',
+    );
+    const o = client(url, t.owner.token);
+    for (const bad of [
+      { monthly_budget_usd: -1 },
+      { monthly_budget_usd: '10' },
+      {},
+      { monthly_budget_usd: 1.0000001 },
+      { monthly_budget_usd: 5, x: 1 },
+    ])
+      expectError(await o.call('PUT', path, { body: bad }), 422, 'validation_failed');
+    const set = await o.call('PUT', path, { body: { monthly_budget_usd: 123.456789 } });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({
+      workspace_id: t.ws.id,
+      monthly_budget_usd: 123.456789,
+      source: 'workspace',
+    });
+    expect(
+      (await stack.db('workspace_budgets').where({ workspace_id: t.ws.id }).first()).monthly_budget_usd,
+    ).toBe('123.4567890000');
+    await o.call('PUT', path, { body: { monthly_budget_usd: 0 } });
+    const audits = await stack
+      .db('audit_logs')
+      .where({ workspace_id: t.ws.id, action: 'budget.updated' })
+      .orderBy('created_at');
+    expect(audits.map((r) => [r.input.before.monthly_budget_usd, r.input.after.monthly_budget_usd])).toEqual([
+      [50, 123.456789],
+      [123.456789, 0],
+    ]);
+  });
+});
+
+describe('audit logs and events', () => {
+  it('POST /v1/events publishes test.* (admin+) and the audit trail shows it, filtered and paginated', async () => {
+    const t = await team();
+    const a = client(url, t.admin.token);
+    const h = { headers: { 'x-workspace-id': t.ws.id } };
+    expectError(
+      await client(url, t.member.token).post('/v1/events', { event_type: 'test.event' }, h),
+      403,
+      'permission_denied',
+    );
+    expectError(
+      await a.post('/v1/events', { event_type: 'workspace.created', payload: {} }, h),
+      422,
+      'validation_failed',
+    );
+    expectError(await a.post('/v1/events', { event_type: 'test.nope' }, h), 422, 'validation_failed');
+    expectError(
+      await a.post('/v1/events', { event_type: 'test.event', payload: { message: 5 } }, h),
+      422,
+      'validation_failed',
+    );
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await a.post('/v1/events', { event_type: 'test.event', payload: { message: `m${i}` } }, h);
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ event_id: expect.any(String), event_type: 'test.event' });
+      ids.push(res.body.event_id);
+    }
+    const outbox = await stack.db('event_outbox').whereIn('id', ids);
+    expect(outbox.every((r) => r.workspace_id === t.ws.id && r.envelope.actor_user_id === t.admin.id)).toBe(
+      true,
+    );
+
+    // The seeder is not running in this file: write the rows it would, then read them back through the API.
+    for (const id of ids)
+      await stack
+        .db('audit_logs')
+        .insert({
+          workspace_id: t.ws.id,
+          actor_type: 'user',
+          actor_id: t.admin.id,
+          action: 'test.event',
+          event_id: id,
+        });
+    const p1 = await a.get('/v1/audit-logs?action=test.event&limit=2', h);
+    expect(p1.status).toBe(200);
+    expect(p1.body.data).toHaveLength(2);
+    const p2 = await a.get(
+      `/v1/audit-logs?action=test.event&limit=2&cursor=${encodeURIComponent(p1.body.next_cursor)}`,
+      h,
+    );
+    expect([...p1.body.data, ...p2.body.data].map((r: { event_id: string }) => r.event_id).sort()).toEqual(
+      [...ids].sort(),
+    );
+    // A cursor from one filter set is refused for another.
+    expectError(
+      await a.get(`/v1/audit-logs?action=member.added&cursor=${encodeURIComponent(p1.body.next_cursor)}`, h),
+      422,
+      'validation_failed',
+    );
+    expectError(await a.get('/v1/audit-logs?from=yesterday', h), 422, 'validation_failed');
+    expectError(await client(url, t.member.token).get('/v1/audit-logs', h), 403, 'permission_denied');
+    await eventually(async () => (await stack.bus.queue('system').getJob(ids[0]!)) !== undefined);
+  });
+});
+
+describe('membership cache across replicas', () => {
+  it('a removal on one gateway replica takes effect on another at once (Redis pub/sub)', async () => {
+    const other = await startGateway(stack);
+    try {
+      const t = await team();
+      const path = `/v1/workspaces/${t.ws.id}`;
+      // Warm replica B's cache with the member's access.
+      expect((await client(other.url, t.member.token).get(path)).status).toBe(200);
+      // Replica A removes the member.
+      expect(
+        (await client(url, t.owner.token).call('DELETE', `${membersPath(t)}/${t.member.id}`)).status,
+      ).toBe(204);
+      await eventually(
+        async () => (await client(other.url, t.member.token).get(path)).status === 403,
+        2_000,
+        20,
+      );
+    } finally {
+      await other.close();
+    }
+  });
+});

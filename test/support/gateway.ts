@@ -1,0 +1,22 @@
+import { getSettings } from '../../shared/src';
+import type { Settings } from '../../shared/src';
+import { createApp } from '../../services/gateway/src/app';
+import { listen } from './http';
+import type { TestStack } from './stack';
+
+/** The real gateway app on a random port, over the test file's database, Redis and queue prefix. */
+export async function startGateway(stack: TestStack, settings: Settings = getSettings()) {
+  const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis });
+  return listen(app);
+}
+
+export function expectError(res: { status: number; body: any }, status: number, code: string): void {
+  if (res.status !== status)
+    throw new Error(`expected ${status} ${code}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  expect(res.body).toEqual({
+    error: expect.objectContaining({ code, message: expect.any(String) }),
+    correlation_id: expect.any(String),
+  });
+  expect(Object.keys(res.body).sort()).toEqual(['correlation_id', 'error']);
+  expect(Object.keys(res.body.error).every((k) => ['code', 'message', 'details'].includes(k))).toBe(true);
+}
