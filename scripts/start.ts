@@ -81,6 +81,8 @@ async function main(): Promise<void> {
       '',
       '  RaptorFlow is running',
       `  API:            ${api}   (health: ${api}/health)`,
+      `  Bull Board:     ${api}/admin/queues   (user ${settings.bullBoard.username}, password ${settings.bullBoard.password})`,
+      `  API docs:       ${api}/docs   (OpenAPI: ${api}/openapi.json)`,
       `  Dev user:       ${userId}`,
       `  Dev JWT (12h):  ${token}`,
       '',

@@ -13,6 +13,7 @@ import {
   requestLoggerMiddleware,
 } from '@raptorflow/shared';
 import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
+import { mountBullBoard } from './admin/bull-board';
 import { agentsRouter } from './agents/agents.routes';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
 import { auditLogsRouter } from './audit/audit-logs.routes';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
   v1.use('/events', eventsRouter({ bus, guards }));
   app.use('/v1', v1);
+  mountBullBoard(app, { settings, bus, verifier, logger });
 
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(logger));

@@ -1,0 +1,112 @@
+import { newUser, newWorkspace } from '../support/factories';
+import { startGateway } from '../support/gateway';
+import { client } from '../support/http';
+import { openStack } from '../support/stack';
+
+/**
+ * Two users, two workspaces. User A tries to reach workspace B through every workspace-scoped route, putting
+ * B's ids in the path, the header, the query, the body and the cursor. Nothing of B is ever returned or changed.
+ */
+const stack = openStack();
+let url: string;
+let close: () => Promise<void>;
+beforeAll(async () => ({ url, close } = await startGateway(stack)));
+afterAll(async () => {
+  await close();
+  await stack.close();
+});
+
+async function snapshot(workspaceId: string) {
+  const [members, budget, agents, audit, outbox] = await Promise.all([
+    stack
+      .db('workspace_members')
+      .where({ workspace_id: workspaceId })
+      .orderBy('user_id')
+      .select('user_id', 'role'),
+    stack.db('workspace_budgets').where({ workspace_id: workspaceId }).select('monthly_budget_usd'),
+    stack.db('agents').where({ workspace_id: workspaceId }).count('* as n'),
+    stack.db('audit_logs').where({ workspace_id: workspaceId }).count('* as n'),
+    stack.db('event_outbox').where({ workspace_id: workspaceId }).count('* as n'),
+  ]);
+  return { members, budget, agents, audit, outbox };
+}
+
+it("never lets a user of one workspace see or change another's data", async () => {
+  const alice = await newUser();
+  const bob = await newUser();
+  const bobsFriend = await newUser();
+  const wsA = await newWorkspace(stack.db, alice, { name: 'alpha' });
+  const wsB = await newWorkspace(stack.db, bob, {
+    name: 'bravo',
+    members: [{ user: bobsFriend, role: 'member' }],
+  });
+  await stack.db('agents').insert({
+    workspace_id: wsB.id,
+    key: 'seer',
+    name: 'Seer',
+    domain: 'secret-domain-of-b',
+    description: 'd',
+    default_flow: 'research',
+    default_model: 'fast',
+  });
+  await stack.db('workspace_budgets').insert({ workspace_id: wsB.id, monthly_budget_usd: '77' });
+  await stack
+    .db('audit_logs')
+    .insert({ workspace_id: wsB.id, actor_type: 'user', actor_id: bob.id, action: 'secret.b' });
+  const b = client(url, bob.token);
+  // A real cursor of B's (listing B's members, 1 per page).
+  const bCursor = (await b.get(`/v1/workspaces/${wsB.id}/members?limit=1`)).body.next_cursor as string;
+  expect(bCursor).toEqual(expect.any(String));
+  const bAuditCursorRes = await b.get(`/v1/audit-logs?limit=1`, { headers: { 'x-workspace-id': wsB.id } });
+  expect(bAuditCursorRes.status).toBe(200);
+
+  const before = await snapshot(wsB.id);
+  const a = client(url, alice.token);
+  const hB = { headers: { 'x-workspace-id': wsB.id } };
+  const m = (ws: string, user = '') => `/v1/workspaces/${ws}/members${user ? `/${user}` : ''}`;
+  const attempts: Array<[string, () => Promise<{ status: number; body: any }>]> = [
+    ['get B by path', () => a.get(`/v1/workspaces/${wsB.id}`)],
+    ['get A by path, B by header', () => a.get(`/v1/workspaces/${wsA.id}`, hB)],
+    ['get A by path, B by query', () => a.get(`/v1/workspaces/${wsA.id}?workspace_id=${wsB.id}`)],
+    ['agents by header', () => a.get('/v1/agents', hB)],
+    ['agents by query', () => a.get(`/v1/agents?workspace_id=${wsB.id}`)],
+    ['members of B', () => a.get(m(wsB.id))],
+    ['members of A with B cursor', () => a.get(`${m(wsA.id)}?cursor=${encodeURIComponent(bCursor)}`)],
+    ['add self to B', () => a.post(m(wsB.id), { user_id: alice.id, role: 'owner' })],
+    ['add to A with B header', () => a.post(m(wsA.id), { user_id: bobsFriend.id }, hB)],
+    ['promote in B', () => a.call('PATCH', m(wsB.id, bobsFriend.id), { body: { role: 'admin' } })],
+    ["demote B's owner via A's path", () => a.call('PATCH', m(wsA.id, bob.id), { body: { role: 'member' } })],
+    ["remove B's member via A's path", () => a.call('DELETE', m(wsA.id, bobsFriend.id))],
+    ['remove in B', () => a.call('DELETE', m(wsB.id, bobsFriend.id))],
+    ['read budget of B', () => a.get(`/v1/workspaces/${wsB.id}/budget`)],
+    [
+      'set budget of B',
+      () => a.call('PUT', `/v1/workspaces/${wsB.id}/budget`, { body: { monthly_budget_usd: 1 } }),
+    ],
+    [
+      'set budget of A with B in the query',
+      () => a.call('PUT', `/v1/workspaces/${wsA.id}/budget?workspace_id=${wsB.id}`, { body: { monthly_budget_usd: 2 } }),
+    ],
+    ['audit of B', () => a.get('/v1/audit-logs', hB)],
+    ['audit of A with B cursor', () => a.get(`/v1/audit-logs?cursor=${encodeURIComponent(bCursor)}`)],
+    ['event into B', () => a.post('/v1/events', { event_type: 'test.event', payload: {} }, hB)],
+    [
+      'event with B in body',
+      () => a.post('/v1/events', { event_type: 'test.event', payload: {}, workspace_id: wsB.id }),
+    ],
+  ];
+  for (const [name, attempt] of attempts) {
+    const res = await attempt();
+    if (![403, 404, 422].includes(res.status))
+      throw new Error(`${name}: expected a refusal, got ${res.status} ${JSON.stringify(res.body)}`);
+    const text = JSON.stringify(res.body);
+    expect(text).not.toContain('secret-domain-of-b');
+    expect(text).not.toContain('bravo');
+    expect(text).not.toContain(bobsFriend.id);
+  }
+  expect(await snapshot(wsB.id)).toEqual(before);
+  // Alice's own workspace is intact and still hers alone, too.
+  expect(await stack.db('workspace_members').where({ workspace_id: wsA.id }).select('user_id')).toEqual([
+    { user_id: alice.id },
+  ]);
+});
