@@ -19,7 +19,7 @@ beforeAll(async () => {
   ws = await newWorkspace(stack.db, owner, { members: [{ user: await newUser(), role: 'member' }] });
 });
 afterAll(async () => {
-  await close();
+  await close?.();
   await stack.close();
 });
 

@@ -10,7 +10,7 @@ let url: string;
 let close: () => Promise<void>;
 beforeAll(async () => ({ url, close } = await startGateway(stack)));
 afterAll(async () => {
-  await close();
+  await close?.();
   await stack.close();
 });
 

@@ -15,7 +15,7 @@ beforeAll(async () => {
   ({ url, close } = await listen(app));
 });
 afterAll(async () => {
-  await close();
+  await close?.();
   await stack.close();
 });
 

@@ -22,8 +22,11 @@ import { JwtVerifier } from './auth/jwt-verifier';
 import { budgetRouter } from './budgets/budget.routes';
 import { BudgetService } from './budgets/budget.service';
 import { edgeMiddlewares } from './edge/edge.middleware';
+import { rateLimitPerUser, rateLimitPerWorkspace } from './edge/rate-limit.middleware';
+import { RateLimiter } from './edge/rate-limiter.service';
 import { eventsRouter } from './events/events.routes';
 import { healthRouter } from './health/health.routes';
+import { docsRouter } from './openapi/docs.routes';
 import { MemberService } from './members/member.service';
 import { membersRouter } from './members/members.routes';
 import { MembershipCache } from './workspaces/membership-cache';
@@ -57,8 +60,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
   app.use(healthRouter(new HealthService({ service: 'gateway', db, redis: deps.redis, settings })));
+  app.use(docsRouter());
 
-  const verifier = new JwtVerifier({ secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
+  const verifier = new JwtVerifier({
+    secret: settings.supabaseJwtSecret,
+    audience: settings.jwtAudience,
+    supabaseUrl: settings.supabaseUrl,
+    cacheMax: settings.tokenCacheMax,
+  });
+  // Counters live in Redis so every replica enforces the same limits; the braces of the queue prefix are
+  // dropped so the keys spread over cluster slots.
+  const limiter = new RateLimiter({
+    redis: deps.redis,
+    prefix: `rl:${settings.queuePrefix.replace(/[{}]/g, '')}`,
+    logger,
+  });
   const cache = new MembershipCache({
     ttlMs: settings.membershipCache.ttlMs,
     max: settings.membershipCache.max,
@@ -71,11 +87,14 @@ export function createApp(deps: AppDeps): Express {
     .start()
     .catch((err: unknown) => logger.warn({ err }, 'membership cache invalidations not subscribed'));
   const memberships = new MembershipService({ db, cache });
-  const guards = new WorkspaceGuards(memberships);
+  const guards = new WorkspaceGuards(memberships, {
+    afterResolve: rateLimitPerWorkspace(limiter, settings.rateLimits.workspacePerMinute),
+  });
   const cursors = new CursorCodec(settings.secretKey);
 
   const v1 = express.Router();
   v1.use(requireAuth(verifier));
+  v1.use(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
   v1.use(
     '/workspaces/:workspace_id/members',
     membersRouter({ members: new MemberService({ db, memberships }), guards, cursors }),

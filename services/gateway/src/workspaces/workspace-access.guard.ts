@@ -31,12 +31,20 @@ function explicitWorkspaceIds(req: Request): Candidate[] {
   return found;
 }
 
+export interface WorkspaceGuardsOptions {
+  /** Runs once the workspace is resolved (the per-workspace rate limit hangs here, for every scoped route). */
+  afterResolve?: RequestHandler;
+}
+
 export class WorkspaceGuards {
-  constructor(private readonly memberships: MembershipService) {}
+  constructor(
+    private readonly memberships: MembershipService,
+    private readonly opts: WorkspaceGuardsOptions = {},
+  ) {}
 
   /** Resolves the request's workspace and proves the caller belongs to it; every later query uses req.workspace. */
   requireWorkspaceMember(): RequestHandler {
-    return async (req, _res, next) => {
+    return async (req, res, next) => {
       try {
         const userId = req.auth?.userId;
         if (!userId) throw new UnauthenticatedError();
@@ -68,6 +76,7 @@ export class WorkspaceGuards {
         }
         req.workspace = { id: membership.workspaceId, role: membership.role };
         updateContext({ workspaceId: membership.workspaceId, role: membership.role });
+        if (this.opts.afterResolve) return this.opts.afterResolve(req, res, next);
         next();
       } catch (err) {
         next(err);

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+export const agentSchema = z.object({
+  id: z.uuid(),
+  key: z.string().meta({ example: 'cognition' }),
+  name: z.string().meta({ example: 'Cognition' }),
+  domain: z.string(),
+  description: z.string(),
+  default_flow: z.enum(['research', 'muse', 'matrix', 'guardian']),
+  default_model: z.enum(['fast', 'standard', 'heavy']),
+});

@@ -1,0 +1,47 @@
+import { parseSettings } from '../../shared/src';
+import { newUser, newWorkspace } from '../support/factories';
+import { expectError, startGateway } from '../support/gateway';
+import { client } from '../support/http';
+import { openStack } from '../support/stack';
+
+const stack = openStack();
+let url: string;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  const settings = parseSettings({
+    ...process.env,
+    RATE_LIMIT_USER_PER_MINUTE: '5',
+    RATE_LIMIT_WORKSPACE_PER_MINUTE: '3',
+  });
+  ({ url, close } = await startGateway(stack, settings));
+  await new Promise((r) => setTimeout(r, 200)); // let the fail-fast Redis client connect
+});
+afterAll(async () => {
+  await close?.();
+  await stack.close();
+});
+
+it('limits each user and each workspace through the real gateway, with standard headers', async () => {
+  const alice = await newUser();
+  const bob = await newUser();
+  const ws = await newWorkspace(stack.db, alice, { members: [{ user: bob, role: 'member' }] });
+  const a = client(url, alice.token);
+  const first = await a.get('/v1/workspaces');
+  expect(first.status).toBe(200);
+  expect(first.headers.get('ratelimit-policy')).toBe('5;w=60');
+  expect(first.headers.get('ratelimit-remaining')).toBe('4');
+
+  // The workspace allows 3 per minute whoever asks: Alice twice, Bob once, then Bob is refused.
+  expect((await a.get('/v1/agents')).headers.get('ratelimit-policy')).toBe('3;w=60');
+  expect((await a.get('/v1/agents')).status).toBe(200);
+  const b = client(url, bob.token);
+  expect((await b.get(`/v1/workspaces/${ws.id}`)).status).toBe(200);
+  const refused = await b.get('/v1/agents');
+  expectError(refused, 429, 'rate_limited');
+  expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+  // Alice's own (user) budget: 3 used, 2 left, then 429 even on a route without a workspace.
+  expect((await a.get('/v1/workspaces')).status).toBe(200);
+  expect((await a.get('/v1/workspaces')).status).toBe(200);
+  expectError(await a.get('/v1/workspaces'), 429, 'rate_limited');
+});
