@@ -22,3 +22,4 @@ export * from './http/pagination';
 export * from './domain/council-of-lords';
 export * from './domain/agent-registry.service';
 export * from './domain/audit-log.service';
+export * from './cache/invalidation-bus';

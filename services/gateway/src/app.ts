@@ -5,6 +5,7 @@ import {
   AgentRegistryService,
   CursorCodec,
   HealthService,
+  InvalidationBus,
   correlationMiddleware,
   createLogger,
   createRedis,
@@ -14,6 +15,7 @@ import {
 } from '@raptorflow/shared';
 import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
 import { mountBullBoard } from './admin/bull-board';
+import { AgentListCache } from './agents/agent-list.cache';
 import { agentsRouter } from './agents/agents.routes';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
 import { auditLogsRouter } from './audit/audit-logs.routes';
@@ -75,17 +77,15 @@ export function createApp(deps: AppDeps): Express {
     prefix: `rl:${settings.queuePrefix.replace(/[{}]/g, '')}`,
     logger,
   });
-  const cache = new MembershipCache({
-    ttlMs: settings.membershipCache.ttlMs,
-    max: settings.membershipCache.max,
+  const invalidations = new InvalidationBus({
     publisher: deps.redis,
     subscriber: deps.subscriber ?? createRedis('worker'),
-    channel: `raptorflow:${settings.queuePrefix}:membership-invalidated`,
+    namespace: settings.queuePrefix,
     logger,
   });
-  cache
-    .start()
-    .catch((err: unknown) => logger.warn({ err }, 'membership cache invalidations not subscribed'));
+  const cache = new MembershipCache({ ...settings.membershipCache, invalidations });
+  const agentLists = new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations });
+  void invalidations.start();
   const memberships = new MembershipService({ db, cache });
   const guards = new WorkspaceGuards(memberships, {
     afterResolve: rateLimitPerWorkspace(limiter, settings.rateLimits.workspacePerMinute),
@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): Express {
     '/workspaces',
     workspacesRouter({ workspaces: new WorkspaceService({ db, bus, memberships }), guards, cursors }),
   );
-  v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards }));
+  v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards, cache: agentLists }));
   v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
   v1.use('/events', eventsRouter({ bus, guards }));
   app.use('/v1', v1);

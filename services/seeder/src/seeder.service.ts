@@ -1,5 +1,14 @@
 import type { Knex } from 'knex';
-import { AgentRegistryService, AuditLogService, createLogger, getDatabase } from '@raptorflow/shared';
+import {
+  AgentRegistryService,
+  AuditLogService,
+  INVALIDATION_TOPICS,
+  InvalidationBus,
+  createLogger,
+  createRedis,
+  getDatabase,
+  getSettings,
+} from '@raptorflow/shared';
 import type { Envelope, Logger } from '@raptorflow/shared';
 
 export interface SeederServiceOptions {
@@ -7,6 +16,8 @@ export interface SeederServiceOptions {
   registry?: AgentRegistryService;
   audit?: AuditLogService;
   logger?: Logger;
+  /** Tells gateway replicas that cache agent lists that a workspace's Lords changed. */
+  invalidations?: InvalidationBus;
 }
 
 export class SeederService {
@@ -14,17 +25,25 @@ export class SeederService {
   private readonly registry: AgentRegistryService;
   private readonly audit: AuditLogService;
   private readonly logger: Logger;
+  private readonly invalidations: InvalidationBus;
 
   constructor(opts: SeederServiceOptions = {}) {
     this.db = opts.db ?? getDatabase();
     this.registry = opts.registry ?? new AgentRegistryService({ db: this.db });
     this.audit = opts.audit ?? new AuditLogService({ db: this.db });
     this.logger = opts.logger ?? createLogger('seeder');
+    this.invalidations =
+      opts.invalidations ??
+      new InvalidationBus({
+        publisher: createRedis('client'),
+        namespace: getSettings().queuePrefix,
+        logger: this.logger,
+      });
   }
 
   /** Idempotent: the Lords and the audit row are keyed, so a redelivered event changes nothing. */
   async seedWorkspace(workspaceId: string, eventId: string): Promise<{ seeded: number; skipped?: string }> {
-    return this.db.transaction(async (trx) => {
+    const result = await this.db.transaction(async (trx) => {
       // Lock the workspace row: a workspace deleted meanwhile is skipped instead of failing on its FK.
       const ws = await trx('workspaces').where({ id: workspaceId }).forShare().first('id');
       if (!ws) {
@@ -47,6 +66,8 @@ export class SeederService {
       );
       return { seeded };
     });
+    if (result.seeded > 0) await this.invalidations.publish(INVALIDATION_TOPICS.agents, workspaceId);
+    return result;
   }
 
   /** Smoke event: one audit row per event id, however often it is delivered. */

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AgentRegistryService } from '@raptorflow/shared';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
+import { AgentListCache } from './agent-list.cache';
 
 export interface AgentView {
   id: string;
@@ -12,20 +13,31 @@ export interface AgentView {
   default_model: string;
 }
 
-export function agentsRouter(deps: { registry: AgentRegistryService; guards: WorkspaceGuards }): Router {
+export interface AgentRoutesDeps {
+  registry: AgentRegistryService;
+  guards: WorkspaceGuards;
+  cache?: AgentListCache;
+}
+
+export function agentsRouter({
+  registry,
+  guards,
+  cache = new AgentListCache({ ttlMs: 0, max: 0 }),
+}: AgentRoutesDeps): Router {
   const router = Router();
   // Seven rows per workspace: a single page, but in the list shape every list uses.
-  router.get('/', deps.guards.requireWorkspaceMember(), async (req, res) => {
-    const agents = await deps.registry.listAgents(req.workspace!.id);
-    const data: AgentView[] = agents.map((a) => ({
-      id: a.id,
-      key: a.key,
-      name: a.name,
-      domain: a.domain,
-      description: a.description,
-      default_flow: a.default_flow,
-      default_model: a.default_model,
-    }));
+  router.get('/', guards.requireWorkspaceMember(), async (req, res) => {
+    const data = await cache.getOrLoad(req.workspace!.id, async () =>
+      (await registry.listAgents(req.workspace!.id)).map((a) => ({
+        id: a.id,
+        key: a.key,
+        name: a.name,
+        domain: a.domain,
+        description: a.description,
+        default_flow: a.default_flow,
+        default_model: a.default_model,
+      })),
+    );
     res.json({ data, next_cursor: null });
   });
   return router;

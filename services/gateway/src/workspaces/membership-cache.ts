@@ -1,54 +1,37 @@
 import { LRUCache } from 'lru-cache';
-import type { Logger, Redis, WorkspaceRole } from '@raptorflow/shared';
+import { INVALIDATION_TOPICS } from '@raptorflow/shared';
+import type { InvalidationBus, WorkspaceRole } from '@raptorflow/shared';
 
 export interface CachedMembership {
   workspaceId: string;
   role: WorkspaceRole;
 }
 
-/** `null` caches "not a member", so probing foreign workspaces does not hit the database each time. */
+/** `{none}` caches "not a member", so probing foreign workspaces does not hit the database each time. */
 type Entry = CachedMembership | { none: true };
 
 export interface MembershipCacheOptions {
   ttlMs: number;
   max: number;
-  /** Publishes invalidations to the other gateway replicas; omit for a single-process cache. */
-  publisher?: Redis;
-  /** A dedicated connection in subscriber mode (it can do nothing else). */
-  subscriber?: Redis;
-  channel?: string;
-  logger?: Logger;
+  /** Broadcasts invalidations to the other gateway replicas; omit for a single-process cache. */
+  invalidations?: InvalidationBus;
 }
 
 const ANY = '*';
 
 /**
  * Per-(user, workspace) membership lookups, bounded and short-lived. Every membership change invalidates the
- * user's entries here and, over Redis pub/sub, in every other gateway replica. If a publish is lost (Redis
- * down), the TTL bounds how long another replica can be stale.
+ * user's entries here and, through the invalidation bus, in every other gateway replica. If a broadcast is
+ * lost (Redis down), the TTL bounds how long another replica can be stale.
  */
 export class MembershipCache {
   private readonly lru: LRUCache<string, Entry> | undefined;
   /** Bumped by every invalidation; a lookup that raced one does not write its (possibly stale) result back. */
   private epoch = 0;
-  readonly channel: string;
 
   constructor(private readonly opts: MembershipCacheOptions) {
     this.lru = opts.max > 0 && opts.ttlMs > 0 ? new LRUCache({ max: opts.max, ttl: opts.ttlMs }) : undefined;
-    this.channel = opts.channel ?? 'raptorflow:membership-invalidated';
-  }
-
-  async start(): Promise<void> {
-    const sub = this.opts.subscriber;
-    if (!sub || !this.lru) return;
-    sub.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.dropUser(message);
-    });
-    await sub.subscribe(this.channel);
-  }
-
-  key(userId: string, workspaceId: string | undefined): string {
-    return `${userId}:${workspaceId ?? ANY}`;
+    opts.invalidations?.on(INVALIDATION_TOPICS.membership, (userId) => this.dropUser(userId));
   }
 
   async getOrLoad(
@@ -56,7 +39,7 @@ export class MembershipCache {
     workspaceId: string | undefined,
     load: () => Promise<CachedMembership | undefined>,
   ): Promise<CachedMembership | undefined> {
-    const key = this.key(userId, workspaceId);
+    const key = `${userId}:${workspaceId ?? ANY}`;
     const hit = this.lru?.get(key);
     if (hit) return 'none' in hit ? undefined : hit;
     const epoch = this.epoch;
@@ -67,16 +50,9 @@ export class MembershipCache {
 
   /** Call after the change has committed. */
   async invalidate(userId: string): Promise<void> {
-    this.dropUser(userId);
-    if (!this.opts.publisher || !this.lru) return;
-    try {
-      await this.opts.publisher.publish(this.channel, userId);
-    } catch (err) {
-      this.opts.logger?.warn(
-        { err, user_id: userId },
-        'membership invalidation not broadcast; replicas expire it by TTL',
-      );
-    }
+    if (this.opts.invalidations)
+      await this.opts.invalidations.publish(INVALIDATION_TOPICS.membership, userId);
+    else this.dropUser(userId);
   }
 
   private dropUser(userId: string): void {

@@ -1,0 +1,38 @@
+import { LRUCache } from 'lru-cache';
+import { INVALIDATION_TOPICS } from '@raptorflow/shared';
+import type { InvalidationBus } from '@raptorflow/shared';
+import type { AgentView } from './agents.routes';
+
+export interface AgentListCacheOptions {
+  ttlMs: number;
+  max: number;
+  invalidations?: InvalidationBus;
+}
+
+/**
+ * A workspace's Lords change only when the seeder (or a later agent edit) writes them, and that writer
+ * broadcasts an invalidation; the TTL bounds staleness if a broadcast is lost. An empty list means seeding
+ * has not finished, so it is never cached.
+ */
+export class AgentListCache {
+  private readonly lru: LRUCache<string, AgentView[]> | undefined;
+  private epoch = 0;
+
+  constructor(opts: AgentListCacheOptions) {
+    this.lru = opts.max > 0 && opts.ttlMs > 0 ? new LRUCache({ max: opts.max, ttl: opts.ttlMs }) : undefined;
+    opts.invalidations?.on(INVALIDATION_TOPICS.agents, (workspaceId) => {
+      this.epoch++;
+      this.lru?.delete(workspaceId);
+    });
+  }
+
+  async getOrLoad(workspaceId: string, load: () => Promise<AgentView[]>): Promise<AgentView[]> {
+    const hit = this.lru?.get(workspaceId);
+    if (hit) return hit;
+    const epoch = this.epoch;
+    const list = await load();
+    if (this.lru && list.length > 0 && epoch === this.epoch)
+      this.lru.set(workspaceId, Object.freeze(list) as AgentView[]);
+    return list;
+  }
+}
