@@ -1,6 +1,6 @@
 // One HTTP server for the gateway benchmark, in its own process so the load tool does not share its core.
 // argv[2]: "gateway" (the real app: helmet, CORS, JWT, rate limits, membership guard, agents query) or
-// "bare" (Express 5 hello-world, the baseline). Prints {"port": n} when listening; SIGTERM stops it.
+// "bare" (Express 5 hello-world, the baseline) or "bare-same-body" (Express 5 returning the gateway's body). Prints {"port": n} when listening; SIGTERM stops it.
 import express from 'express';
 import { RaptorBus, createDatabase, createRedis, getSettings } from '../shared/src';
 import { createApp } from '../services/gateway/src/app';
@@ -9,7 +9,12 @@ const kind = process.argv[2];
 let app: express.Express;
 if (kind === 'bare') {
   app = express();
-  app.get('/v1/agents', (_req, res) => void res.json({ data: [], next_cursor: null }));
+  app.get('/v1/agents', (_req, res) => void res.json({ hello: 'world' }));
+} else if (kind === 'bare-same-body') {
+  // Same framework, same response body as the gateway: separates the cost of the payload from the gateway's.
+  const body = JSON.parse(process.env.BENCH_AGENTS_BODY ?? '{}') as unknown;
+  app = express();
+  app.get('/v1/agents', (_req, res) => void res.json(body));
 } else {
   const db = createDatabase({ poolMax: 10 });
   app = createApp({ settings: getSettings(), db, bus: new RaptorBus({ db }), redis: createRedis('client') });

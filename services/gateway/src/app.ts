@@ -55,6 +55,8 @@ export function createApp(deps: AppDeps): Express {
   const logger = deps.logger ?? createLogger('gateway');
   const app = express();
   app.disable('x-powered-by');
+  // Responses are per-user and per-request; hashing every body for an ETag costs more than it saves.
+  app.disable('etag');
 
   app.use(correlationMiddleware());
   app.use(requestLoggerMiddleware(logger));

@@ -14,6 +14,9 @@ import type { Logger, Redis } from '@raptorflow/shared';
  * requests wrongly judged across 400M requests, well inside what a per-minute abuse limit needs.
  *
  * Everything happens in one Lua script so read-decide-increment is atomic across every gateway replica.
+ * Each call takes a small lease (up to 5 % of the limit, at most 100 requests, at most a quarter of what is
+ * left) that this replica then spends locally: one Redis round trip per lease instead of per request, and the
+ * sum of all leases never exceeds the limit, so leasing can only admit less, never more.
  * Integer arithmetic (counts × milliseconds) keeps the decision exact in Lua's doubles: no 0.1 + 0.2 drift at
  * the boundary between the last allowed and the first refused request.
  */
@@ -21,16 +24,21 @@ const SLIDING_WINDOW_LUA = `
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local elapsed = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
 local curr = tonumber(redis.call('GET', KEYS[1]) or '0')
 local prev = tonumber(redis.call('GET', KEYS[2]) or '0')
 local left = window - elapsed
 local budget = limit * window
-if prev * left + (curr + 1) * window <= budget then
-  curr = redis.call('INCR', KEYS[1])
+-- How many more requests fit right now.
+local room = math.floor((budget - prev * left - curr * window) / window)
+if room >= 1 then
+  -- A lease of up to \`want\` requests, never more than a quarter of what is left: near the limit leases
+  -- shrink to one request, so replicas holding unused leases cannot starve each other for long.
+  local grant = math.min(want, math.max(1, math.floor(room / 4)))
+  curr = redis.call('INCRBY', KEYS[1], grant)
   -- The key must outlive its own window plus the next one, where it serves as "previous".
-  if curr == 1 then redis.call('PEXPIRE', KEYS[1], window * 2 + 1000) end
-  local remaining = math.floor((budget - prev * left - curr * window) / window)
-  return {1, remaining, left}
+  if curr == grant then redis.call('PEXPIRE', KEYS[1], window * 2 + 1000) end
+  return {grant, room - grant, left}
 end
 -- Refused requests are not counted: a client that keeps hammering must not extend its own lockout.
 local wait
@@ -48,6 +56,18 @@ const SLIDING_WINDOW_SHA = createHash('sha1').update(SLIDING_WINDOW_LUA).digest(
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 const WINDOW_MS = RATE_LIMIT_WINDOW_SECONDS * 1000;
 const WARN_EVERY_MS = 10_000;
+const MAX_LEASE = 100;
+// Unused leases are dropped oldest-first beyond this many subjects (they only ever make the limit stricter).
+const MAX_TRACKED_SUBJECTS = 50_000;
+
+interface Lease {
+  limit: number;
+  /** Requests this replica may still admit without asking Redis. */
+  tokens: number;
+  /** What Redis had left for everyone else when the lease was granted. */
+  remainingAfter: number;
+  windowEndMs: number;
+}
 // UUIDs and other plain ids go into keys as they are (readable in redis-cli); anything else is hashed.
 const PLAIN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -94,6 +114,8 @@ export class RateLimiter {
   private readonly timeoutMs: number;
   private logger: Pick<Logger, 'warn'> | undefined;
   private lastWarnAt = Number.NEGATIVE_INFINITY;
+  private readonly leases = new Map<string, Lease>();
+  private readonly inflight = new Map<string, Promise<RateLimitDecision | null>>();
   private suppressedWarnings = 0;
 
   constructor(opts: RateLimiterOptions) {
@@ -113,6 +135,31 @@ export class RateLimiter {
    * one per 10 s because every request would otherwise log it while Redis is down.
    */
   async consume(scope: string, id: string, limit: number): Promise<RateLimitDecision | null> {
+    const subject = `${scope}:${id}`;
+    for (;;) {
+      const now = this.now();
+      const local = this.spendLease(subject, limit, now);
+      if (local) return local;
+      // Concurrent requests of one subject share one lease request instead of racing to Redis.
+      const pending = this.inflight.get(subject);
+      if (!pending) break;
+      const decision = await pending;
+      if (!decision?.allowed) return decision;
+    }
+    const request = this.lease(scope, id, limit).finally(() => this.inflight.delete(subject));
+    this.inflight.set(subject, request);
+    return request;
+  }
+
+  private spendLease(subject: string, limit: number, now: number): RateLimitDecision | undefined {
+    const lease = this.leases.get(subject);
+    if (!lease || lease.tokens <= 0 || lease.limit !== limit || now >= lease.windowEndMs) return undefined;
+    lease.tokens -= 1;
+    const reset = Math.max(1, Math.ceil((lease.windowEndMs - now) / 1000));
+    return { allowed: true, limit, remaining: lease.remainingAfter + lease.tokens, reset, retryAfter: 0 };
+  }
+
+  private async lease(scope: string, id: string, limit: number): Promise<RateLimitDecision | null> {
     // The gateway's clock, not Redis TIME: keys must be named before the script runs (Cluster routing), and
     // NTP-level skew between replicas only blurs the few milliseconds around a window boundary.
     const now = this.now();
@@ -121,7 +168,8 @@ export class RateLimiter {
       rateLimitKey(this.prefix, scope, id, window),
       rateLimitKey(this.prefix, scope, id, window - 1),
     ];
-    const args = [limit, WINDOW_MS, now - window * WINDOW_MS];
+    const want = Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 20)));
+    const args = [limit, WINDOW_MS, now - window * WINDOW_MS, want];
     let reply: unknown;
     try {
       reply = await this.withTimeout(this.runScript(keys, args));
@@ -129,10 +177,16 @@ export class RateLimiter {
       this.warnUnavailable(err, now);
       return null;
     }
-    const [allowed, remaining, waitMs] = reply as [number, number, number];
-    if (allowed === 1) {
+    const [granted, remainingAfter, waitMs] = reply as [number, number, number];
+    const subject = `${scope}:${id}`;
+    if (granted > 0) {
+      // This request takes one; the rest of the lease serves the next requests until the window ends.
+      this.leases.set(subject, { limit, tokens: granted - 1, remainingAfter, windowEndMs: now + waitMs });
+      if (this.leases.size > MAX_TRACKED_SUBJECTS) this.leases.delete(this.leases.keys().next().value!);
+      const remaining = remainingAfter + granted - 1;
       return { allowed: true, limit, remaining, reset: Math.max(1, Math.ceil(waitMs / 1000)), retryAfter: 0 };
     }
+    this.leases.delete(subject);
     const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
     return { allowed: false, limit, remaining: 0, reset: retryAfter, retryAfter };
   }
