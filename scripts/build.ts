@@ -92,6 +92,12 @@ targets.push({
   // Two levels below the root, like scripts/migrate.ts, so its ROOT (= __dirname/../..) still is the repo root.
   outfile: path.join(ROOT, 'dist', 'scripts', 'migrate.js'),
 });
+// The benchmark measures the gateway as production runs it: bundled, plain node, no TypeScript loader.
+targets.push({
+  label: 'bench/gateway-server',
+  entry: path.join(ROOT, 'bench', 'gateway-server.ts'),
+  outfile: path.join(ROOT, 'dist', 'bench', 'gateway-server.js'),
+});
 
 const common: BuildOptions = {
   bundle: true,
