@@ -55,12 +55,11 @@ export function edgeMiddlewares(settings: Settings): RequestHandler[] {
   });
   return [
     precomputedHelmet(),
-    // Requests without an Origin (servers, CLIs) are not CORS requests; the answer still varies by Origin.
+    // Every answer varies by Origin (shared caches must not hand one origin's CORS headers to another);
+    // requests without an Origin (servers, CLIs) are not CORS requests and skip the CORS work.
     (req, res, next) => {
-      if (req.headers.origin === undefined) {
-        res.setHeader('Vary', 'Origin');
-        return next();
-      }
+      res.setHeader('Vary', 'Origin');
+      if (req.headers.origin === undefined) return next();
       corsHandler(req, res, next);
     },
   ];
