@@ -52,7 +52,8 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
   }
 }
 
-function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+/** Resolves when the child has exited; SIGKILL after graceMs if it has not. */
+export function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -60,8 +61,13 @@ function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
   });
+}
+
+function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  const exited = waitForExit(child, graceMs);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  return exited;
 }
 
 /**

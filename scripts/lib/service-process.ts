@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ROOT } from './local-stack';
+import { ROOT, waitForExit } from './local-stack';
 
 export const SERVICES = ['gateway', 'seeder', 'agent-runner', 'cost-ledger'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -42,16 +42,7 @@ export function spawnService(
   return Object.assign(child, { output: lines });
 }
 
-export function waitForExit(child: ChildProcess, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
+export { waitForExit };
 
 export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,21 +1,18 @@
 import { parseSettings } from '../../shared/src';
 import { newUser } from '../support/factories';
-import { startGateway } from '../support/gateway';
+import { useGateway } from '../support/gateway';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
-let url: string;
-let close: () => Promise<void>;
-beforeAll(async () => {
-  const settings = parseSettings({
+const gateway = useGateway(stack, () =>
+  parseSettings({
     ...process.env,
     CORS_ORIGINS: 'https://app.raptorflow.test, https://admin.raptorflow.test',
-  });
-  ({ url, close } = await startGateway(stack, settings));
-});
-afterAll(async () => {
-  await close?.();
-  await stack.close();
+  }),
+);
+let url: string;
+beforeAll(async () => {
+  url = gateway.url();
 });
 
 it('sends helmet security headers and a deny-all CSP on API responses', async () => {

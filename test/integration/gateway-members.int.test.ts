@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser, TestWorkspace } from '../support/factories';
-import { expectError, startGateway } from '../support/gateway';
+import { expectError, startGateway, useGateway } from '../support/gateway';
 import { client, eventually } from '../support/http';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
+const gateway = useGateway(stack);
 let url: string;
-let close: () => Promise<void>;
-beforeAll(async () => ({ url, close } = await startGateway(stack)));
-afterAll(async () => {
-  await close?.();
-  await stack.close();
+beforeAll(() => {
+  url = gateway.url();
 });
 
 interface Team {
@@ -248,15 +246,13 @@ describe('audit logs and events', () => {
 
     // The seeder is not running in this file: write the rows it would, then read them back through the API.
     for (const id of ids)
-      await stack
-        .db('audit_logs')
-        .insert({
-          workspace_id: t.ws.id,
-          actor_type: 'user',
-          actor_id: t.admin.id,
-          action: 'test.event',
-          event_id: id,
-        });
+      await stack.db('audit_logs').insert({
+        workspace_id: t.ws.id,
+        actor_type: 'user',
+        actor_id: t.admin.id,
+        action: 'test.event',
+        event_id: id,
+      });
     const p1 = await a.get('/v1/audit-logs?action=test.event&limit=2', h);
     expect(p1.status).toBe(200);
     expect(p1.body.data).toHaveLength(2);

@@ -1,24 +1,21 @@
 import { parseSettings } from '../../shared/src';
 import { newUser, newWorkspace } from '../support/factories';
-import { expectError, startGateway } from '../support/gateway';
+import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
-let url: string;
-let close: () => Promise<void>;
-beforeAll(async () => {
-  const settings = parseSettings({
+const gateway = useGateway(stack, () =>
+  parseSettings({
     ...process.env,
     RATE_LIMIT_USER_PER_MINUTE: '5',
     RATE_LIMIT_WORKSPACE_PER_MINUTE: '3',
-  });
-  ({ url, close } = await startGateway(stack, settings));
+  }),
+);
+let url: string;
+beforeAll(async () => {
+  url = gateway.url();
   await new Promise((r) => setTimeout(r, 200)); // let the fail-fast Redis client connect
-});
-afterAll(async () => {
-  await close?.();
-  await stack.close();
 });
 
 it('limits each user and each workspace through the real gateway, with standard headers', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { getSettings } from '../../shared/src';
 import { createApp } from '../../services/gateway/src/app';
-import { newUser, newWorkspace } from '../support/factories';
+import { newAgent, newUser, newWorkspace } from '../support/factories';
 import type { TestUser } from '../support/factories';
 import { client, listen } from '../support/http';
 import { openStack } from '../support/stack';
@@ -134,26 +134,8 @@ describe('workspace resolution and GET /v1/agents', () => {
     const stranger = await newUser();
     const first = await newWorkspace(stack.db, me);
     const second = await newWorkspace(stack.db, me);
-    await stack.db('agents').insert([
-      {
-        workspace_id: first.id,
-        key: 'seer',
-        name: 'Seer',
-        domain: 'd',
-        description: 'd',
-        default_flow: 'research',
-        default_model: 'fast',
-      },
-      {
-        workspace_id: second.id,
-        key: 'herald',
-        name: 'Herald',
-        domain: 'd',
-        description: 'd',
-        default_flow: 'muse',
-        default_model: 'fast',
-      },
-    ]);
+    await newAgent(stack.db, first.id, { key: 'seer' });
+    await newAgent(stack.db, second.id, { key: 'herald', default_flow: 'muse' });
     const c = client(url, me.token);
     // No explicit id: the oldest membership.
     expect((await c.get('/v1/agents')).body.data.map((a: { key: string }) => a.key)).toEqual(['seer']);

@@ -1,14 +1,12 @@
-import { startGateway } from '../support/gateway';
+import { useGateway } from '../support/gateway';
 import { client } from '../support/http';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
+const gateway = useGateway(stack);
 let url: string;
-let close: () => Promise<void>;
-beforeAll(async () => ({ url, close } = await startGateway(stack)));
-afterAll(async () => {
-  await close?.();
-  await stack.close();
+beforeAll(() => {
+  url = gateway.url();
 });
 
 const ROUTES = [

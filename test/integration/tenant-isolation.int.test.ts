@@ -1,5 +1,5 @@
-import { newUser, newWorkspace } from '../support/factories';
-import { startGateway } from '../support/gateway';
+import { newAgent, newUser, newWorkspace } from '../support/factories';
+import { useGateway } from '../support/gateway';
 import { client } from '../support/http';
 import { openStack } from '../support/stack';
 
@@ -8,12 +8,10 @@ import { openStack } from '../support/stack';
  * B's ids in the path, the header, the query, the body and the cursor. Nothing of B is ever returned or changed.
  */
 const stack = openStack();
+const gateway = useGateway(stack);
 let url: string;
-let close: () => Promise<void>;
-beforeAll(async () => ({ url, close } = await startGateway(stack)));
-afterAll(async () => {
-  await close?.();
-  await stack.close();
+beforeAll(() => {
+  url = gateway.url();
 });
 
 async function snapshot(workspaceId: string) {
@@ -40,15 +38,7 @@ it("never lets a user of one workspace see or change another's data", async () =
     name: 'bravo',
     members: [{ user: bobsFriend, role: 'member' }],
   });
-  await stack.db('agents').insert({
-    workspace_id: wsB.id,
-    key: 'seer',
-    name: 'Seer',
-    domain: 'secret-domain-of-b',
-    description: 'd',
-    default_flow: 'research',
-    default_model: 'fast',
-  });
+  await newAgent(stack.db, wsB.id, { domain: 'secret-domain-of-b' });
   await stack.db('workspace_budgets').insert({ workspace_id: wsB.id, monthly_budget_usd: '77' });
   await stack
     .db('audit_logs')
@@ -85,7 +75,10 @@ it("never lets a user of one workspace see or change another's data", async () =
     ],
     [
       'set budget of A with B in the query',
-      () => a.call('PUT', `/v1/workspaces/${wsA.id}/budget?workspace_id=${wsB.id}`, { body: { monthly_budget_usd: 2 } }),
+      () =>
+        a.call('PUT', `/v1/workspaces/${wsA.id}/budget?workspace_id=${wsB.id}`, {
+          body: { monthly_budget_usd: 2 },
+        }),
     ],
     ['audit of B', () => a.get('/v1/audit-logs', hB)],
     ['audit of A with B cursor', () => a.get(`/v1/audit-logs?cursor=${encodeURIComponent(bCursor)}`)],

@@ -5,7 +5,7 @@ import { AgentRunService } from '../../services/agent-runner/src/agent-run.servi
 import { createAgentRunnerWorker } from '../../services/agent-runner/src/agent-runner.worker';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledger.worker';
-import { newUser, newWorkspace } from '../support/factories';
+import { newAgent, newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
 
@@ -74,18 +74,7 @@ describe('agent-runner worker (execution arrives with the agent-runner issue)', 
     workers.push(createAgentRunnerWorker(new AgentRunService({ db: stack.db }), { prefix: stack.prefix }));
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
-    const [agent] = await stack
-      .db('agents')
-      .insert({
-        workspace_id: ws.id,
-        key: 'seer',
-        name: 'Seer',
-        domain: 'd',
-        description: 'd',
-        default_flow: 'research',
-        default_model: 'fast',
-      })
-      .returning('id');
+    const agent = await newAgent(stack.db, ws.id);
     const [run] = await stack
       .db('agent_runs')
       .insert({

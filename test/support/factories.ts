@@ -41,3 +41,24 @@ export async function newWorkspace(
     await db('workspace_members').insert({ workspace_id: ws!.id, user_id: m.user.id, role: m.role });
   return ws!;
 }
+
+/** One Lord row written straight to the database (no seeding): for tests about reads and scoping. */
+export async function newAgent(
+  db: Knex,
+  workspaceId: string,
+  overrides: Partial<{ key: string; name: string; domain: string; default_flow: string }> = {},
+): Promise<{ id: string; key: string }> {
+  const key = overrides.key ?? 'seer';
+  const [row] = await db('agents')
+    .insert({
+      workspace_id: workspaceId,
+      key,
+      name: overrides.name ?? key,
+      domain: overrides.domain ?? 'd',
+      description: 'd',
+      default_flow: overrides.default_flow ?? 'research',
+      default_model: 'fast',
+    })
+    .returning<{ id: string; key: string }[]>(['id', 'key']);
+  return row!;
+}

@@ -10,6 +10,27 @@ export async function startGateway(stack: TestStack, settings: Settings = getSet
   return listen(app);
 }
 
+/**
+ * Starts the gateway before the file's tests and stops it (and the stack) after them. Returns a getter, as
+ * the URL is only known once beforeAll has run.
+ */
+export function useGateway(stack: TestStack, settings?: () => Settings): { url: () => string } {
+  let server: { url: string; close: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    server = await startGateway(stack, settings?.());
+  });
+  afterAll(async () => {
+    await server?.close();
+    await stack.close();
+  });
+  return {
+    url: () => {
+      if (!server) throw new Error('the gateway has not started');
+      return server.url;
+    },
+  };
+}
+
 export function expectError(res: { status: number; body: any }, status: number, code: string): void {
   if (res.status !== status)
     throw new Error(`expected ${status} ${code}, got ${res.status}: ${JSON.stringify(res.body)}`);
