@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { PermissionDeniedError } from '../../shared/src';
+import { MemberService } from '../../services/gateway/src/members/member.service';
+import { MembershipService } from '../../services/gateway/src/workspaces/membership.service';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser, TestWorkspace } from '../support/factories';
 import { expectError, startGateway, useGateway } from '../support/gateway';
@@ -159,9 +162,33 @@ describe('members', () => {
       o.call('PATCH', `${membersPath(t)}/${t.admin.id}`, { body: { role: 'member' } }),
       a.call('PATCH', `${membersPath(t)}/${t.owner.id}`, { body: { role: 'member' } }),
     ]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    // One wins; the other finds either no second owner left (409) or itself already demoted (403).
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses[0]).toBe(200);
+    expect([403, 409]).toContain(statuses[1]);
     const owners = await stack.db('workspace_members').where({ workspace_id: t.ws.id, role: 'owner' });
     expect(owners).toHaveLength(1);
+  });
+
+  it('re-checks the actor under the lock: a role the guard saw a moment ago is not trusted', async () => {
+    const t = await team();
+    // The admin passed the guard as admin (stale actor), then got demoted before the write ran.
+    await stack
+      .db('workspace_members')
+      .where({ workspace_id: t.ws.id, user_id: t.admin.id })
+      .update({ role: 'member' });
+    const service = new MemberService({ db: stack.db, memberships: new MembershipService({ db: stack.db }) });
+    await expect(
+      service.remove({ userId: t.admin.id, role: 'admin' }, t.ws.id, t.member.id),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(
+      service.changeRole({ userId: t.admin.id, role: 'owner' }, t.ws.id, t.member.id, 'owner'),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect(
+      await stack.db('workspace_members').where({ workspace_id: t.ws.id, user_id: t.member.id }).first(),
+    ).toMatchObject({
+      role: 'member',
+    });
   });
 });
 

@@ -1,12 +1,13 @@
 import { getSettings } from '../../shared/src';
 import type { Settings } from '../../shared/src';
-import { createApp } from '../../services/gateway/src/app';
+import { createApp, whenReady } from '../../services/gateway/src/app';
 import { listen } from './http';
 import type { TestStack } from './stack';
 
 /** The real gateway app on a random port, over the test file's database, Redis and queue prefix. */
 export async function startGateway(stack: TestStack, settings: Settings = getSettings()) {
   const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis });
+  if (!(await whenReady(app))) throw new Error('the gateway did not subscribe to cache invalidations');
   return listen(app);
 }
 

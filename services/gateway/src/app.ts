@@ -87,7 +87,6 @@ export function createApp(deps: AppDeps): Express {
   });
   const cache = new MembershipCache({ ...settings.membershipCache, invalidations });
   const agentLists = new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations });
-  void invalidations.start();
   const memberships = new MembershipService({ db, cache });
   const guards = new WorkspaceGuards(memberships, {
     afterResolve: rateLimitPerWorkspace(limiter, settings.rateLimits.workspacePerMinute),
@@ -114,5 +113,22 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(logger));
+  // Until the subscription is live this replica would miss invalidations from the others: callers wait for
+  // it (bounded, see whenReady) before taking traffic.
+  app.locals.ready = invalidations.start();
   return app;
+}
+
+/** Resolves once the app listens to cache invalidations, or after timeoutMs (then TTLs bound staleness). */
+export async function whenReady(app: Express, timeoutMs = 5_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const ready = (app.locals.ready as Promise<void>).then(() => true);
+  try {
+    return await Promise.race([ready, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -9,7 +9,7 @@ import {
   getSettings,
   migrateLatest,
 } from '@raptorflow/shared';
-import { createApp } from './app';
+import { createApp, whenReady } from './app';
 import { scrubSecrets } from '@raptorflow/shared';
 
 async function main(): Promise<void> {
@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger });
+  if (!(await whenReady(app)))
+    logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
   const server = app.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));
 
   let stopping = false;

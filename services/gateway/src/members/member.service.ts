@@ -64,10 +64,10 @@ export class MemberService {
   }
 
   async add(actor: Actor, workspaceId: string, userId: string, role: WorkspaceRole): Promise<MemberView> {
-    if (role === 'owner' && actor.role !== 'owner')
-      throw new PermissionDeniedError('Only an owner can grant the owner role');
     const view = await this.db.transaction(async (trx) => {
-      await lockWorkspace(trx, workspaceId);
+      actor = await lockWorkspace(trx, workspaceId, actor);
+      if (role === 'owner' && actor.role !== 'owner')
+        throw new PermissionDeniedError('Only an owner can grant the owner role');
       const existing = await findMember(trx, workspaceId, userId);
       if (existing)
         throw new ConflictError('This user is already a member of the workspace', { role: existing.role });
@@ -88,7 +88,7 @@ export class MemberService {
     role: WorkspaceRole,
   ): Promise<MemberView> {
     const view = await this.db.transaction(async (trx) => {
-      await lockWorkspace(trx, workspaceId);
+      actor = await lockWorkspace(trx, workspaceId, actor);
       const current = await findMember(trx, workspaceId, userId);
       if (!current) throw new NotFoundError('No such member in this workspace');
       if ((current.role === 'owner' || role === 'owner') && actor.role !== 'owner')
@@ -115,7 +115,7 @@ export class MemberService {
 
   async remove(actor: Actor, workspaceId: string, userId: string): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await lockWorkspace(trx, workspaceId);
+      actor = await lockWorkspace(trx, workspaceId, actor);
       const current = await findMember(trx, workspaceId, userId);
       if (!current) throw new NotFoundError('No such member in this workspace');
       if (current.role === 'owner' && actor.role !== 'owner')
@@ -149,9 +149,17 @@ export class MemberService {
   }
 }
 
-async function lockWorkspace(trx: Knex.Transaction, workspaceId: string): Promise<void> {
+/**
+ * Locks the workspace row, then re-reads the actor's role under that lock: the guard's answer may be a few
+ * milliseconds (or a cache TTL) old, and a concurrent change may just have demoted the actor.
+ */
+async function lockWorkspace(trx: Knex.Transaction, workspaceId: string, actor: Actor): Promise<Actor> {
   const ws = await trx('workspaces').where({ id: workspaceId }).forUpdate().first('id');
   if (!ws) throw new NotFoundError('Workspace not found');
+  const current = await findMember(trx, workspaceId, actor.userId);
+  if (!current || current.role === 'member')
+    throw new PermissionDeniedError('You no longer have the admin role in this workspace');
+  return { userId: actor.userId, role: current.role };
 }
 
 function findMember(
