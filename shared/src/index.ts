@@ -23,3 +23,5 @@ export * from './domain/council-of-lords';
 export * from './domain/agent-registry.service';
 export * from './domain/audit-log.service';
 export * from './cache/invalidation-bus';
+export * from './worker/worker-settings';
+export * from './bus/outbox-relay';

@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { createWorker, getSettings } from '@raptorflow/shared';
+import { createWorker, workerOptionsFor } from '@raptorflow/shared';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
 import { AgentRunService } from './agent-run.service';
 
@@ -12,6 +12,6 @@ export function createAgentRunnerWorker(
   return createWorker(
     'agent',
     { 'agent.run.requested': handleAgentRunRequested },
-    { ...opts, concurrency: opts.concurrency ?? getSettings().concurrency.agentRunner },
+    { ...workerOptionsFor('agentRunner'), ...opts },
   );
 }

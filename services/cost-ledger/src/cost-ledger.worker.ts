@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { createWorker, getSettings } from '@raptorflow/shared';
+import { createWorker, workerOptionsFor } from '@raptorflow/shared';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
 import { CostLedgerService } from './cost-ledger.service';
 
@@ -11,6 +11,6 @@ export function createCostLedgerWorker(
   return createWorker(
     'cost',
     { 'cost.recorded': handleCostRecorded },
-    { ...opts, concurrency: opts.concurrency ?? getSettings().concurrency.costLedger },
+    { ...workerOptionsFor('costLedger'), ...opts },
   );
 }

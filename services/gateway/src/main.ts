@@ -1,4 +1,5 @@
 import {
+  OutboxRelay,
   closeBus,
   closeDatabase,
   closeRedisConnections,
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
+  const relay = new OutboxRelay();
+  relay.start();
   const server = app.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));
 
   let stopping = false;
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'gateway shutting down');
     server.close(async () => {
+      await relay.stop();
       await closeBus();
       await closeRedisConnections();
       await closeDatabase();

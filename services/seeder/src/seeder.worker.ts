@@ -1,4 +1,4 @@
-import { createWorker, getSettings } from '@raptorflow/shared';
+import { createWorker, workerOptionsFor } from '@raptorflow/shared';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
 import type { Worker } from 'bullmq';
 import { SeederService } from './seeder.service';
@@ -14,9 +14,9 @@ export function seederHandlers(service: SeederService) {
 /** The seeder consumes two queues: `workspace` (seeding) and `system` (smoke events). */
 export function createSeederWorkers(service = new SeederService(), opts: CreateWorkerOptions = {}): Worker[] {
   const h = seederHandlers(service);
-  const concurrency = opts.concurrency ?? getSettings().concurrency.seeder;
+  const options = { ...workerOptionsFor('seeder'), ...opts };
   return [
-    createWorker('workspace', { 'workspace.created': h.handleWorkspaceCreated }, { ...opts, concurrency }),
-    createWorker('system', { 'test.event': h.handleTestEvent }, { ...opts, concurrency }),
+    createWorker('workspace', { 'workspace.created': h.handleWorkspaceCreated }, options),
+    createWorker('system', { 'test.event': h.handleTestEvent }, options),
   ];
 }

@@ -94,13 +94,8 @@ export class RaptorBus {
 
   /** Sends an outbox envelope to its queue and marks the row; false when Redis could not take it. */
   async enqueue(envelope: Envelope): Promise<boolean> {
-    const type = envelope.event_type as EventType;
-    const def = EVENT_CATALOG[type];
     try {
-      await withTimeout(
-        this.queue(def.queue).add(type, envelope, { ...jobOptionsFor(type), jobId: envelope.event_id }),
-        this.enqueueTimeoutMs,
-      );
+      await this.addJob(envelope);
       await this.db('event_outbox')
         .where({ id: envelope.event_id })
         .whereNull('enqueued_at')
@@ -108,8 +103,8 @@ export class RaptorBus {
       return true;
     } catch (err) {
       this.logger.warn(
-        { err, event_id: envelope.event_id, event_type: type },
-        'event not enqueued yet; it stays in the outbox',
+        { err, event_id: envelope.event_id, event_type: envelope.event_type },
+        'event not enqueued yet; it stays in the outbox for the relay',
       );
       await this.db('event_outbox')
         .where({ id: envelope.event_id })
@@ -120,6 +115,20 @@ export class RaptorBus {
         .catch(() => undefined);
       return false;
     }
+  }
+
+  /**
+   * Adds the job (name = event type, id = event id) without touching the outbox row; throws when Redis does
+   * not take it within enqueueTimeoutMs. BullMQ ignores an id it already holds, so re-sending is harmless.
+   */
+  async addJob(envelope: Envelope): Promise<void> {
+    const type = envelope.event_type as EventType;
+    const def = EVENT_CATALOG[type];
+    if (!def) throw new Error(`unknown event type ${envelope.event_type}`);
+    await withTimeout(
+      this.queue(def.queue).add(type, envelope, { ...jobOptionsFor(type), jobId: envelope.event_id }),
+      this.enqueueTimeoutMs,
+    );
   }
 
   async close(): Promise<void> {

@@ -74,6 +74,14 @@ const envSchema = z.object({
   CORS_ORIGINS: csv,
   MIGRATE_ON_START: booleanish,
   SHUTDOWN_GRACE_MS: intFrom(25_000, 0, 600_000),
+  WORKER_LOCK_DURATION_MS: intFrom(30_000, 1_000, 3_600_000),
+  WORKER_STALLED_INTERVAL_MS: intFrom(30_000, 1_000, 3_600_000),
+  WORKER_MAX_STALLED_COUNT: intFrom(1, 0, 100),
+  AGENT_RUNNER_RATE_LIMIT_PER_SECOND: intFrom(0, 0, 100_000),
+  SEEDER_RATE_LIMIT_PER_SECOND: intFrom(0, 0, 100_000),
+  COST_LEDGER_RATE_LIMIT_PER_SECOND: intFrom(0, 0, 100_000),
+  OUTBOX_RELAY_INTERVAL_MS: intFrom(1_000, 50, 600_000),
+  OUTBOX_RETENTION_HOURS: intFrom(168, 1, 100_000),
   RATE_LIMIT_USER_PER_MINUTE: intFrom(600, 1, 1_000_000),
   RATE_LIMIT_WORKSPACE_PER_MINUTE: intFrom(3_000, 1, 1_000_000),
   TOKEN_CACHE_MAX: intFrom(10_000, 0, 1_000_000),
@@ -108,6 +116,11 @@ export interface Settings {
   corsOrigins: readonly string[];
   migrateOnStart: boolean;
   shutdownGraceMs: number;
+  /** BullMQ lock and stalled-job detection: a job whose worker died is re-run after about stalledIntervalMs. */
+  workerLocks: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  /** Jobs per second per worker queue (BullMQ limiter, global across that queue's workers); 0 = unlimited. */
+  workerRateLimits: { agentRunner: number; seeder: number; costLedger: number };
+  outbox: { relayIntervalMs: number; retentionHours: number };
   /** Requests per minute, per user and per workspace (Redis-backed, shared by every gateway replica). */
   rateLimits: { userPerMinute: number; workspacePerMinute: number };
   /** Verified-token cache entries (0 disables it). */
@@ -209,6 +222,17 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     corsOrigins: e.CORS_ORIGINS,
     migrateOnStart,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    workerLocks: {
+      lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
+    },
+    workerRateLimits: {
+      agentRunner: e.AGENT_RUNNER_RATE_LIMIT_PER_SECOND,
+      seeder: e.SEEDER_RATE_LIMIT_PER_SECOND,
+      costLedger: e.COST_LEDGER_RATE_LIMIT_PER_SECOND,
+    },
+    outbox: { relayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS, retentionHours: e.OUTBOX_RETENTION_HOURS },
     rateLimits: {
       userPerMinute: e.RATE_LIMIT_USER_PER_MINUTE,
       workspacePerMinute: e.RATE_LIMIT_WORKSPACE_PER_MINUTE,

@@ -6,6 +6,7 @@ import { migrateLatest } from '../db/migrate';
 import { HealthService } from '../health/health.service';
 import { createLogger } from '../logging/logger';
 import { closeRedisConnections, createRedis } from '../redis/redis.factory';
+import { OutboxRelay } from '../bus/outbox-relay';
 import { closeBus } from '../bus/raptor-bus';
 import { startHealthServer } from './health-server';
 
@@ -26,6 +27,9 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   const workers = await opts.start();
+  // Every process runs a relay; an advisory lock lets one of them work at a time.
+  const relay = new OutboxRelay();
+  relay.start();
   const health = new HealthService({ service: opts.service, db, redis: createRedis('client'), settings });
   const server: Server = await startHealthServer(health, opts.port, () => ({
     queues: workers.map((w) => ({ name: w.name, running: w.isRunning(), paused: w.isPaused() })),
@@ -51,6 +55,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
       await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     }
     server.close();
+    await relay.stop();
     await closeBus();
     await closeRedisConnections();
     await closeDatabase();
