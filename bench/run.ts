@@ -1,4 +1,4 @@
-// npm run bench [-- gateway|events] — every figure is printed beside a baseline measured in the same run.
+// npm run bench [-- gateway|bus|events] — every figure is printed beside a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from '../scripts/lib/local-stack';
@@ -41,6 +41,10 @@ async function main(): Promise<void> {
           audience: settings.jwtAudience,
         })),
       );
+    }
+    if (!only || only === 'bus') {
+      const { runBusBench } = await import('./bus.bench');
+      lines.push(...(await runBusBench(db)));
     }
     if (!only || only === 'events') {
       const { runEventsBench } = await import('./events.bench');
