@@ -25,3 +25,7 @@ export * from './domain/audit-log.service';
 export * from './cache/invalidation-bus';
 export * from './worker/worker-settings';
 export * from './bus/outbox-relay';
+export * from './metrics/metrics';
+export * from './http/http-metrics.middleware';
+export * from './worker/dead-letter.service';
+export * from './bus/failed-events.service';

@@ -7,6 +7,8 @@ import {
   HealthService,
   InvalidationBus,
   correlationMiddleware,
+  httpMetricsMiddleware,
+  metricsHandler,
   createLogger,
   createRedis,
   errorMiddleware,
@@ -15,6 +17,7 @@ import {
 } from '@raptorflow/shared';
 import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
 import { mountBullBoard } from './admin/bull-board';
+import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';
 import { AgentListCache } from './agents/agent-list.cache';
 import { agentsRouter } from './agents/agents.routes';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
@@ -59,12 +62,15 @@ export function createApp(deps: AppDeps): Express {
   app.disable('etag');
 
   app.use(correlationMiddleware());
+  app.use(httpMetricsMiddleware());
   app.use(requestLoggerMiddleware(logger));
   app.use(...edgeMiddlewares(settings));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
   app.use(healthRouter(new HealthService({ service: 'gateway', db, redis: deps.redis, settings })));
   app.use(docsRouter());
+  // SPEC §7: unauthenticated like /health; in production bind the port privately or guard it at the proxy.
+  app.get('/metrics', metricsHandler());
 
   const verifier = new JwtVerifier({
     secret: settings.supabaseJwtSecret,
@@ -110,6 +116,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/events', eventsRouter({ bus, guards }));
   app.use('/v1', v1);
   mountBullBoard(app, { settings, bus, verifier, logger });
+  app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus, settings, verifier, db, logger }));
 
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(logger));

@@ -1,5 +1,7 @@
 import {
   OutboxRelay,
+  QUEUE_NAMES,
+  registerQueueDepth,
   closeBus,
   closeDatabase,
   closeRedisConnections,
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
+  registerQueueDepth(QUEUE_NAMES.map((n) => getBus().queue(n)));
   const relay = new OutboxRelay();
   relay.start();
   const server = app.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));

@@ -2,13 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthService } from '../health/health.service';
 import { httpStatusFor } from '../health/health.service';
+import { metricsHandler } from '../metrics/metrics';
 
-/** A worker's small HTTP port: liveness, readiness and the health report, nothing else. */
+/** A worker's small HTTP port: liveness, readiness, the health report and Prometheus metrics. */
 export async function startHealthServer(
   health: HealthService,
   port: number,
   extra: () => Record<string, unknown> = () => ({}),
 ): Promise<http.Server & { port: number }> {
+  const metrics = metricsHandler();
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {
@@ -18,6 +20,7 @@ export async function startHealthServer(
     if (req.method !== 'GET')
       return send(405, { error: { code: 'method_not_allowed', message: 'GET only' } });
     if (path === '/health/live') return send(200, { status: 'ok' });
+    if (path === '/metrics') return void metrics(req, res);
     if (path === '/health' || path === '/health/ready') {
       health.check().then(
         (report) => send(httpStatusFor(report), { ...report, ...extra() }),

@@ -7,7 +7,9 @@ import { HealthService } from '../health/health.service';
 import { createLogger } from '../logging/logger';
 import { closeRedisConnections, createRedis } from '../redis/redis.factory';
 import { OutboxRelay } from '../bus/outbox-relay';
-import { closeBus } from '../bus/raptor-bus';
+import { closeBus, getBus } from '../bus/raptor-bus';
+import type { QueueName } from '../bus/event-catalog';
+import { registerQueueDepth } from '../metrics/metrics';
 import { startHealthServer } from './health-server';
 
 export interface WorkerServiceOptions {
@@ -27,6 +29,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   const workers = await opts.start();
+  registerQueueDepth(workers.map((w) => getBus().queue(w.name as QueueName)));
   // Every process runs a relay; an advisory lock lets one of them work at a time.
   const relay = new OutboxRelay();
   relay.start();

@@ -12,6 +12,9 @@ import { envelopeSchema } from '../bus/envelope';
 import type { TypedEnvelope } from '../bus/envelope';
 import { EVENT_CATALOG, eventsOfQueue, isEventType } from '../bus/event-catalog';
 import type { EventPayload, EventsOfQueue, QueueName } from '../bus/event-catalog';
+import { observeJob } from '../metrics/metrics';
+import type { JobOutcome } from '../metrics/metrics';
+import { DeadLetterService } from './dead-letter.service';
 
 export interface HandlerContext<E extends string> {
   envelope: E extends keyof typeof EVENT_CATALOG ? TypedEnvelope<E> : never;
@@ -35,6 +38,8 @@ export interface CreateWorkerOptions {
   logger?: Logger;
   /** Extra BullMQ settings (lockDuration, stalledInterval, ...) for tests and tuning. */
   workerOptions?: Partial<WorkerOptions>;
+  /** Records jobs that fail for good; by default one of the worker's own, closed with the worker. */
+  deadLetters?: DeadLetterService;
 }
 
 export class MissingHandlerError extends Error {}
@@ -67,8 +72,17 @@ export function createWorker<Q extends QueueName>(
   const settings = getSettings();
   const logger = opts.logger ?? createLogger(`worker:${queue}`);
   const connection = opts.connection ?? createRedis('worker');
+  const deadLetters = opts.deadLetters ?? new DeadLetterService({ logger });
+  // Handler time of the attempts this process ran, read back by the 'completed'/'failed' listeners (they get
+  // the same Job object, and only they know whether a failure will be retried); weak so a job whose listener
+  // never fires (worker force-closed) is not kept.
+  const durations = new WeakMap<Job, number>();
+  const finishAttempt = (job: Job, outcome: JobOutcome) => {
+    observeJob(queue, job.name, outcome, durations.get(job));
+    durations.delete(job);
+  };
 
-  const processor = async (job: Job): Promise<unknown> => {
+  const run = async (job: Job): Promise<unknown> => {
     const env = envelopeSchema.safeParse(job.data);
     if (!env.success) throw new UnrecoverableError(`invalid envelope: ${z.prettifyError(env.error)}`);
     const envelope = env.data;
@@ -112,6 +126,15 @@ export function createWorker<Q extends QueueName>(
     });
   };
 
+  const processor = async (job: Job): Promise<unknown> => {
+    const start = process.hrtime.bigint();
+    try {
+      return await run(job);
+    } finally {
+      durations.set(job, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  };
+
   const worker = new Worker(queue, processor, {
     connection,
     prefix: opts.prefix ?? settings.queuePrefix,
@@ -120,13 +143,31 @@ export function createWorker<Q extends QueueName>(
     ...opts.workerOptions,
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('completed', (job) => finishAttempt(job, 'completed'));
   worker.on('failed', (job, err) => {
-    const final = !job || err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger[final ? 'error' : 'warn'](
-      { err, job_id: job?.id, event_type: job?.name, attempts_made: job?.attemptsMade, final },
-      final ? 'job failed for good' : 'job failed; will retry',
-    );
+    const unrecoverable = err instanceof UnrecoverableError || err?.name === 'UnrecoverableError';
+    // By now BullMQ has counted this attempt, so attemptsMade >= attempts means it was the last one.
+    const exhausted = !!job && job.attemptsMade >= (job.opts.attempts ?? 1);
+    const final = !job || unrecoverable || exhausted;
+    // A final failure is logged once, by the dead-letter service, with the envelope.
+    if (!final || !job)
+      logger[final ? 'error' : 'warn'](
+        { err, job_id: job?.id, event_type: job?.name, attempts_made: job?.attemptsMade, final },
+        final ? 'job failed for good' : 'job failed; will retry',
+      );
+    if (!job) return;
+    finishAttempt(job, !final ? 'retried' : exhausted ? 'dead' : 'failed');
+    if (final)
+      deadLetters
+        .record(queue, job, err)
+        .catch((e: unknown) =>
+          logger.error({ err: e, job_id: job.id, event_type: job.name }, 'dead letter not audited'),
+        );
   });
+  if (!opts.deadLetters)
+    worker.on('closed', () => {
+      deadLetters.close().catch((err: unknown) => logger.warn({ err }, 'dead-letter pool did not close'));
+    });
   worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled; it will be re-run'));
   return worker;
 }

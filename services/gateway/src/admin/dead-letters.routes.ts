@@ -1,0 +1,72 @@
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { FailedEventsService, QUEUE_NAMES, getContext, parseOrThrow } from '@raptorflow/shared';
+import type { Logger, RaptorBus, ReplayActor, Settings } from '@raptorflow/shared';
+import { requireAdmin } from './admin-auth.middleware';
+import type { TokenVerifier } from './admin-auth.middleware';
+import { BULL_BOARD_REALM } from './bull-board';
+
+export const DEAD_LETTERS_PATH = '/admin/events';
+
+export const failedEventsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  queue: z.enum(QUEUE_NAMES).optional(),
+});
+
+export const replayParams = z.object({ event_id: z.uuid() });
+
+export interface DeadLettersDeps {
+  bus: RaptorBus;
+  settings: Settings;
+  verifier: TokenVerifier;
+  /** For the outbox and the audit rows; the process-wide pool when omitted. */
+  db?: Knex;
+  logger?: Logger;
+  /** Tests may hand in their own; built from bus and db otherwise. */
+  failedEvents?: FailedEventsService;
+}
+
+/**
+ * Operators' view of dead letters, for the platform admins who may open Bull Board (same credentials, same
+ * realm, so a browser that logged into the board is already in). Mount at DEAD_LETTERS_PATH:
+ * `GET /failed` lists them, `POST /:event_id/replay` runs one again (202; the job is queued, not done).
+ */
+export function deadLettersRouter(deps: DeadLettersDeps): Router {
+  const { settings } = deps;
+  const service =
+    deps.failedEvents ??
+    new FailedEventsService({
+      bus: deps.bus,
+      ...(deps.db ? { db: deps.db } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
+  const router = Router();
+  router.use(
+    requireAdmin({
+      basic: settings.bullBoard,
+      adminUserIds: settings.adminUserIds,
+      verifier: deps.verifier,
+      realm: BULL_BOARD_REALM,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
+  );
+
+  router.get('/failed', async (req, res) => {
+    const q = parseOrThrow(failedEventsQuery, req.query, 'query');
+    const data = await service.listFailed({ limit: q.limit, ...(q.queue ? { queue: q.queue } : {}) });
+    // The list shape of the API; failed sets are read newest-first in one go, so there is no next page.
+    res.set('Cache-Control', 'no-store').json({ data, next_cursor: null });
+  });
+
+  router.post('/:event_id/replay', async (req, res) => {
+    const { event_id } = parseOrThrow(replayParams, req.params, 'path');
+    // A Bearer admin is in the context (requireAdmin put it there); a basic-auth operator has no user id.
+    const actor: ReplayActor = getContext()?.userId
+      ? { type: 'user', id: getContext()!.userId! }
+      : { type: 'system', id: `basic:${settings.bullBoard.username ?? 'admin'}` };
+    const result = await service.replay(event_id, { actor });
+    res.status(202).json(result);
+  });
+  return router;
+}
