@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger';
 import { createRedis } from '../redis/redis.factory';
 import type { Redis } from '../redis/redis.factory';
 import { buildEnvelope } from './envelope';
+import { OutboxBatcher } from './outbox-batcher';
 import type { EnvelopeOverrides, Envelope, TypedEnvelope } from './envelope';
 import { EVENT_CATALOG, jobOptionsFor } from './event-catalog';
 import type { EventPayload, EventType, QueueName } from './event-catalog';
@@ -39,6 +40,7 @@ export class RaptorBus {
   private readonly logger: Logger;
   private readonly enqueueTimeoutMs: number;
   private readonly queues = new Map<QueueName, Queue>();
+  private readonly batcher: OutboxBatcher;
 
   constructor(opts: RaptorBusOptions = {}) {
     this.db = opts.db ?? getDatabase();
@@ -47,6 +49,12 @@ export class RaptorBus {
     this.prefix = opts.prefix ?? getSettings().queuePrefix;
     this.logger = opts.logger ?? createLogger('bus');
     this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? 3_000;
+    this.batcher = new OutboxBatcher({
+      db: this.db,
+      logger: this.logger,
+      addJobs: (envelopes) => this.addJobs(envelopes),
+      queueOf: (e) => EVENT_CATALOG[e.event_type as EventType].queue,
+    });
   }
 
   queue(name: QueueName): Queue {
@@ -67,7 +75,12 @@ export class RaptorBus {
     const def = EVENT_CATALOG[type];
     const checked = parseOrThrow(def.schema, payload, 'payload') as EventPayload<E>;
     const envelope = buildEnvelope(type, checked, opts);
-    const inserted = await (opts.trx ?? this.db)('event_outbox')
+    if (!opts.trx) {
+      await this.batcher.submit(envelope);
+      return envelope;
+    }
+    const inserted = await opts
+      .trx('event_outbox')
       .insert({
         id: envelope.event_id,
         event_type: type,
@@ -80,15 +93,11 @@ export class RaptorBus {
       .returning('id');
     // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
     if (inserted.length === 0) return envelope;
-    if (opts.trx) {
-      // Enqueue after commit; a rollback rejects executionPromise and the event never existed.
-      opts.trx.executionPromise.then(
-        () => this.enqueue(envelope),
-        () => undefined,
-      );
-    } else {
-      await this.enqueue(envelope);
-    }
+    // Enqueue after commit; a rollback rejects executionPromise and the event never existed.
+    opts.trx.executionPromise.then(
+      () => this.enqueue(envelope),
+      () => undefined,
+    );
     return envelope;
   }
 
@@ -127,6 +136,29 @@ export class RaptorBus {
     if (!def) throw new Error(`unknown event type ${envelope.event_type}`);
     await withTimeout(
       this.queue(def.queue).add(type, envelope, { ...jobOptionsFor(type), jobId: envelope.event_id }),
+      this.enqueueTimeoutMs,
+    );
+  }
+
+  /** addJob for many envelopes: one addBulk per queue. */
+  async addJobs(envelopes: Envelope[]): Promise<void> {
+    const byQueue = new Map<QueueName, Envelope[]>();
+    for (const e of envelopes) {
+      const def = EVENT_CATALOG[e.event_type as EventType];
+      if (!def) throw new Error(`unknown event type ${e.event_type}`);
+      byQueue.set(def.queue, [...(byQueue.get(def.queue) ?? []), e]);
+    }
+    await withTimeout(
+      Promise.all(
+        [...byQueue].map(([queue, list]) =>
+          this.queue(queue).addBulk(
+            list.map((e) => {
+              const type = e.event_type as EventType;
+              return { name: type, data: e, opts: { ...jobOptionsFor(type), jobId: e.event_id } };
+            }),
+          ),
+        ),
+      ),
       this.enqueueTimeoutMs,
     );
   }
