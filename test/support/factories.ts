@@ -62,3 +62,24 @@ export async function newAgent(
     .returning<{ id: string; key: string }[]>(['id', 'key']);
   return row!;
 }
+
+export interface TestTeam {
+  ws: TestWorkspace;
+  owner: TestUser;
+  admin: TestUser;
+  member: TestUser;
+}
+
+/** A workspace with one owner, one admin and one member. */
+export async function newTeam(db: Knex): Promise<TestTeam> {
+  const owner = await newUser();
+  const admin = await newUser();
+  const member = await newUser();
+  const ws = await newWorkspace(db, owner, {
+    members: [
+      { user: admin, role: 'admin' },
+      { user: member, role: 'member' },
+    ],
+  });
+  return { ws, owner, admin, member };
+}
