@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { getSettings } from '../../shared/src';
 import { freePort } from '../../scripts/lib/local-stack';
 import { spawnService, waitForExit, waitForHttp } from '../../scripts/lib/service-process';
@@ -67,9 +68,21 @@ export interface RunningService {
 
 export class ServiceGroup {
   private readonly children: ServiceProcess[] = [];
+  private settled = false;
+
+  /**
+   * `db` is this jest worker's database. Earlier test files in the same worker may have left outbox rows
+   * pending on purpose (Redis-down tests); the services' outbox relay would deliver them into this file's
+   * queues, so they are marked delivered before the first service starts.
+   */
+  constructor(private readonly db?: Knex) {}
 
   /** Spawns the service on a free port; does not wait for it (see `ready`). */
   async spawn(name: ServiceName, env: NodeJS.ProcessEnv): Promise<RunningService> {
+    if (this.db && !this.settled) {
+      this.settled = true;
+      await this.db('event_outbox').whereNull('enqueued_at').update({ enqueued_at: this.db.fn.now() });
+    }
     const port = await freePort();
     const child = spawnService(name, { ...env, [PORT_VARIABLE[name]]: String(port) }, 'capture');
     this.children.push(child);

@@ -24,7 +24,7 @@ const CONCURRENCY = 10;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const stack = openStack(); // this worker's database; the services get the test's own Redis
-const services = new ServiceGroup();
+const services = new ServiceGroup(stack.db);
 let redis: TestRedisServer;
 let gateway: RunningService;
 let seeder: RunningService;

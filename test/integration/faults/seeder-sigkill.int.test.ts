@@ -20,7 +20,7 @@ import { openStack } from '../../support/stack';
  */
 const COUNT = 500;
 const stack = openStack();
-const services = new ServiceGroup();
+const services = new ServiceGroup(stack.db);
 
 afterAll(async () => {
   await services.stopAll();

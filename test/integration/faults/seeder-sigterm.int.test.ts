@@ -17,7 +17,7 @@ import { openStack } from '../../support/stack';
 const COUNT = 300;
 const GRACE_MS = 10_000;
 const stack = openStack();
-const services = new ServiceGroup();
+const services = new ServiceGroup(stack.db);
 
 afterAll(async () => {
   await services.stopAll();
