@@ -1,4 +1,4 @@
-import { getSettings } from '../../shared/src';
+import { LORD_KEYS, getSettings } from '../../shared/src';
 import { freePort } from '../../scripts/lib/local-stack';
 import { spawnService, waitForExit, waitForHttp } from '../../scripts/lib/service-process';
 import { newUser } from '../support/factories';
@@ -54,15 +54,7 @@ it('creates a workspace over HTTP and lists its seven Lords, seeded by the separ
     return res.body.data?.length === 7 ? res.body.data : undefined;
   }, 10_000);
   expect(Date.now() - started).toBeLessThan(5_000);
-  expect(agents.map((a: { key: string }) => a.key).sort()).toEqual([
-    'aesthete',
-    'arbiter',
-    'architect',
-    'cognition',
-    'herald',
-    'seer',
-    'strategos',
-  ]);
+  expect(agents.map((a: { key: string }) => a.key).sort()).toEqual([...LORD_KEYS].sort());
   // The worker wrote its audit row under the request's correlation id, restored from the envelope.
   const audit = await stack
     .db('audit_logs')

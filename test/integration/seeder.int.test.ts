@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import { COUNCIL_OF_LORDS, runWithContext } from '../../shared/src';
+import { COUNCIL_OF_LORDS, LORD_KEYS, runWithContext } from '../../shared/src';
 import { SeederService } from '../../services/seeder/src/seeder.service';
 import { createSeederWorkers } from '../../services/seeder/src/seeder.worker';
 import { newUser, newWorkspace } from '../support/factories';
@@ -34,15 +34,7 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
     );
     await eventually(async () => (await agentCount(ws.id)) === 7);
     const agents = await stack.db('agents').where({ workspace_id: ws.id }).orderBy('key');
-    expect(agents.map((a) => a.key)).toEqual([
-      'aesthete',
-      'arbiter',
-      'architect',
-      'cognition',
-      'herald',
-      'seer',
-      'strategos',
-    ]);
+    expect(agents.map((a) => a.key)).toEqual([...LORD_KEYS].sort());
     const flows = Object.fromEntries(agents.map((a) => [a.key, a.default_flow]));
     expect(flows).toEqual({
       cognition: 'research',

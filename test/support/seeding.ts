@@ -2,7 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Knex } from 'knex';
 import { newUser } from './factories';
 import type { TestUser, TestWorkspace } from './factories';
-import { inBatches } from './processes';
+import { eventually } from './http';
+import { inBatches, outputTail, whileAlive } from './processes';
+import type { ServiceGroup } from './processes';
 import type { TestStack } from './stack';
 
 /**
@@ -148,4 +150,26 @@ export async function jobCounts(queue: Queue): Promise<JobCounts> {
     completed: c.completed ?? 0,
     failed: c.failed ?? 0,
   };
+}
+
+/**
+ * Starts another seeder process and waits until the queue has completed `count` jobs; a timeout or an early
+ * exit fails with the job counts and the seeder's output.
+ */
+export async function finishWithNewSeeder(
+  services: ServiceGroup,
+  env: NodeJS.ProcessEnv,
+  queue: Queue,
+  count: number,
+  timeoutMs: number,
+): Promise<void> {
+  const seeder = await services.spawn('seeder', env);
+  await whileAlive(
+    'second seeder',
+    seeder.child,
+    eventually(async () => (await queue.getJobCounts('completed')).completed === count, timeoutMs, 100),
+  ).catch(async (err: Error) => {
+    const counts = await jobCounts(queue);
+    throw new Error(`${err.message}\njobs: ${JSON.stringify(counts)}\nseeder:\n${outputTail(seeder.child)}`);
+  });
 }

@@ -1,7 +1,8 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { eventually } from '../../support/http';
-import { ServiceGroup, outputTail, serviceEnv, whileAlive } from '../../support/processes';
+import { ServiceGroup, serviceEnv, whileAlive } from '../../support/processes';
 import {
+  finishWithNewSeeder,
   jobCounts,
   perfectSeeding,
   seededWorkspaces,
@@ -57,15 +58,7 @@ it('SIGKILL mid-batch, then a new seeder: every workspace has exactly seven Lord
   expect(atKill.active).toBeGreaterThan(0);
   expect(atKill.wait + atKill.active + atKill.completed).toBe(COUNT);
 
-  const second = await services.spawn('seeder', seederEnv());
-  await whileAlive(
-    'second seeder',
-    second.child,
-    eventually(async () => (await queue.getJobCounts('completed')).completed === COUNT, 100_000, 250),
-  ).catch(async (err: Error) => {
-    const counts = await jobCounts(queue);
-    throw new Error(`${err.message}\njobs: ${JSON.stringify(counts)}\nseeder:\n${outputTail(second.child)}`);
-  });
+  await finishWithNewSeeder(services, seederEnv(), queue, COUNT, 100_000);
 
   // Exactly seven Lords per workspace (count = distinct (workspace_id, key) = 3500) and one
   // `workspace.seeded` row per event, whose agents_created add up to the rows that exist.

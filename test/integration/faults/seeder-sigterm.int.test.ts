@@ -1,7 +1,8 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { eventually } from '../../support/http';
-import { ServiceGroup, outputTail, serviceEnv, whileAlive } from '../../support/processes';
+import { ServiceGroup, serviceEnv, whileAlive } from '../../support/processes';
 import {
+  finishWithNewSeeder,
   jobCounts,
   perfectSeeding,
   seededWorkspaces,
@@ -56,15 +57,7 @@ it('SIGTERM mid-batch: exits 0 within the grace period, and a new seeder finishe
   expect(afterStop.wait + afterStop.completed).toBe(COUNT);
   expect(await seededWorkspaces(stack.db, batch.owner.id)).toBe(afterStop.completed);
 
-  const second = await services.spawn('seeder', seederEnv());
-  await whileAlive(
-    'second seeder',
-    second.child,
-    eventually(async () => (await queue.getJobCounts('completed')).completed === COUNT, 45_000, 100),
-  ).catch(async (err: Error) => {
-    const counts = await jobCounts(queue);
-    throw new Error(`${err.message}\njobs: ${JSON.stringify(counts)}\nseeder:\n${outputTail(second.child)}`);
-  });
+  await finishWithNewSeeder(services, seederEnv(), queue, COUNT, 45_000);
 
   expect(await seedingReport(stack.db, batch.owner.id, batch.eventIds)).toEqual(perfectSeeding(COUNT));
   // Each job started once and never stalled: nothing ran twice, whichever process ran it.
