@@ -142,7 +142,13 @@ export function createWorker<Q extends QueueName>(
     ...(opts.limiter ? { limiter: opts.limiter } : {}),
     ...opts.workerOptions,
   });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('error', (err) => {
+    // After a Redis reconnect a finished job's lock may already be gone (its command was replayed): expected,
+    // and the stalled-job check hands any orphaned job to a worker again.
+    if (/Missing lock/i.test(err?.message ?? ''))
+      logger.warn({ err }, 'job lock lost (Redis reconnect); stalled check will recover it');
+    else logger.error({ err }, 'worker error');
+  });
   worker.on('completed', (job) => finishAttempt(job, 'completed'));
   worker.on('failed', (job, err) => {
     const unrecoverable = err instanceof UnrecoverableError || err?.name === 'UnrecoverableError';
