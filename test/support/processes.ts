@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { openStack } from './stack';
+import type { TestStack } from './stack';
 import { getSettings } from '../../shared/src';
 import { freePort } from '../../scripts/lib/local-stack';
 import { spawnService, waitForExit, waitForHttp } from '../../scripts/lib/service-process';
@@ -117,4 +119,18 @@ export async function inBatches<T, R>(
   for (let i = 0; i < items.length; i += size)
     out.push(...(await Promise.all(items.slice(i, i + size).map((item, j) => fn(item, i + j)))));
   return out;
+}
+
+/**
+ * This file's stack (database, Redis, bus) and a group of service processes, both torn down after the file's
+ * tests (services first, so nothing writes to a closed stack).
+ */
+export function useServices(): { stack: TestStack; services: ServiceGroup } {
+  const stack = openStack();
+  const services = new ServiceGroup(stack.db);
+  afterAll(async () => {
+    await services.stopAll();
+    await stack.close();
+  }, 60_000);
+  return { stack, services };
 }

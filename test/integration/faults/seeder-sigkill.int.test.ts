@@ -1,6 +1,6 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { eventually } from '../../support/http';
-import { ServiceGroup, serviceEnv, whileAlive } from '../../support/processes';
+import { serviceEnv, useServices, whileAlive } from '../../support/processes';
 import {
   finishWithNewSeeder,
   jobCounts,
@@ -9,7 +9,6 @@ import {
   seedingReport,
   workspacesWithEvents,
 } from '../../support/seeding';
-import { openStack } from '../../support/stack';
 
 /**
  * A seeder process killed with SIGKILL in the middle of 500 `workspace.created` jobs, then restarted: the jobs
@@ -20,13 +19,7 @@ import { openStack } from '../../support/stack';
  * 5 s (recovery ~10 s after the restart); with BullMQ's defaults of 30 s it takes up to ~60 s more.
  */
 const COUNT = 500;
-const stack = openStack();
-const services = new ServiceGroup(stack.db);
-
-afterAll(async () => {
-  await services.stopAll();
-  await stack.close();
-}, 60_000);
+const { stack, services } = useServices();
 
 const seederEnv = () =>
   serviceEnv({

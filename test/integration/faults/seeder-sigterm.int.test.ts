@@ -1,6 +1,6 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { eventually } from '../../support/http';
-import { ServiceGroup, serviceEnv, whileAlive } from '../../support/processes';
+import { serviceEnv, useServices, whileAlive } from '../../support/processes';
 import {
   finishWithNewSeeder,
   jobCounts,
@@ -9,7 +9,6 @@ import {
   seedingReport,
   workspacesWithEvents,
 } from '../../support/seeding';
-import { openStack } from '../../support/stack';
 
 /**
  * SIGTERM to a seeder in the middle of 300 `workspace.created` jobs: it finishes what it holds within the
@@ -17,13 +16,7 @@ import { openStack } from '../../support/stack';
  */
 const COUNT = 300;
 const GRACE_MS = 10_000;
-const stack = openStack();
-const services = new ServiceGroup(stack.db);
-
-afterAll(async () => {
-  await services.stopAll();
-  await stack.close();
-}, 60_000);
+const { stack, services } = useServices();
 
 const seederEnv = () =>
   serviceEnv({ SEEDER_CONCURRENCY: '8', SHUTDOWN_GRACE_MS: String(GRACE_MS), LOG_LEVEL: 'info' });
