@@ -4,6 +4,7 @@ import * as m2 from './20261127000002_agents';
 import * as m3 from './20261127000003_costs';
 import * as m4 from './20261127000004_audit-and-outbox';
 import * as m5 from './20261127000005_langgraph-checkpoints';
+import * as m6 from './20261127000006_budget-usage';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261127000003_costs', m3],
   ['20261127000004_audit-and-outbox', m4],
   ['20261127000005_langgraph-checkpoints', m5],
+  ['20261127000006_budget-usage', m6],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -6,6 +6,7 @@ import {
   CursorCodec,
   HealthService,
   InvalidationBus,
+  ModelDispatcher,
   correlationMiddleware,
   httpMetricsMiddleware,
   metricsHandler,
@@ -25,6 +26,9 @@ import { auditLogsRouter } from './audit/audit-logs.routes';
 import { requireAuth } from './auth/auth.middleware';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { budgetRouter } from './budgets/budget.routes';
+import { CostSummaryService } from './costs/cost-summary.service';
+import { costsRouter } from './costs/costs.routes';
+import { dispatchRouter } from './model/dispatch.routes';
 import { BudgetService } from './budgets/budget.service';
 import { edgeMiddlewares } from './edge/edge.middleware';
 import { rateLimitPerUser, rateLimitPerWorkspace } from './edge/rate-limit.middleware';
@@ -49,6 +53,8 @@ export interface AppDeps {
   /** Subscriber connection for cache invalidations from other replicas; made from settings when omitted. */
   subscriber?: Redis;
   logger?: Logger;
+  /** Tests pass one wired to fake provider servers; built from settings when omitted. */
+  dispatcher?: ModelDispatcher;
 }
 
 export const BODY_LIMIT = '1mb';
@@ -114,6 +120,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards, cache: agentLists }));
   v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
   v1.use('/events', eventsRouter({ bus, guards }));
+  v1.use('/model', dispatchRouter({ dispatcher: deps.dispatcher ?? new ModelDispatcher(), guards }));
+  v1.use('/costs', costsRouter({ costs: new CostSummaryService({ db }), guards }));
   app.use('/v1', v1);
   mountBullBoard(app, { settings, bus, verifier, logger });
   app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus, settings, verifier, db, logger }));

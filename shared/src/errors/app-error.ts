@@ -72,6 +72,20 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** Every model in the chain failed (after retries); details list each attempt. */
+export class ModelUnavailableError extends AppError {
+  constructor(message: string, details: unknown, timedOut = false) {
+    super(timedOut ? 'model_timeout' : 'model_unavailable', timedOut ? 504 : 502, message, details);
+  }
+}
+
+/** The caller cancelled the call (client gone, run cancelled): nothing more is spent on it. */
+export class CancelledError extends AppError {
+  constructor(message = 'The call was cancelled') {
+    super('cancelled', 499, message);
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(message = 'A dependency is unavailable; try again shortly', retryAfterSeconds = 5) {
     super('service_unavailable', 503, message, undefined, { 'Retry-After': String(retryAfterSeconds) });

@@ -24,6 +24,11 @@ export interface RaptorMetrics {
   jobsTotal: Counter<'queue' | 'event' | 'outcome'>;
   deadLettersTotal: Counter<'queue' | 'event'>;
   queueJobs: Gauge<'queue' | 'state'>;
+  llmCallsTotal: Counter<'provider' | 'model' | 'outcome'>;
+  llmCallDuration: Histogram<'provider' | 'model' | 'outcome'>;
+  llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
+  llmCostUsdTotal: Counter<'provider' | 'model'>;
+  budgetRejectionsTotal: Counter;
 }
 
 /** A scrape must answer even when Redis does not: depth is skipped after this long. */
@@ -81,6 +86,36 @@ function buildMetrics(): RaptorMetrics {
       registers: [registry],
     }),
     queueJobs,
+    llmCallsTotal: new Counter({
+      name: 'raptorflow_llm_calls_total',
+      help: 'Model dispatches by provider, model and outcome (success, failed, cancelled)',
+      labelNames: ['provider', 'model', 'outcome'] as const,
+      registers: [registry],
+    }),
+    llmCallDuration: new Histogram({
+      name: 'raptorflow_llm_call_duration_seconds',
+      help: 'Model dispatch latency, retries and fallbacks included',
+      labelNames: ['provider', 'model', 'outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    llmTokensTotal: new Counter({
+      name: 'raptorflow_llm_tokens_total',
+      help: 'Tokens billed by provider, model and kind (input, cached_input, cache_write, output, thinking)',
+      labelNames: ['provider', 'model', 'kind'] as const,
+      registers: [registry],
+    }),
+    llmCostUsdTotal: new Counter({
+      name: 'raptorflow_llm_cost_usd_total',
+      help: 'USD spent by provider and model (the exact figures are in cost_logs; this is for dashboards)',
+      labelNames: ['provider', 'model'] as const,
+      registers: [registry],
+    }),
+    budgetRejectionsTotal: new Counter({
+      name: 'raptorflow_budget_rejections_total',
+      help: 'Model dispatches refused with 402 because the workspace budget could not take their worst case',
+      registers: [registry],
+    }),
   };
 }
 

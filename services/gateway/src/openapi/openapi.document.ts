@@ -1,6 +1,4 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
 import { listQuerySchema } from '@raptorflow/shared';
 import { auditLogQuery, auditLogSchema } from '../audit/audit-log.schemas';
 import { budgetSchema, putBudgetBody } from '../budgets/budget.schemas';
@@ -8,59 +6,13 @@ import { publishEventBody, publishEventResponse } from '../events/event.schemas'
 import { addMemberBody, changeRoleBody, memberParams, memberSchema } from '../members/member.schemas';
 import { agentSchema } from '../agents/agent.schemas';
 import { createWorkspaceBody, workspaceIdParams, workspaceSchema } from '../workspaces/workspace.schemas';
+import { registerModelAndCostPaths } from './model-costs.paths';
+import { json, list, route, workspaceHeader } from './openapi.helpers';
 
 /**
  * The OpenAPI 3.1 document is generated from the same zod schemas the routes parse with, so the contract
  * and the validation cannot drift apart.
  */
-const errorSchema = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ example: 'validation_failed' }),
-      message: z.string().meta({ example: 'Invalid request: body.name: must not be empty' }),
-      details: z.unknown().optional(),
-    }),
-    correlation_id: z.string().meta({ example: '6f1c2a9e-1d4b-4e0a-9d1c-0f6a3b2c1d4e' }),
-  })
-  .meta({ id: 'Error' });
-
-const ERRORS: Record<number, string> = {
-  400: 'Malformed JSON (`invalid_json`)',
-  401: 'Missing, malformed, expired or forged token (`unauthenticated`)',
-  403: 'Not a member of the workspace, or the role is too low (`permission_denied`)',
-  404: 'Not found (`not_found`)',
-  409: 'Conflicts with the current state (`conflict`)',
-  413: 'Body larger than 1 MiB (`payload_too_large`)',
-  422: 'Invalid input; `details.fields` lists the offending paths (`validation_failed`)',
-  429: 'Rate limited (`rate_limited`); see `Retry-After`',
-};
-
-const list = <T extends z.ZodType>(item: T) =>
-  z.object({ data: z.array(item), next_cursor: z.string().nullable() });
-const json = (schema: z.ZodType, description: string, example?: unknown) => ({
-  description,
-  content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } },
-});
-const workspaceHeader = z.object({
-  'x-workspace-id': z
-    .uuid()
-    .optional()
-    .meta({ description: 'Workspace to act in (else query, path, oldest membership)' }),
-});
-
-function route(
-  registry: OpenAPIRegistry,
-  def: Omit<RouteConfig, 'responses'> & {
-    ok: [number, ReturnType<typeof json> | { description: string }];
-    errors: number[];
-  },
-) {
-  const { ok, errors, ...rest } = def;
-  const responses: RouteConfig['responses'] = { [ok[0]]: ok[1] };
-  for (const code of errors) responses[code] = json(errorSchema, ERRORS[code] ?? 'Error');
-  registry.registerPath({ security: [{ bearerAuth: [] }], ...rest, responses });
-}
-
 // Named components; `.meta({id})` registers each in zod's global registry, so this runs once per process.
 const W = workspaceSchema.meta({ id: 'Workspace' });
 const M = memberSchema.meta({ id: 'Member' });
@@ -207,6 +159,7 @@ export function buildOpenApiDocument(opts: { serverUrl?: string } = {}) {
     ok: [202, json(publishEventResponse, 'Accepted onto the bus')],
     errors: [400, ...auth, 403],
   });
+  registerModelAndCostPaths(registry, auth);
   for (const path of ['/health', '/health/ready', '/health/live'])
     registry.registerPath({
       method: 'get',

@@ -19,6 +19,10 @@ export class CostLog extends BaseModel {
   declare cost_usd: string;
   declare pricing_version: string | null;
   declare correlation_id: string | null;
+  declare outcome: 'success' | 'failed' | 'cancelled';
+  declare error_code: string | null;
+  declare latency_ms: number | null;
+  declare attempts: number;
   declare created_at: Date;
 }
 
@@ -75,4 +79,18 @@ export class BudgetAlert extends BaseModel {
   declare spent_usd: string;
   declare budget_usd: string;
   declare created_at: Date;
+}
+
+/** The dispatcher's admission counters per workspace and UTC month (see migration 6). */
+export class BudgetUsage extends BaseModel {
+  static override tableName = 'budget_usage';
+  static override get idColumn(): string[] {
+    return ['workspace_id', 'month'];
+  }
+  declare workspace_id: string;
+  declare month: string;
+  declare spent_usd: string;
+  declare reserved_usd: string;
+  declare calls: number;
+  declare updated_at: Date;
 }

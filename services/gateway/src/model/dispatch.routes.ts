@@ -1,0 +1,38 @@
+import { Router } from 'express';
+import { parseOrThrow } from '@raptorflow/shared';
+import type { ModelDispatcher } from '@raptorflow/shared';
+import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
+import { dispatchBody } from './dispatch.schemas';
+
+/** Mounted at /v1/model. One model call through the ModelDispatcher, on the caller's workspace budget. */
+export function dispatchRouter(deps: { dispatcher: ModelDispatcher; guards: WorkspaceGuards }): Router {
+  const router = Router();
+  router.post('/dispatch', deps.guards.requireWorkspaceMember(), async (req, res) => {
+    const body = parseOrThrow(dispatchBody, req.body ?? {}, 'body');
+    // A client that hangs up stops the provider call: nobody would read the answer it pays for.
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const r = await deps.dispatcher.dispatch(
+      { model: body.model, messages: body.messages, system: body.system, maxTokens: body.max_tokens },
+      { workspaceId: req.workspace!.id, actorUserId: req.auth!.userId, signal: abort.signal },
+    );
+    res.json({
+      text: r.text,
+      model: r.model,
+      provider: r.provider,
+      alias: r.alias,
+      usage: {
+        input_tokens: r.usage.inputTokens,
+        output_tokens: r.usage.outputTokens,
+        cached_input_tokens: r.usage.cachedInputTokens,
+        cache_write_tokens: r.usage.cacheWriteTokens,
+        thinking_tokens: r.usage.thinkingTokens,
+      },
+      cost_usd: r.costUsd,
+      cost_log_id: r.costLogId,
+    });
+  });
+  return router;
+}

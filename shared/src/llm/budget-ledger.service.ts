@@ -1,0 +1,245 @@
+import type { Knex } from 'knex';
+import { getSettings } from '../config/settings';
+import { getDatabase } from '../db/database';
+import { BudgetExceededError } from '../errors/app-error';
+import { decimalToNano, nanoToDecimal, nanoToNumber } from './pricing';
+
+/** The UTC calendar month of "now", taken from the database clock so every process agrees on boundaries. */
+const MONTH_SQL = `date_trunc('month', now() AT TIME ZONE 'UTC')::date`;
+
+export interface Reservation {
+  id: string;
+  workspaceId: string;
+  month: string;
+  amountNano: bigint;
+}
+
+export interface ReserveRequest {
+  workspaceId: string;
+  amountNano: bigint;
+  model: string;
+  agentRunId?: string | null;
+  correlationId?: string | null;
+}
+
+export interface BudgetState {
+  month: string;
+  budgetNano: bigint;
+  spentNano: bigint;
+  reservedNano: bigint;
+}
+
+export interface BudgetLedgerOptions {
+  db?: Knex;
+  defaultBudgetUsd?: number;
+  /** A reservation outliving this is its holder's death: it is reclaimed, never left blocking the budget. */
+  reservationTtlMs?: number;
+}
+
+/**
+ * Budget admission with PostgreSQL as the only source of truth (SPEC §10). A reservation is ONE statement: a
+ * conditional upsert of the workspace's `budget_usage` row that only succeeds while spent + reserved + the
+ * new amount stays within budget. The row lock serialises concurrent callers, so no interleaving can admit
+ * past the budget, and no Redis state exists whose loss could forget spend.
+ */
+export class BudgetLedgerService {
+  private readonly db: Knex;
+  private readonly defaultBudget: string;
+  readonly reservationTtlMs: number;
+
+  constructor(opts: BudgetLedgerOptions = {}) {
+    this.db = opts.db ?? getDatabase();
+    const settings = opts.defaultBudgetUsd === undefined ? getSettings() : undefined;
+    this.defaultBudget = (opts.defaultBudgetUsd ?? settings!.monthlyWorkspaceBudgetUsd).toFixed(6);
+    this.reservationTtlMs = opts.reservationTtlMs ?? getSettings().llm.reservationTtlMs;
+  }
+
+  /** Reserves `amountNano` or throws BudgetExceededError (nothing is written then). */
+  async reserve(req: ReserveRequest): Promise<Reservation> {
+    const first = await this.tryReserve(req);
+    if (first) return first;
+    // Before refusing, give back what dead holders still hold: a leaked reservation must never cause a 402.
+    if ((await this.reclaimExpired(req.workspaceId)) > 0) {
+      const second = await this.tryReserve(req);
+      if (second) return second;
+    }
+    const state = await this.state(req.workspaceId);
+    throw new BudgetExceededError({
+      budget_usd: nanoToNumber(state.budgetNano),
+      spent_usd: nanoToNumber(state.spentNano),
+      reserved_usd: nanoToNumber(state.reservedNano),
+      requested_usd: nanoToNumber(req.amountNano),
+    });
+  }
+
+  private async tryReserve(req: ReserveRequest): Promise<Reservation | undefined> {
+    const amount = nanoToDecimal(req.amountNano);
+    const { rows } = await this.db.raw<{ rows: Array<{ id: string; month: string }> }>(
+      `WITH b AS (
+         SELECT COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
+                         :default::numeric) AS budget
+       ), up AS (
+         INSERT INTO budget_usage AS u (workspace_id, month, reserved_usd)
+         SELECT :ws, ${MONTH_SQL}, :amount::numeric FROM b WHERE :amount::numeric <= b.budget
+         ON CONFLICT (workspace_id, month) DO UPDATE
+           SET reserved_usd = u.reserved_usd + EXCLUDED.reserved_usd, updated_at = now()
+           WHERE u.spent_usd + u.reserved_usd + EXCLUDED.reserved_usd <= (SELECT budget FROM b)
+         RETURNING u.workspace_id, u.month
+       )
+       INSERT INTO budget_reservations (workspace_id, month, amount_usd, model, agent_run_id, correlation_id,
+                                        expires_at)
+       SELECT up.workspace_id, up.month, :amount::numeric, :model, :run, :corr,
+              now() + make_interval(secs => :ttl::double precision / 1000)
+       FROM up
+       RETURNING id, month::text AS month`,
+      {
+        ws: req.workspaceId,
+        default: this.defaultBudget,
+        amount,
+        model: req.model,
+        run: req.agentRunId ?? null,
+        corr: req.correlationId ?? null,
+        ttl: this.reservationTtlMs,
+      },
+    );
+    const row = rows[0];
+    return row && { id: row.id, workspaceId: req.workspaceId, month: row.month, amountNano: req.amountNano };
+  }
+
+  /**
+   * Raises an active reservation to `amountNano` (a fallback to a pricier model), under the same budget
+   * check; throws BudgetExceededError and leaves the reservation as it was when the budget cannot take it.
+   */
+  async raise(reservation: Reservation, amountNano: bigint): Promise<void> {
+    if (amountNano <= reservation.amountNano) return;
+    const delta = nanoToDecimal(amountNano - reservation.amountNano);
+    const { rows } = await this.db.raw<{ rows: unknown[] }>(
+      `WITH b AS (
+         SELECT COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
+                         :default::numeric) AS budget
+       ), up AS (
+         UPDATE budget_usage u SET reserved_usd = u.reserved_usd + :delta::numeric, updated_at = now()
+         WHERE u.workspace_id = :ws AND u.month = :month::date
+           AND u.spent_usd + u.reserved_usd + :delta::numeric <= (SELECT budget FROM b)
+           AND EXISTS (SELECT 1 FROM budget_reservations WHERE id = :id AND status = 'active')
+         RETURNING 1
+       )
+       UPDATE budget_reservations SET amount_usd = amount_usd + :delta::numeric, updated_at = now()
+       WHERE id = :id AND EXISTS (SELECT 1 FROM up) RETURNING id`,
+      {
+        ws: reservation.workspaceId,
+        default: this.defaultBudget,
+        delta,
+        month: reservation.month,
+        id: reservation.id,
+      },
+    );
+    if (rows.length === 0) {
+      const state = await this.state(reservation.workspaceId);
+      throw new BudgetExceededError({
+        budget_usd: nanoToNumber(state.budgetNano),
+        spent_usd: nanoToNumber(state.spentNano),
+        reserved_usd: nanoToNumber(state.reservedNano),
+        requested_usd: nanoToNumber(amountNano - reservation.amountNano),
+      });
+    }
+    reservation.amountNano = amountNano;
+  }
+
+  /**
+   * Turns the reservation into spend: the reserved amount is given back (unless it was already reclaimed as
+   * expired) and the actual cost is added to the current month. Call inside the transaction that writes the
+   * cost row, so spend and its record commit together. Settling twice is a no-op.
+   */
+  async settle(reservation: Reservation, actualNano: bigint, trx: Knex.Transaction): Promise<void> {
+    await this.finish(reservation, actualNano, 'settled', trx);
+  }
+
+  /** The call failed or was cancelled: the reservation is given back in full. */
+  async release(reservation: Reservation, trx?: Knex.Transaction): Promise<void> {
+    if (trx) await this.finish(reservation, 0n, 'released', trx);
+    else await this.db.transaction((t) => this.finish(reservation, 0n, 'released', t));
+  }
+
+  // Two statements, not one: PostgreSQL applies only one of two changes a single statement makes to the
+  // same row, and the give-back and the spend usually hit the same month's row.
+  private async finish(
+    reservation: Reservation,
+    actualNano: bigint,
+    status: 'settled' | 'released',
+    trx: Knex.Transaction,
+  ): Promise<void> {
+    const actual = nanoToDecimal(actualNano);
+    const { rows } = await trx.raw<{ rows: Array<{ old_status: string }> }>(
+      `WITH old AS (
+         SELECT id, status, amount_usd, month FROM budget_reservations WHERE id = :id FOR UPDATE
+       ), done AS (
+         UPDATE budget_reservations r
+         SET status = :status, settled_cost_usd = :actual::numeric, updated_at = now()
+         FROM old WHERE r.id = old.id AND old.status IN ('active', 'expired')
+         RETURNING old.status AS old_status, old.amount_usd, old.month
+       ), give_back AS (
+         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - done.amount_usd, 0), updated_at = now()
+         FROM done WHERE done.old_status = 'active' AND u.workspace_id = :ws AND u.month = done.month
+         RETURNING 1
+       )
+       SELECT old_status FROM done`,
+      { id: reservation.id, status, actual, ws: reservation.workspaceId },
+    );
+    if (rows.length === 0) return; // already settled or released
+    await trx.raw(
+      `INSERT INTO budget_usage AS u (workspace_id, month, spent_usd, calls)
+       VALUES (:ws, ${MONTH_SQL}, :actual::numeric, 1)
+       ON CONFLICT (workspace_id, month) DO UPDATE
+         SET spent_usd = u.spent_usd + EXCLUDED.spent_usd, calls = u.calls + 1, updated_at = now()`,
+      { ws: reservation.workspaceId, actual },
+    );
+  }
+
+  /**
+   * Marks active reservations past their expiry as expired and gives their amounts back. Returns how many
+   * were reclaimed. Safe to run concurrently with settle (row locks) and from every process.
+   */
+  async reclaimExpired(workspaceId?: string): Promise<number> {
+    const { rows } = await this.db.raw<{ rows: Array<{ n: number }> }>(
+      `WITH exp AS (
+         UPDATE budget_reservations SET status = 'expired', updated_at = now()
+         WHERE status = 'active' AND expires_at < now() ${workspaceId ? 'AND workspace_id = :ws' : ''}
+         RETURNING workspace_id, month, amount_usd
+       ), agg AS (
+         SELECT workspace_id, month, SUM(amount_usd) AS total, COUNT(*) AS n FROM exp GROUP BY 1, 2
+       ), upd AS (
+         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - agg.total, 0), updated_at = now()
+         FROM agg WHERE u.workspace_id = agg.workspace_id AND u.month = agg.month
+         RETURNING 1
+       )
+       SELECT COALESCE(SUM(n), 0)::int AS n FROM agg`,
+      workspaceId ? { ws: workspaceId } : {},
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Budget, spent and reserved for a UTC month (default: the current one). */
+  async state(workspaceId: string, month?: string): Promise<BudgetState> {
+    const { rows } = await this.db.raw<{
+      rows: Array<{ month: string; budget: string; spent: string | null; reserved: string | null }>;
+    }>(
+      `SELECT m.month::text AS month,
+              COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
+                       :default::numeric)::text AS budget,
+              u.spent_usd::text AS spent, u.reserved_usd::text AS reserved
+       FROM (SELECT ${month ? ':month::date' : MONTH_SQL} AS month) m
+       LEFT JOIN budget_usage u ON u.workspace_id = :ws AND u.month = m.month`,
+      month
+        ? { ws: workspaceId, default: this.defaultBudget, month }
+        : { ws: workspaceId, default: this.defaultBudget },
+    );
+    const row = rows[0]!;
+    return {
+      month: row.month,
+      budgetNano: decimalToNano(row.budget),
+      spentNano: decimalToNano(row.spent ?? '0'),
+      reservedNano: decimalToNano(row.reserved ?? '0'),
+    };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The contract between the ModelDispatcher and the providers. A provider makes exactly ONE attempt per
+ * `generate` call (the SDKs' own retries are off): retries, fallbacks, rate limits and budgets live in the
+ * dispatcher, so there is one retry loop in the whole system.
+ */
+
+export type ProviderName = 'gemini' | 'anthropic' | 'local';
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface ProviderRequest {
+  /** The provider's model id, e.g. `gemini-2.5-flash` or `claude-sonnet-4-5`. */
+  model: string;
+  messages: readonly ChatMessage[];
+  system?: string;
+  maxTokens: number;
+  /** Fired by the dispatcher on timeout or caller cancel; the provider must stop the HTTP call at once. */
+  signal: AbortSignal;
+}
+
+/**
+ * Token counts by billing kind, already disjoint: `inputTokens` EXCLUDES cached reads and cache writes, and
+ * `outputTokens` EXCLUDES thinking tokens, so pricing adds each kind once (no double count).
+ */
+export interface TokenUsage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  thinkingTokens: number;
+}
+
+export interface ProviderResponse {
+  text: string;
+  /** The model id the provider reports (falls back to the requested one). */
+  model: string;
+  usage: TokenUsage;
+}
+
+export type ProviderErrorKind =
+  /** 429: retry after `retryAfterMs` when given. */
+  | 'rate_limited'
+  /** 5xx / 529 overloaded: retry, then fall back. */
+  | 'server_error'
+  /** Connection reset, DNS, socket closed before a response: retry, then fall back. */
+  | 'network'
+  /** The per-call timeout fired. */
+  | 'timeout'
+  /** The caller cancelled: no retry, no fallback. */
+  | 'aborted'
+  /** 2xx whose body is not the documented shape: fall back (another model may be fine), no retry. */
+  | 'bad_response'
+  /** 4xx other than 429 (bad request, auth, not found): final. */
+  | 'client_error';
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly opts: { status?: number; retryAfterMs?: number; provider?: ProviderName; model?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+
+  get retryable(): boolean {
+    return (
+      this.kind === 'rate_limited' ||
+      this.kind === 'server_error' ||
+      this.kind === 'network' ||
+      this.kind === 'timeout'
+    );
+  }
+}
+
+export interface LlmProvider {
+  readonly name: ProviderName;
+  /** One attempt. Throws ProviderError (never a raw SDK error) so the dispatcher can classify it. */
+  generate(req: ProviderRequest): Promise<ProviderResponse>;
+}

@@ -1,0 +1,167 @@
+import { ApiError, GoogleGenAI } from '@google/genai';
+import type { GenerateContentResponse, GoogleGenAIOptions } from '@google/genai';
+import { ProviderError } from '../llm.types';
+import type { LlmProvider, ProviderRequest, ProviderResponse, TokenUsage } from '../llm.types';
+import {
+  abortedError,
+  describeError,
+  isAbortError,
+  isNetworkError,
+  parseGoogleRetryDelay,
+  parseRetryAfter,
+  providerError,
+  statusError,
+} from './provider-errors';
+import type { ErrorContext } from './provider-errors';
+
+export type GoogleAuthOptions = NonNullable<GoogleGenAIOptions['googleAuthOptions']>;
+
+export interface GeminiProviderOptions {
+  /** Vertex AI (OAuth through google-auth-library); without it, the Gemini API with `apiKey`. */
+  vertex?: { project: string; location: string };
+  /** Gemini API key; required unless `vertex` is given. */
+  apiKey?: string;
+  /** Server root, without the API version: the SDK appends `/v1beta/...` or `/v1beta1/projects/...`. */
+  baseUrl?: string;
+  /**
+   * Vertex credentials, handed to google-auth-library as is. Tests pass `{ authClient }` with an OAuth2Client
+   * holding a fixed access token, so no Google credentials or token endpoint are involved.
+   */
+  googleAuthOptions?: GoogleAuthOptions;
+}
+
+/** What the one HTTP response of a call looked like: the SDK's ApiError drops the headers we need. */
+interface SeenResponse {
+  status: number;
+  headers: Headers;
+}
+
+/**
+ * Gemini through `@google/genai`, one HTTP request per `generate` (no SDK retries: `retryOptions` stays
+ * unset, which is the SDK's "no p-retry" path).
+ */
+export class GeminiProvider implements LlmProvider {
+  readonly name = 'gemini' as const;
+  private readonly client: GoogleGenAI;
+  private readonly secrets: string[];
+
+  constructor(opts: GeminiProviderOptions) {
+    if (!opts.vertex && !opts.apiKey) throw new Error('GeminiProvider needs either vertex or apiKey');
+    // Every choice is explicit: left unset, the SDK fills it from GOOGLE_API_KEY, GOOGLE_GENAI_USE_VERTEXAI,
+    // GOOGLE_CLOUD_PROJECT and friends, behind our config module's back.
+    const base: GoogleGenAIOptions = {
+      vertexai: Boolean(opts.vertex),
+      httpOptions: opts.baseUrl ? { baseUrl: opts.baseUrl } : {},
+    };
+    this.client = new GoogleGenAI(
+      opts.vertex
+        ? {
+            ...base,
+            project: opts.vertex.project,
+            location: opts.vertex.location,
+            ...(opts.googleAuthOptions ? { googleAuthOptions: opts.googleAuthOptions } : {}),
+          }
+        : { ...base, apiKey: opts.apiKey },
+    );
+    this.secrets = opts.apiKey ? [opts.apiKey] : [];
+  }
+
+  async generate(req: ProviderRequest): Promise<ProviderResponse> {
+    const ctx: ErrorContext = { provider: this.name, model: req.model, secrets: this.secrets };
+    if (req.signal.aborted) throw abortedError(ctx);
+    const seen: { response?: SeenResponse } = {};
+    // Per call, so concurrent calls on this one client don't see each other's headers.
+    const recordingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
+      const res = await fetch(...args);
+      seen.response = { status: res.status, headers: res.headers };
+      return res;
+    };
+    let res: GenerateContentResponse;
+    try {
+      res = await this.client.models.generateContent({
+        model: req.model,
+        contents: req.messages.map((m) => ({
+          role: m.role === 'assistant' ? 'model' : 'user',
+          parts: [{ text: m.content }],
+        })),
+        config: {
+          ...(req.system ? { systemInstruction: req.system } : {}),
+          maxOutputTokens: req.maxTokens,
+          abortSignal: req.signal,
+          httpOptions: { fetch: recordingFetch },
+        },
+      });
+    } catch (err) {
+      throw toProviderError(err, ctx, req.signal, seen.response);
+    }
+    if (req.signal.aborted) throw abortedError(ctx);
+    return parseResponse(res, req.model, ctx);
+  }
+}
+
+function toProviderError(
+  err: unknown,
+  ctx: ErrorContext,
+  signal: AbortSignal,
+  seen: SeenResponse | undefined,
+): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (isAbortError(err, signal)) return abortedError(ctx);
+  if (err instanceof ApiError) {
+    const retryAfterMs = parseRetryAfter(seen?.headers) ?? parseGoogleRetryDelay(safeJson(err.message));
+    return statusError(err.status, ctx, err.message, retryAfterMs);
+  }
+  if (isNetworkError(err)) return providerError('network', ctx, describeError(err));
+  // A 2xx arrived and reading it failed (not JSON, not an object): the body is the problem, not the link.
+  if (seen && seen.status >= 200 && seen.status < 300)
+    return providerError('bad_response', ctx, `unreadable response body: ${describeError(err)}`, {
+      status: seen.status,
+    });
+  // Before any response: a configuration problem (no credentials, bad options) that a retry won't cure.
+  return providerError('client_error', ctx, describeError(err));
+}
+
+function parseResponse(res: GenerateContentResponse, requested: string, ctx: ErrorContext): ProviderResponse {
+  const candidate = Array.isArray(res?.candidates) ? res.candidates[0] : undefined;
+  const u = res?.usageMetadata;
+  if (!candidate || !u || typeof u !== 'object')
+    throw providerError('bad_response', ctx, 'response has no candidates or no usageMetadata');
+  const parts = Array.isArray(candidate.content?.parts) ? candidate.content.parts : [];
+  const text = parts
+    .filter((p) => !p.thought && typeof p.text === 'string')
+    .map((p) => p.text)
+    .join('');
+  return {
+    text,
+    model: typeof res.modelVersion === 'string' && res.modelVersion ? res.modelVersion : requested,
+    usage: usageFrom(u),
+  };
+}
+
+function count(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * promptTokenCount INCLUDES cachedContentTokenCount, so the cached part is taken out of input to keep the
+ * kinds disjoint. Tool-use prompt tokens are billed as input. Gemini has no cache-write charge per call
+ * (storage is billed per hour on the cache itself).
+ */
+export function usageFrom(u: NonNullable<GenerateContentResponse['usageMetadata']>): TokenUsage {
+  const cached = count(u.cachedContentTokenCount);
+  return {
+    inputTokens: Math.max(0, count(u.promptTokenCount) - cached) + count(u.toolUsePromptTokenCount),
+    cachedInputTokens: cached,
+    cacheWriteTokens: 0,
+    outputTokens: count(u.candidatesTokenCount),
+    thinkingTokens: count(u.thoughtsTokenCount),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

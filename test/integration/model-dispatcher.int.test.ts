@@ -1,0 +1,289 @@
+import { BudgetExceededError, getMetrics } from '../../shared/src';
+import { newUser, newWorkspace } from '../support/factories';
+import {
+  FAKE_ANTHROPIC_KEY,
+  FAKE_GEMINI_KEY,
+  fakeProviderEnv,
+  newDispatcher,
+  useFakeProviders,
+} from '../support/llm';
+import { openStack } from '../support/stack';
+
+/**
+ * The ModelDispatcher with the real @google/genai and @anthropic-ai/sdk clients against fake servers that
+ * speak the providers' wire formats, over real PostgreSQL: each case asserts the cost, the cost row, the
+ * audit row, the budget counters and how many calls each fake saw.
+ */
+const stack = openStack();
+const fakes = useFakeProviders();
+afterAll(() => stack.close());
+
+const ask = (content = 'Three taglines for a bakery') => [{ role: 'user' as const, content }];
+
+async function workspace() {
+  const owner = await newUser();
+  return { owner, ws: await newWorkspace(stack.db, owner) };
+}
+
+async function trail(wsId: string) {
+  const costs = await stack.db('cost_logs').where({ workspace_id: wsId }).orderBy('created_at');
+  const audits = await stack.db('audit_logs').where({ workspace_id: wsId, action: 'model.dispatch' });
+  const usage = await stack.db('budget_usage').where({ workspace_id: wsId }).first();
+  const reservations = await stack.db('budget_reservations').where({ workspace_id: wsId });
+  const outbox = await stack.db('event_outbox').where({ workspace_id: wsId, event_type: 'cost.recorded' });
+  return { costs, audits, usage, reservations, outbox };
+}
+
+describe('success with each usage shape', () => {
+  it('fast → Gemini Flash: cost, cost row, audit row with digests only, settled budget, cost.recorded', async () => {
+    const { owner, ws } = await workspace();
+    fakes.gemini.script('gemini-2.5-flash', {
+      ok: { text: 'Fresh daily.', usage: { promptTokenCount: 1000, candidatesTokenCount: 500 } },
+    });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const r = await dispatcher.dispatch(
+      { model: 'fast', messages: ask(), system: 'You are terse.', maxTokens: 800 },
+      { workspaceId: ws.id, actorUserId: owner.id, correlationId: 'corr-1' },
+    );
+    expect(r).toMatchObject({
+      text: 'Fresh daily.',
+      model: 'gemini-2.5-flash',
+      provider: 'gemini',
+      alias: 'fast',
+    });
+    expect(r.costUsd).toBe(0.00155);
+    const body = fakes.gemini.lastRequest('gemini-2.5-flash')!.body;
+    expect(JSON.stringify(body)).toContain('You are terse.');
+    expect(body.generationConfig.maxOutputTokens).toBe(800);
+
+    const t = await trail(ws.id);
+    expect(t.costs).toHaveLength(1);
+    expect(t.costs[0]).toMatchObject({
+      provider: 'gemini',
+      model: 'gemini-2.5-flash',
+      alias: 'fast',
+      input_tokens: 1000,
+      output_tokens: 500,
+      cost_usd: '0.0015500000',
+      outcome: 'success',
+      correlation_id: 'corr-1',
+      actor_user_id: owner.id,
+      pricing_version: expect.any(String),
+    });
+    expect(t.costs[0].latency_ms).toBeGreaterThanOrEqual(0);
+    expect(t.audits).toHaveLength(1);
+    const audit = t.audits[0];
+    expect(audit).toMatchObject({ tool_name: 'model.dispatch', actor_type: 'user', actor_id: owner.id });
+    expect(audit.input.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(audit.output.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(JSON.stringify(audit)).not.toContain('bakery');
+    expect(t.usage).toMatchObject({ spent_usd: '0.0015500000', reserved_usd: '0.0000000000', calls: 1 });
+    expect(t.reservations).toHaveLength(1);
+    expect(t.reservations[0]).toMatchObject({ status: 'settled', settled_cost_usd: '0.0015500000' });
+    expect(t.outbox).toHaveLength(1);
+    expect(t.outbox[0].envelope.payload).toEqual({
+      cost_log_id: t.costs[0].id,
+      model: 'gemini-2.5-flash',
+      cost_usd: '0.001550000',
+    });
+  });
+
+  it.each([
+    [
+      'cached (counted once, at the cached price)',
+      { promptTokenCount: 1000, cachedContentTokenCount: 800, candidatesTokenCount: 100 },
+      { input_tokens: 200, cached_input_tokens: 800, output_tokens: 100, thinking_tokens: 0 },
+      '0.0003340000',
+    ],
+    [
+      'thinking (billed as output)',
+      { promptTokenCount: 1000, candidatesTokenCount: 200, thoughtsTokenCount: 800 },
+      { input_tokens: 1000, cached_input_tokens: 0, output_tokens: 200, thinking_tokens: 800 },
+      '0.0028000000',
+    ],
+  ])('Gemini Flash %s', async (_name, usage, tokens, cost) => {
+    const { ws } = await workspace();
+    fakes.gemini.script('gemini-2.5-flash', { ok: { text: 'ok', usage } });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
+    const t = await trail(ws.id);
+    expect(t.costs[0]).toMatchObject({ ...tokens, cost_usd: cost });
+    expect(t.usage.spent_usd).toBe(cost);
+  });
+
+  it('Gemini Pro long context (> 200k prompt tokens) at the long-context price', async () => {
+    const { ws } = await workspace();
+    fakes.gemini.script('gemini-2.5-pro', {
+      ok: {
+        text: 'ok',
+        usage: { promptTokenCount: 250_000, candidatesTokenCount: 2000, thoughtsTokenCount: 1000 },
+      },
+    });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const r = await dispatcher.dispatch({ model: 'standard', messages: ask() }, { workspaceId: ws.id });
+    expect(r.costUsd).toBe(0.67);
+    expect((await trail(ws.id)).costs[0].cost_usd).toBe('0.6700000000');
+  });
+
+  it('heavy → Claude Sonnet with cache read and cache write', async () => {
+    const { ws } = await workspace();
+    fakes.anthropic.script('claude-sonnet-4-5', {
+      ok: {
+        text: 'Bold.',
+        usage: {
+          input_tokens: 100,
+          output_tokens: 300,
+          cache_read_input_tokens: 10_000,
+          cache_creation_input_tokens: 2000,
+        },
+      },
+    });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const r = await dispatcher.dispatch(
+      { model: 'heavy', messages: ask(), system: 'sys' },
+      { workspaceId: ws.id },
+    );
+    expect(r).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', costUsd: 0.0153 });
+    expect(fakes.anthropic.lastRequest()!.body.system).toBe('sys');
+    const t = await trail(ws.id);
+    expect(t.costs[0]).toMatchObject({
+      cached_input_tokens: 10_000,
+      cache_write_tokens: 2000,
+      cost_usd: '0.0153000000',
+    });
+  });
+});
+
+describe('resilience', () => {
+  it('429 with Retry-After, then success: waits as told, one cost row, attempts recorded', async () => {
+    const { ws } = await workspace();
+    fakes.gemini.script('gemini-2.5-flash', { status: 429, retryAfter: '1' }, { ok: { text: 'late' } });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const started = Date.now();
+    const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(r).toMatchObject({ text: 'late', attempts: 2 });
+    expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(2);
+    const t = await trail(ws.id);
+    expect(t.costs).toHaveLength(1);
+    expect(t.costs[0]).toMatchObject({ outcome: 'success', attempts: 2 });
+  });
+
+  it('500 on every attempt → falls back to the next model of the chain (and raises the reservation)', async () => {
+    const { ws } = await workspace();
+    fakes.gemini.setDefault({ status: 500 }, 'gemini-2.5-pro');
+    fakes.anthropic.script('claude-sonnet-4-5', {
+      ok: { text: 'from claude', usage: { input_tokens: 1000, output_tokens: 1000 } },
+    });
+    const { dispatcher, settings } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const r = await dispatcher.dispatch({ model: 'standard', messages: ask() }, { workspaceId: ws.id });
+    expect(r).toMatchObject({
+      text: 'from claude',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      costUsd: 0.018,
+    });
+    expect(fakes.gemini.callCount('gemini-2.5-pro')).toBe(settings.maxAttempts);
+    expect(fakes.anthropic.callCount()).toBe(1);
+    const t = await trail(ws.id);
+    expect(t.costs).toHaveLength(1);
+    expect(t.costs[0]).toMatchObject({ provider: 'anthropic', attempts: settings.maxAttempts + 1 });
+    expect(t.usage).toMatchObject({ spent_usd: '0.0180000000', reserved_usd: '0.0000000000' });
+  });
+
+  it('a malformed body is not retried on the same model: the chain falls back at once', async () => {
+    const { ws } = await workspace();
+    fakes.gemini.script('gemini-2.5-flash', { malformed: 'wrong-shape' });
+    fakes.gemini.script('gemini-2.5-pro', { ok: { text: 'pro answered' } });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
+    expect(r).toMatchObject({ text: 'pro answered', model: 'gemini-2.5-pro' });
+    expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(1);
+  });
+
+  it('a hung connection times out; with no model left → 504 model_timeout, a failed cost row, nothing spent', async () => {
+    const { ws } = await workspace();
+    fakes.anthropic.setDefault({ hang: true }, 'claude-sonnet-4-5');
+    const env = fakeProviderEnv(fakes, { LLM_TIMEOUT_MS: '300', LLM_MAX_ATTEMPTS: '2' });
+    const { dispatcher } = newDispatcher(stack, env);
+    const started = Date.now();
+    const err = await dispatcher
+      .dispatch({ model: 'claude-sonnet-4-5', messages: ask() }, { workspaceId: ws.id })
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).toMatchObject({ code: 'model_timeout', status: 504 });
+    expect(fakes.anthropic.callCount()).toBe(2);
+    const t = await trail(ws.id);
+    expect(t.costs).toHaveLength(1);
+    expect(t.costs[0]).toMatchObject({
+      outcome: 'failed',
+      error_code: 'model_timeout',
+      cost_usd: '0.0000000000',
+    });
+    expect(t.audits[0].metadata).toMatchObject({ outcome: 'failed', error_code: 'model_timeout' });
+    expect(t.reservations[0].status).toBe('released');
+    expect(t.usage).toMatchObject({ spent_usd: '0.0000000000', reserved_usd: '0.0000000000' });
+  });
+
+  it('a caller abort stops the in-flight call: cancelled, reservation released', async () => {
+    const { ws } = await workspace();
+    fakes.gemini.setDefault({ hang: true }, 'gemini-2.5-flash');
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 200);
+    const started = Date.now();
+    const err = await dispatcher
+      .dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id, signal: abort.signal })
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err).toMatchObject({ code: 'cancelled' });
+    const t = await trail(ws.id);
+    expect(t.costs[0]).toMatchObject({ outcome: 'cancelled' });
+    expect(t.reservations[0].status).toBe('released');
+    expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(1);
+  });
+
+  it('never writes an API key into errors, cost rows or audit rows', async () => {
+    const { ws } = await workspace();
+    fakes.gemini.setDefault({ status: 401, message: 'bad key' }, 'gemini-2.5-flash');
+    fakes.gemini.setDefault({ status: 403, message: 'bad key' }, 'gemini-2.5-pro');
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const err = await dispatcher
+      .dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id })
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: 'model_unavailable', status: 502 });
+    const everything = JSON.stringify([err.message, err.details, await trail(ws.id)]);
+    expect(everything).not.toContain(FAKE_GEMINI_KEY);
+    expect(everything).not.toContain(FAKE_ANTHROPIC_KEY);
+  });
+});
+
+describe('budget admission', () => {
+  it('refuses a call whose worst case does not fit with 402 details, before any provider call', async () => {
+    const { ws } = await workspace();
+    await stack.db('workspace_budgets').insert({ workspace_id: ws.id, monthly_budget_usd: '0.001' });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const before = (await getMetrics().budgetRejectionsTotal.get()).values[0]?.value ?? 0;
+    const err = await dispatcher
+      .dispatch({ model: 'fast', messages: ask(), maxTokens: 1000 }, { workspaceId: ws.id })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BudgetExceededError);
+    expect((err as BudgetExceededError).details).toEqual({
+      budget_usd: 0.001,
+      spent_usd: 0,
+      reserved_usd: 0,
+      requested_usd: expect.any(Number),
+    });
+    expect(fakes.gemini.callCount()).toBe(0);
+    expect((await trail(ws.id)).costs).toHaveLength(0);
+    expect((await getMetrics().budgetRejectionsTotal.get()).values[0]!.value).toBe(before + 1);
+  });
+
+  it('with budgets off the same call goes through (benchmarks only; refused in production by config)', async () => {
+    const { ws } = await workspace();
+    await stack.db('workspace_budgets').insert({ workspace_id: ws.id, monthly_budget_usd: '0' });
+    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes), { budgetEnforcement: false });
+    await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
+    expect((await trail(ws.id)).reservations).toHaveLength(0);
+  });
+});

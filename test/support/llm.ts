@@ -1,0 +1,73 @@
+import type { Knex } from 'knex';
+import {
+  BudgetLedgerService,
+  DispatchTrailService,
+  ModelDispatcher,
+  ModelRouter,
+  parseSettings,
+} from '../../shared/src';
+import type { LlmSettings, RaptorBus } from '../../shared/src';
+import { FakeAnthropicServer, FakeGeminiServer } from './fake-llm';
+
+export const FAKE_GEMINI_KEY = 'test-gemini-key-must-never-leak';
+export const FAKE_ANTHROPIC_KEY = 'sk-ant-test-key-must-never-leak';
+
+/** Both fake provider servers, started before the file's tests and reset before each. */
+export function useFakeProviders(): { gemini: FakeGeminiServer; anthropic: FakeAnthropicServer } {
+  const gemini = new FakeGeminiServer();
+  const anthropic = new FakeAnthropicServer();
+  beforeAll(async () => {
+    await Promise.all([gemini.start(), anthropic.start()]);
+  });
+  beforeEach(() => {
+    gemini.reset();
+    anthropic.reset();
+  });
+  afterAll(async () => {
+    await Promise.all([gemini.stop(), anthropic.stop()]);
+  });
+  return { gemini, anthropic };
+}
+
+/** The environment that points the real SDKs at the fakes (API-key mode for both providers). */
+export function fakeProviderEnv(
+  fakes: { gemini: FakeGeminiServer; anthropic: FakeAnthropicServer },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    GEMINI_API_KEY: FAKE_GEMINI_KEY,
+    GEMINI_BASE_URL: fakes.gemini.url,
+    ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY,
+    ANTHROPIC_BASE_URL: fakes.anthropic.url,
+    LLM_RETRY_BASE_MS: '10',
+    LLM_RETRY_MAX_MS: '50',
+    ...extra,
+  };
+}
+
+export function llmSettings(env: Record<string, string>): LlmSettings {
+  return parseSettings({ ...process.env, ...env }).llm;
+}
+
+/** A dispatcher over the test's database and bus, its providers built from `env` like a service's would be. */
+export function newDispatcher(
+  stack: { db: Knex; bus: RaptorBus },
+  env: Record<string, string>,
+  opts: { budgetEnforcement?: boolean; defaultBudgetUsd?: number } = {},
+): { dispatcher: ModelDispatcher; ledger: BudgetLedgerService; settings: LlmSettings } {
+  const settings = llmSettings(env);
+  const ledger = new BudgetLedgerService({
+    db: stack.db,
+    reservationTtlMs: settings.reservationTtlMs,
+    defaultBudgetUsd: opts.defaultBudgetUsd ?? 50,
+  });
+  const dispatcher = new ModelDispatcher({
+    settings,
+    router: new ModelRouter({ settings }),
+    ledger,
+    trail: new DispatchTrailService({ db: stack.db, bus: stack.bus }),
+    budgetEnforcement: opts.budgetEnforcement,
+    random: () => 1,
+  });
+  return { dispatcher, ledger, settings };
+}
