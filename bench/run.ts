@@ -1,4 +1,4 @@
-// npm run bench [-- gateway|bus|events] — every figure is printed beside a baseline measured in the same run.
+// npm run bench [-- gateway|bus|events|dispatch] — every figure is printed beside a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from '../scripts/lib/local-stack';
@@ -49,6 +49,10 @@ async function main(): Promise<void> {
     if (!only || only === 'events') {
       const { runEventsBench } = await import('./events.bench');
       lines.push(...(await runEventsBench(db)));
+    }
+    if (!only || only === 'dispatch') {
+      const { runDispatchBench } = await import('./dispatch.bench');
+      lines.push(...(await runDispatchBench()));
     }
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {

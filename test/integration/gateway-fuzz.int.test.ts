@@ -36,6 +36,8 @@ const ROUTES: Array<[string, string]> = [
   ['GET', '/v1/agents'],
   ['GET', '/v1/audit-logs'],
   ['POST', '/v1/events'],
+  ['POST', '/v1/model/dispatch'],
+  ['GET', '/v1/costs/summary'],
   ['GET', '/health'],
 ];
 
@@ -57,6 +59,12 @@ const body = fc.oneof(
       monthly_budget_usd: fc.anything(),
       event_type: fc.anything(),
       payload: fc.anything(),
+      model: fc.oneof(fc.constantFrom('fast', 'heavy', 'gpt-9', ''), fc.anything()),
+      messages: fc.oneof(
+        fc.array(fc.record({ role: fc.constantFrom('user', 'assistant', 'x'), content: fc.string() })),
+        fc.anything(),
+      ),
+      max_tokens: fc.oneof(fc.integer(), fc.anything()),
     })
     .map((v) => ({ raw: JSON.stringify(v) })),
   fc.string({ maxLength: 200 }).map((s) => ({ raw: s })),

@@ -22,6 +22,8 @@ const ROUTES = [
   ['get', '/v1/agents'],
   ['get', '/v1/audit-logs'],
   ['post', '/v1/events'],
+  ['post', '/v1/model/dispatch'],
+  ['get', '/v1/costs/summary'],
 ] as const;
 
 it('serves an OpenAPI 3.1 document generated from the request schemas', async () => {

@@ -15,7 +15,7 @@ beforeAll(() => {
 });
 
 async function snapshot(workspaceId: string) {
-  const [members, budget, agents, audit, outbox] = await Promise.all([
+  const [members, budget, agents, audit, outbox, costs, usage] = await Promise.all([
     stack
       .db('workspace_members')
       .where({ workspace_id: workspaceId })
@@ -25,8 +25,10 @@ async function snapshot(workspaceId: string) {
     stack.db('agents').where({ workspace_id: workspaceId }).count('* as n'),
     stack.db('audit_logs').where({ workspace_id: workspaceId }).count('* as n'),
     stack.db('event_outbox').where({ workspace_id: workspaceId }).count('* as n'),
+    stack.db('cost_logs').where({ workspace_id: workspaceId }).count('* as n'),
+    stack.db('budget_usage').where({ workspace_id: workspaceId }).select('spent_usd', 'reserved_usd'),
   ]);
-  return { members, budget, agents, audit, outbox };
+  return { members, budget, agents, audit, outbox, costs, usage };
 }
 
 it("never lets a user of one workspace see or change another's data", async () => {
@@ -81,6 +83,12 @@ it("never lets a user of one workspace see or change another's data", async () =
         }),
     ],
     ['audit of B', () => a.get('/v1/audit-logs', hB)],
+    ['cost summary of B', () => a.get('/v1/costs/summary', hB)],
+    ['cost summary of B by query', () => a.get(`/v1/costs/summary?workspace_id=${wsB.id}`)],
+    [
+      'dispatch on B budget',
+      () => a.post('/v1/model/dispatch', { model: 'fast', messages: [{ role: 'user', content: 'hi' }] }, hB),
+    ],
     ['audit of A with B cursor', () => a.get(`/v1/audit-logs?cursor=${encodeURIComponent(bCursor)}`)],
     ['event into B', () => a.post('/v1/events', { event_type: 'test.event', payload: {} }, hB)],
     [

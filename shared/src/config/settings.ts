@@ -292,6 +292,10 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     if ((e.BULL_BOARD_USERNAME === undefined) !== (e.BULL_BOARD_PASSWORD === undefined))
       problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
   }
+  if (e.BUDGET_RESERVATION_TTL_MS !== undefined && e.BUDGET_RESERVATION_TTL_MS <= e.LLM_DEADLINE_MS)
+    problems.push(
+      'BUDGET_RESERVATION_TTL_MS must be longer than LLM_DEADLINE_MS (a live call must never lose its reservation)',
+    );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const migrateOnStart = isTrue(e.MIGRATE_ON_START, !isProduction);

@@ -21,8 +21,8 @@ import {
 } from './provider-errors';
 import type { ErrorContext } from './provider-errors';
 
-export type GoogleAuthClient = NonNullable<VertexClientOptions['authClient']>;
-export type GoogleAuth = NonNullable<VertexClientOptions['googleAuth']>;
+export type VertexAuthClient = NonNullable<VertexClientOptions['authClient']>;
+export type VertexGoogleAuth = NonNullable<VertexClientOptions['googleAuth']>;
 
 export interface AnthropicProviderOptions {
   /** Anthropic API key (direct API). Ignored with `vertex`, which authenticates with Google credentials. */
@@ -35,9 +35,9 @@ export interface AnthropicProviderOptions {
    */
   baseUrl?: string;
   /** Vertex only: a ready google-auth-library client (tests: an OAuth2Client with a fixed access token). */
-  authClient?: GoogleAuthClient;
+  authClient?: VertexAuthClient;
   /** Vertex only: a configured GoogleAuth; default is Application Default Credentials. */
-  googleAuth?: GoogleAuth;
+  googleAuth?: VertexGoogleAuth;
   /**
    * The SDK's own per-request timeout, a backstop behind the dispatcher's signal. Setting it also stops the
    * SDK refusing large non-streaming `max_tokens` ("Streaming is required ...").

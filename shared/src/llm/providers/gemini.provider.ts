@@ -14,20 +14,23 @@ import {
 } from './provider-errors';
 import type { ErrorContext } from './provider-errors';
 
-export type GoogleAuthOptions = NonNullable<GoogleGenAIOptions['googleAuthOptions']>;
+export type GeminiGoogleAuthOptions = NonNullable<GoogleGenAIOptions['googleAuthOptions']>;
 
 export interface GeminiProviderOptions {
   /** Vertex AI (OAuth through google-auth-library); without it, the Gemini API with `apiKey`. */
   vertex?: { project: string; location: string };
   /** Gemini API key; required unless `vertex` is given. */
   apiKey?: string;
-  /** Server root, without the API version: the SDK appends `/v1beta/...` or `/v1beta1/projects/...`. */
+  /**
+   * Server root, without the API version: the SDK appends `/v1beta/models/...` (API key) or
+   * `/v1beta1/projects/...` (Vertex). Unset: the SDK's regional default (GOOGLE_*_BASE_URL can override it).
+   */
   baseUrl?: string;
   /**
    * Vertex credentials, handed to google-auth-library as is. Tests pass `{ authClient }` with an OAuth2Client
    * holding a fixed access token, so no Google credentials or token endpoint are involved.
    */
-  googleAuthOptions?: GoogleAuthOptions;
+  googleAuthOptions?: GeminiGoogleAuthOptions;
 }
 
 /** What the one HTTP response of a call looked like: the SDK's ApiError drops the headers we need. */

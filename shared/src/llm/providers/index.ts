@@ -1,7 +1,7 @@
 export { GeminiProvider } from './gemini.provider';
-export type { GeminiProviderOptions, GoogleAuthOptions } from './gemini.provider';
+export type { GeminiProviderOptions, GeminiGoogleAuthOptions } from './gemini.provider';
 export { AnthropicProvider } from './anthropic.provider';
-export type { AnthropicProviderOptions, GoogleAuth, GoogleAuthClient } from './anthropic.provider';
+export type { AnthropicProviderOptions, VertexAuthClient, VertexGoogleAuth } from './anthropic.provider';
 export {
   isNetworkError,
   kindForStatus,

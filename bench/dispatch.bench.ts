@@ -1,0 +1,234 @@
+// bench/dispatch: the budget admission (reserve before the provider call, settle in the trail transaction)
+// per ModelDispatcher call, against the same call with budgets off, in the same run, on the `local` provider.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import {
+  BudgetLedgerService,
+  DispatchTrailService,
+  ModelDispatcher,
+  ModelRouter,
+  RaptorBus,
+  createDatabase,
+  parseSettings,
+} from '../shared/src';
+import type { DispatchRequest, Reservation, ReserveRequest } from '../shared/src';
+
+const WARMUP = 200;
+const BLOCKS = 10;
+const BLOCK_CALLS = 200;
+const CALLERS = [1, 50] as const;
+// Each throughput figure is two slices per mode, ordered on/off/off/on, so drift hits both modes alike.
+const SLICE_MS = 1_500;
+const BUDGET_USD = 1_000_000;
+const TARGET_P99_MS = 2;
+
+const REQUEST: DispatchRequest = {
+  model: 'fast',
+  system: 'You are a concise marketing strategist.',
+  messages: [
+    { role: 'user', content: 'Three angles for the spring launch of a reusable water bottle brand.' },
+  ],
+  maxTokens: 256,
+};
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function stats(samples: number[]): { p50: number; p99: number; mean: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p99: pct(s, 99), mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const signed = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(2)} ms`;
+
+/** Times reserve and settle where the dispatcher really calls them, so no separate synthetic loop is needed. */
+class TimedLedger extends BudgetLedgerService {
+  reserveMs: number[] = [];
+  settleMs: number[] = [];
+
+  override async reserve(req: ReserveRequest): Promise<Reservation> {
+    const t = performance.now();
+    try {
+      return await super.reserve(req);
+    } finally {
+      this.reserveMs.push(performance.now() - t);
+    }
+  }
+
+  override async settle(reservation: Reservation, actualNano: bigint, trx: Knex.Transaction): Promise<void> {
+    const t = performance.now();
+    try {
+      await super.settle(reservation, actualNano, trx);
+    } finally {
+      this.settleMs.push(performance.now() - t);
+    }
+  }
+
+  reset(): void {
+    this.reserveMs = [];
+    this.settleMs = [];
+  }
+}
+
+async function sequential(
+  d: ModelDispatcher,
+  workspaceId: string,
+  n: number,
+  into?: number[],
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await d.dispatch(REQUEST, { workspaceId });
+    into?.push(performance.now() - t);
+  }
+}
+
+/** `callers` loops dispatching back to back until the slice ends; any failure fails the bench. */
+async function concurrent(
+  d: ModelDispatcher,
+  workspaceId: string,
+  callers: number,
+  durationMs: number,
+  lat: number[],
+): Promise<{ calls: number; seconds: number }> {
+  const t0 = performance.now();
+  const end = t0 + durationMs;
+  let calls = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await d.dispatch(REQUEST, { workspaceId });
+        lat.push(performance.now() - t);
+        calls++;
+      }
+    }),
+  );
+  return { calls, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The trail enqueues each `cost.recorded` job after commit, in the background: let those finish. */
+async function drainOutbox(db: Knex, workspaceId: string): Promise<void> {
+  for (let t = 0; t < 300; t++) {
+    const [row] = await db('event_outbox')
+      .where({ workspace_id: workspaceId })
+      .whereNull('enqueued_at')
+      .count<{ n: string }[]>('* as n');
+    if (Number(row?.n) === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function runDispatchBench(): Promise<string[]> {
+  // LLM_PROVIDER=local answers as the configured gemini model, but that model's request pacer still applies
+  // (50/s by default): 0 turns pacing off so the figures are the dispatcher's, not the limiter's.
+  const settings = parseSettings({
+    ...process.env,
+    LLM_PROVIDER: 'local',
+    LOCAL_PROVIDER_LATENCY_MS: '0',
+    GEMINI_REQUESTS_PER_SECOND: '0',
+    ANTHROPIC_REQUESTS_PER_SECOND: '0',
+  }).llm;
+  // The shared bench pool holds 10; 50 callers each hold a connection for the reservation or the trail
+  // transaction, and the bus's post-commit enqueues need some too.
+  const db = createDatabase({ poolMax: 60, applicationName: 'raptorflow-bench-dispatch' });
+  const bus = new RaptorBus({ db });
+  const router = new ModelRouter({ settings });
+  const ledger = new TimedLedger({
+    db,
+    reservationTtlMs: settings.reservationTtlMs,
+    defaultBudgetUsd: 50,
+  });
+  const trail = new DispatchTrailService({ db, bus });
+  const build = (budgetEnforcement: boolean) =>
+    new ModelDispatcher({ settings, router, ledger, trail, budgetEnforcement, random: () => 1 });
+  const on = build(true);
+  const off = build(false);
+  const lines = [
+    `bench/dispatch (local provider, 0 ms; alias 'fast', max_tokens ${REQUEST.maxTokens}; one workspace, budget ${BUDGET_USD.toLocaleString('en-US')} USD)`,
+  ];
+  try {
+    const [ws] = await db('workspaces')
+      .insert({ name: 'bench-dispatch', created_by: randomUUID() })
+      .returning<Array<{ id: string }>>('id');
+    const workspaceId = ws!.id;
+    await db('workspace_budgets').insert({ workspace_id: workspaceId, monthly_budget_usd: BUDGET_USD });
+
+    await sequential(on, workspaceId, WARMUP);
+    await sequential(off, workspaceId, WARMUP);
+    ledger.reset();
+
+    const latOn: number[] = [];
+    const latOff: number[] = [];
+    for (let b = 0; b < BLOCKS; b++) {
+      const order: Array<[ModelDispatcher, number[]]> = [
+        [on, latOn],
+        [off, latOff],
+      ];
+      if (b % 2 === 1) order.reverse();
+      for (const [d, into] of order) await sequential(d, workspaceId, BLOCK_CALLS, into);
+    }
+    const sOn = stats(latOn);
+    const sOff = stats(latOff);
+    const reserve = stats(ledger.reserveMs);
+    const settle = stats(ledger.settleMs);
+    const admission = stats(ledger.reserveMs.map((r, i) => r + (ledger.settleMs[i] ?? NaN)));
+    const dP50 = sOn.p50 - sOff.p50;
+    const dP99 = sOn.p99 - sOff.p99;
+    const met = dP99 <= TARGET_P99_MS && admission.p99 <= TARGET_P99_MS;
+    lines.push(
+      `  sequential dispatch, ${BLOCKS * BLOCK_CALLS} calls per mode in ${BLOCKS} interleaved blocks (after ${WARMUP} warm-up each):`,
+      `    budgets on:  p50 ${ms(sOn.p50)}, p99 ${ms(sOn.p99)}, mean ${ms(sOn.mean)}`,
+      `    budgets off: p50 ${ms(sOff.p50)}, p99 ${ms(sOff.p99)}, mean ${ms(sOff.mean)}`,
+      `    overhead (on − off): p50 ${signed(dP50)}, p99 ${signed(dP99)}, mean ${signed(sOn.mean - sOff.mean)}`,
+      `    measured in the calls: reserve (1 statement, own commit) p50 ${ms(reserve.p50)}, p99 ${ms(reserve.p99)};` +
+        ` settle (2 statements in the trail transaction) p50 ${ms(settle.p50)}, p99 ${ms(settle.p99)};` +
+        ` reserve + settle per call p50 ${ms(admission.p50)}, p99 ${ms(admission.p99)}`,
+      `    target ≤ ${TARGET_P99_MS} ms p99 overhead (on − off and reserve + settle): ${met ? 'PASS' : 'NOT MET'}`,
+    );
+
+    for (const callers of CALLERS) {
+      const total = { on: { calls: 0, seconds: 0 }, off: { calls: 0, seconds: 0 } };
+      const lat = { on: [] as number[], off: [] as number[] };
+      ledger.reset();
+      for (const mode of ['on', 'off', 'off', 'on'] as const) {
+        const r = await concurrent(mode === 'on' ? on : off, workspaceId, callers, SLICE_MS, lat[mode]);
+        total[mode].calls += r.calls;
+        total[mode].seconds += r.seconds;
+      }
+      const rate = (m: 'on' | 'off') => total[m].calls / total[m].seconds;
+      const [lOn, lOff, res] = [stats(lat.on), stats(lat.off), stats(ledger.reserveMs)];
+      lines.push(
+        `  throughput, ${callers} concurrent caller${callers > 1 ? 's' : ''} on one workspace (${(2 * SLICE_MS) / 1000} s per mode):` +
+          ` budgets on ${rate('on').toFixed(0)} calls/s, off ${rate('off').toFixed(0)} calls/s (on = ${(rate('on') / rate('off')).toFixed(2)} of off);` +
+          ` per call on p50 ${ms(lOn.p50)} / p99 ${ms(lOn.p99)}, off p50 ${ms(lOff.p50)} / p99 ${ms(lOff.p99)};` +
+          ` reserve p50 ${ms(res.p50)} / p99 ${ms(res.p99)}`,
+      );
+    }
+
+    // Every admitted call settled: nothing may stay reserved, and the call counter must match the trail.
+    await drainOutbox(db, workspaceId);
+    const state = await ledger.state(workspaceId);
+    const [usage] = await db('budget_usage')
+      .where({ workspace_id: workspaceId })
+      .select<Array<{ calls: number }>>('calls');
+    const [logged] = await db('cost_logs')
+      .where({ workspace_id: workspaceId })
+      .whereNotNull('reservation_id')
+      .count<{ n: string }[]>('* as n');
+    if (state.reservedNano !== 0n || Number(logged?.n) !== usage?.calls)
+      throw new Error(
+        `ledger inconsistent: reserved ${state.reservedNano} nano-USD, ${usage?.calls} calls counted, ${logged?.n} cost rows`,
+      );
+  } finally {
+    await bus
+      .queue('cost')
+      .obliterate({ force: true })
+      .catch(() => undefined);
+    await bus.close();
+    await db.destroy();
+  }
+  return lines;
+}
