@@ -191,6 +191,7 @@ describe('edges', () => {
         database: { status: 'ok', latency_ms: expect.any(Number) },
         vertex_ai: { configured: false },
         anthropic: { configured: false },
+        models: 'local',
       },
     });
   });

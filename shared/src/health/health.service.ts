@@ -19,6 +19,7 @@ export interface HealthReport {
     database: DependencyCheck;
     vertex_ai: { configured: boolean; project?: string; location: string };
     anthropic: { configured: boolean };
+    models: 'live' | 'local';
   };
   uptime_s: number;
 }
@@ -46,8 +47,9 @@ export class HealthService {
       timed(() => this.opts.db.raw('select 1'), timeoutMs),
     ]);
     const s = this.opts.settings;
-    const vertexConfigured = Boolean(s.googleCloudProject);
-    const anthropicConfigured = Boolean(s.anthropicApiKey);
+    const live = s.llm.mode === 'auto';
+    const vertexConfigured = live && Boolean(s.llm.gemini.vertex || s.llm.gemini.apiKey);
+    const anthropicConfigured = live && Boolean(s.llm.anthropic.apiKey || s.llm.anthropic.vertex);
     const down = redis.status === 'down' || database.status === 'down';
     const status: HealthStatus = down ? 'down' : vertexConfigured || anthropicConfigured ? 'ok' : 'degraded';
     return {
@@ -63,6 +65,8 @@ export class HealthService {
           location: s.googleCloudLocation,
         },
         anthropic: { configured: anthropicConfigured },
+        // Unconfigured providers are served by the offline `local` provider: degraded, not down.
+        models: vertexConfigured || anthropicConfigured ? 'live' : 'local',
       },
       uptime_s: Math.round((Date.now() - this.started) / 1000),
     };
