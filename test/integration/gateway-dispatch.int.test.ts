@@ -58,6 +58,16 @@ it('dispatches for a member and returns text, usage and the exact cost', async (
       },
     ],
   });
+  const metrics = await (await fetch(`${gateway.url()}/metrics`)).text();
+  expect(metrics).toMatch(
+    /raptorflow_llm_tokens_total\{provider="local",model="gemini-2.5-flash",kind="output"\} \d+/,
+  );
+  expect(metrics).toMatch(
+    /raptorflow_llm_cost_usd_total\{provider="local",model="gemini-2.5-flash"\} [\d.e-]+/,
+  );
+  expect(metrics).toMatch(
+    /raptorflow_llm_calls_total\{provider="local",model="gemini-2.5-flash",outcome="success"\} \d+/,
+  );
   const past = await m.get('/v1/costs/summary?month=2020-01', h);
   expect(past.body).toMatchObject({ month: '2020-01', spent_usd: 0, by_model: [] });
 });
@@ -106,6 +116,9 @@ it('answers 402 with budget details when the worst case does not fit, and 403 to
     requested_usd: expect.any(Number),
   });
   expect(res.body.error.details.requested_usd).toBeGreaterThan(0.0001);
+  expect(await (await fetch(`${gateway.url()}/metrics`)).text()).toMatch(
+    /raptorflow_budget_rejections_total [1-9]/,
+  );
   expectError(
     await client(gateway.url(), (await newUser()).token).post('/v1/model/dispatch', hi, h),
     403,

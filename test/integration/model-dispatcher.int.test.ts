@@ -1,4 +1,5 @@
-import { BudgetExceededError, getMetrics } from '../../shared/src';
+import { BudgetExceededError, DispatchTrailService, ModelDispatcher, getMetrics } from '../../shared/src';
+import type { Knex } from '../../shared/src';
 import { newUser, newWorkspace } from '../support/factories';
 import {
   FAKE_ANTHROPIC_KEY,
@@ -285,5 +286,38 @@ describe('budget admission', () => {
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes), { budgetEnforcement: false });
     await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
     expect((await trail(ws.id)).reservations).toHaveLength(0);
+  });
+});
+
+describe('recording', () => {
+  it('keeps trying while PostgreSQL refuses connections, and records the call exactly once', async () => {
+    const { ws } = await workspace();
+    let failures = 2;
+    // The real pool, except that the first two transactions fail as if the server were down.
+    const flaky = new Proxy(stack.db, {
+      get(target, prop, receiver) {
+        if (prop === 'transaction')
+          return (fn: (trx: Knex.Transaction) => Promise<unknown>) => {
+            if (failures-- > 0)
+              return Promise.reject(
+                Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+              );
+            return target.transaction(fn);
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const { settings, ledger } = newDispatcher(stack, fakeProviderEnv(fakes));
+    const dispatcher = new ModelDispatcher({
+      settings,
+      ledger,
+      trail: new DispatchTrailService({ db: flaky, bus: stack.bus }),
+    });
+    const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
+    expect(failures).toBeLessThan(0);
+    const t = await trail(ws.id);
+    expect(t.costs.map((c) => c.id)).toEqual([r.costLogId]);
+    expect(t.usage.spent_usd).toBe(t.costs[0].cost_usd);
+    expect(t.reservations[0].status).toBe('settled');
   });
 });

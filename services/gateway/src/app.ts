@@ -3,6 +3,8 @@ import type { Express } from 'express';
 import type { Knex } from 'knex';
 import {
   AgentRegistryService,
+  BudgetLedgerService,
+  DispatchTrailService,
   CursorCodec,
   HealthService,
   InvalidationBus,
@@ -120,7 +122,13 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards, cache: agentLists }));
   v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
   v1.use('/events', eventsRouter({ bus, guards }));
-  v1.use('/model', dispatchRouter({ dispatcher: deps.dispatcher ?? new ModelDispatcher(), guards }));
+  const dispatcher =
+    deps.dispatcher ??
+    new ModelDispatcher({
+      ledger: new BudgetLedgerService({ db }),
+      trail: new DispatchTrailService({ db, bus }),
+    });
+  v1.use('/model', dispatchRouter({ dispatcher, guards }));
   v1.use('/costs', costsRouter({ costs: new CostSummaryService({ db }), guards }));
   app.use('/v1', v1);
   mountBullBoard(app, { settings, bus, verifier, logger });

@@ -7,8 +7,10 @@ import {
   InvalidJsonError,
   NotFoundError,
   PayloadTooLargeError,
+  ServiceUnavailableError,
   isAppError,
 } from '../errors/app-error';
+import { isTransientDbError } from '../db/transient-errors';
 import { fromZodError } from '../errors/zod-errors';
 import type { Logger } from '../logging/logger';
 
@@ -51,6 +53,9 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     let appErr: AppError | undefined;
     if (isAppError(err)) appErr = err;
     else if (err instanceof z.ZodError) appErr = fromZodError(err);
+    // The database is away for a moment: the client should retry, nothing is wrong with its request.
+    else if (isTransientDbError(err))
+      appErr = new ServiceUnavailableError('The database is unavailable; try again shortly');
     else if (err && typeof err === 'object') appErr = fromHttpError(err as HttpParserError);
 
     if (appErr) {

@@ -161,17 +161,21 @@ export class BudgetLedgerService {
     else await this.db.transaction((t) => this.finish(reservation, 0n, 'released', t));
   }
 
-  // Two statements, not one: PostgreSQL applies only one of two changes a single statement makes to the
-  // same row, and the give-back and the spend usually hit the same month's row.
+  /**
+   * One statement, one write of the hot `budget_usage` row: the give-back and the spend go into the same
+   * upsert (a statement may change a row only once). Only a reservation from an earlier month (a call that
+   * crossed midnight UTC at a month's end) gives back on its own month's row. A reservation that is gone
+   * altogether still has its spend counted; one already settled or released counts nothing twice.
+   */
   private async finish(
     reservation: Reservation,
     actualNano: bigint,
     status: 'settled' | 'released',
     trx: Knex.Transaction,
   ): Promise<void> {
-    const actual = nanoToDecimal(actualNano);
-    const { rows } = await trx.raw<{ rows: Array<{ old_status: string }> }>(
-      `WITH old AS (
+    await trx.raw(
+      `WITH cur AS (SELECT ${MONTH_SQL} AS month),
+       old AS (
          SELECT id, status, amount_usd, month FROM budget_reservations WHERE id = :id FOR UPDATE
        ), done AS (
          UPDATE budget_reservations r
@@ -179,20 +183,25 @@ export class BudgetLedgerService {
          FROM old WHERE r.id = old.id AND old.status IN ('active', 'expired')
          RETURNING old.status AS old_status, old.amount_usd, old.month
        ), give_back AS (
-         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - done.amount_usd, 0), updated_at = now()
-         FROM done WHERE done.old_status = 'active' AND u.workspace_id = :ws AND u.month = done.month
+         SELECT COALESCE(SUM(done.amount_usd) FILTER (WHERE done.old_status = 'active'), 0) AS amount,
+                bool_or(done.month <> cur.month) AS other_month
+         FROM done, cur
+       ), other_month AS (
+         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - g.amount, 0), updated_at = now()
+         FROM give_back g, done
+         WHERE g.other_month AND u.workspace_id = :ws AND u.month = done.month
          RETURNING 1
        )
-       SELECT old_status FROM done`,
-      { id: reservation.id, status, actual, ws: reservation.workspaceId },
-    );
-    if (rows.length === 0) return; // already settled or released
-    await trx.raw(
-      `INSERT INTO budget_usage AS u (workspace_id, month, spent_usd, calls)
-       VALUES (:ws, ${MONTH_SQL}, :actual::numeric, 1)
-       ON CONFLICT (workspace_id, month) DO UPDATE
-         SET spent_usd = u.spent_usd + EXCLUDED.spent_usd, calls = u.calls + 1, updated_at = now()`,
-      { ws: reservation.workspaceId, actual },
+       INSERT INTO budget_usage AS u (workspace_id, month, spent_usd, calls)
+       SELECT :ws, cur.month, :actual::numeric, 1 FROM cur
+       WHERE EXISTS (SELECT 1 FROM done) OR NOT EXISTS (SELECT 1 FROM old)
+       ON CONFLICT (workspace_id, month) DO UPDATE SET
+         spent_usd = u.spent_usd + EXCLUDED.spent_usd,
+         reserved_usd = GREATEST(
+           u.reserved_usd - (SELECT CASE WHEN g.other_month THEN 0 ELSE g.amount END FROM give_back g), 0),
+         calls = u.calls + 1,
+         updated_at = now()`,
+      { id: reservation.id, status, actual: nanoToDecimal(actualNano), ws: reservation.workspaceId },
     );
   }
 

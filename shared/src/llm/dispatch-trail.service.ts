@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { getBus } from '../bus/raptor-bus';
 import type { RaptorBus } from '../bus/raptor-bus';
 import { getDatabase } from '../db/database';
+import { isTransientDbError } from '../db/transient-errors';
+import { getLogger } from '../logging/logger';
 import { AuditLogService } from '../domain/audit-log.service';
 import { getMetrics } from '../metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
@@ -41,6 +43,8 @@ export const ZERO_USAGE: TokenUsage = {
 
 export interface DispatchTrailOptions {
   db?: Knex;
+  /** How long a record keeps retrying while PostgreSQL is unreachable (the money is already spent). */
+  retryForMs?: number;
   bus?: RaptorBus;
   audit?: AuditLogService;
 }
@@ -54,9 +58,11 @@ export class DispatchTrailService {
   private readonly db: Knex;
   private readonly bus: RaptorBus;
   private readonly audit: AuditLogService;
+  private readonly retryForMs: number;
 
   constructor(opts: DispatchTrailOptions = {}) {
     this.db = opts.db ?? getDatabase();
+    this.retryForMs = opts.retryForMs ?? 60_000;
     this.bus = opts.bus ?? getBus();
     this.audit = opts.audit ?? new AuditLogService({ db: this.db });
   }
@@ -67,35 +73,76 @@ export class DispatchTrailService {
     ledger: BudgetLedgerService | undefined,
     reservation: Reservation | undefined,
   ): Promise<string> {
-    const costLogId = await this.db.transaction(async (trx) => {
-      if (ledger && reservation) {
-        if (o.outcome === 'success') await ledger.settle(reservation, o.costNano, trx);
-        else await ledger.release(reservation, trx);
+    // The id is chosen here so a retry after a commit whose answer was lost can tell it already happened.
+    const costLogId = randomUUID();
+    const deadline = Date.now() + this.retryForMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.write(costLogId, actor, o, ledger, reservation);
+        break;
+      } catch (err) {
+        if (!isTransientDbError(err) || Date.now() >= deadline) {
+          // Last resort: the line carries everything needed to restore the record by hand.
+          getLogger().error(
+            {
+              err,
+              cost_log_id: costLogId,
+              workspace_id: actor.workspaceId,
+              model: o.model,
+              cost_usd: nanoToDecimal(o.costNano),
+              reservation_id: reservation?.id,
+            },
+            'could not record a model dispatch',
+          );
+          throw err;
+        }
+        if (await this.exists(costLogId)) break;
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
       }
-      const [row] = await trx('cost_logs')
-        .insert({
-          workspace_id: actor.workspaceId,
-          agent_run_id: actor.agentRunId,
-          reservation_id: reservation?.id ?? null,
-          actor_user_id: actor.actorUserId,
-          provider: o.provider,
-          model: o.model,
-          alias: o.alias,
-          input_tokens: o.usage.inputTokens,
-          output_tokens: o.usage.outputTokens,
-          cached_input_tokens: o.usage.cachedInputTokens,
-          cache_write_tokens: o.usage.cacheWriteTokens,
-          thinking_tokens: o.usage.thinkingTokens,
-          cost_usd: nanoToDecimal(o.costNano),
-          pricing_version: PRICING_VERSION,
-          correlation_id: actor.correlationId,
-          outcome: o.outcome,
-          error_code: o.errorCode,
-          latency_ms: o.latencyMs,
-          attempts: o.attempts,
-        })
-        .returning<Array<{ id: string }>>('id');
-      const id = row!.id;
+    }
+    observe(o);
+    return costLogId;
+  }
+
+  private async exists(costLogId: string): Promise<boolean> {
+    try {
+      return (await this.db('cost_logs').where({ id: costLogId }).first('id')) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  private async write(
+    costLogId: string,
+    actor: DispatchActor,
+    o: DispatchOutcome,
+    ledger: BudgetLedgerService | undefined,
+    reservation: Reservation | undefined,
+  ): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      await trx('cost_logs').insert({
+        id: costLogId,
+        workspace_id: actor.workspaceId,
+        agent_run_id: actor.agentRunId,
+        reservation_id: reservation?.id ?? null,
+        actor_user_id: actor.actorUserId,
+        provider: o.provider,
+        model: o.model,
+        alias: o.alias,
+        input_tokens: o.usage.inputTokens,
+        output_tokens: o.usage.outputTokens,
+        cached_input_tokens: o.usage.cachedInputTokens,
+        cache_write_tokens: o.usage.cacheWriteTokens,
+        thinking_tokens: o.usage.thinkingTokens,
+        cost_usd: nanoToDecimal(o.costNano),
+        pricing_version: PRICING_VERSION,
+        correlation_id: actor.correlationId,
+        outcome: o.outcome,
+        error_code: o.errorCode,
+        latency_ms: o.latencyMs,
+        attempts: o.attempts,
+      });
+      const id = costLogId;
       await this.audit.record(
         {
           action: 'model.dispatch',
@@ -131,10 +178,13 @@ export class DispatchTrailService {
         { cost_log_id: id, model: o.model, cost_usd: nanoToDecimal(o.costNano) },
         { trx, workspaceId: actor.workspaceId, correlationId: actor.correlationId ?? undefined },
       );
-      return id;
+      // Last, so the workspace's budget row stays locked only for the commit: concurrent calls of the same
+      // workspace queue on that lock, not on this transaction's other inserts.
+      if (ledger && reservation) {
+        if (o.outcome === 'success') await ledger.settle(reservation, o.costNano, trx);
+        else await ledger.release(reservation, trx);
+      }
     });
-    observe(o);
-    return costLogId;
   }
 }
 

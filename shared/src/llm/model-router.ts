@@ -104,7 +104,8 @@ export class ModelRouter {
       provider: this.providers[r.provider],
       model: r.model,
       pricing,
-      limiter: this.limiters[r.provider],
+      // Paced by who actually answers: the offline stand-in is not bound by the real provider's rate.
+      limiter: this.limiters[this.providers[r.provider].name],
     };
   }
 }
