@@ -5,6 +5,7 @@ import * as m3 from './20261127000003_costs';
 import * as m4 from './20261127000004_audit-and-outbox';
 import * as m5 from './20261127000005_langgraph-checkpoints';
 import * as m6 from './20261127000006_budget-usage';
+import * as m7 from './20261127000007_agent-run-execution';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261127000004_audit-and-outbox', m4],
   ['20261127000005_langgraph-checkpoints', m5],
   ['20261127000006_budget-usage', m6],
+  ['20261127000007_agent-run-execution', m7],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

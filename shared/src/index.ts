@@ -38,3 +38,6 @@ export * from './llm/model-router';
 export * from './llm/model-dispatcher.service';
 export * from './llm/request-rate-limiter';
 export * from './llm/providers/local.provider';
+export * from './db/transient-errors';
+export * from './runs/flow-inputs';
+export * from './runs/run-events';

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, WorkerOptions } from 'bullmq';
 import { z } from 'zod';
 import { getSettings } from '../config/settings';
@@ -44,6 +44,20 @@ export interface CreateWorkerOptions {
 
 export class MissingHandlerError extends Error {}
 
+/**
+ * Thrown by a handler that cannot run the job yet (e.g. its workspace is at its concurrency cap): the job goes
+ * back to the queue, delayed, without using up an attempt, and the worker slot is free for other jobs.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    readonly delayMs: number,
+    reason = 'not yet',
+  ) {
+    super(reason);
+    this.name = 'RetryLaterError';
+  }
+}
+
 /** Start-up half of the check, for handler maps built dynamically or with casts. */
 export function assertHandlersCoverQueue(queue: QueueName, handlers: Record<string, unknown>): void {
   const expected = eventsOfQueue(queue) as string[];
@@ -82,7 +96,7 @@ export function createWorker<Q extends QueueName>(
     durations.delete(job);
   };
 
-  const run = async (job: Job): Promise<unknown> => {
+  const run = async (job: Job, token: string | undefined): Promise<unknown> => {
     const env = envelopeSchema.safeParse(job.data);
     if (!env.success) throw new UnrecoverableError(`invalid envelope: ${z.prettifyError(env.error)}`);
     const envelope = env.data;
@@ -118,6 +132,10 @@ export function createWorker<Q extends QueueName>(
           logger: jobLogger,
         });
       } catch (err) {
+        if (err instanceof RetryLaterError) {
+          await job.moveToDelayed(Date.now() + err.delayMs, token);
+          throw new DelayedError();
+        }
         if (isAppError(err)) throw new UnrecoverableError(`${err.code}: ${err.message}`);
         if (err instanceof z.ZodError)
           throw new UnrecoverableError(`validation_failed: ${z.prettifyError(err)}`);
@@ -126,10 +144,10 @@ export function createWorker<Q extends QueueName>(
     });
   };
 
-  const processor = async (job: Job): Promise<unknown> => {
+  const processor = async (job: Job, token?: string): Promise<unknown> => {
     const start = process.hrtime.bigint();
     try {
-      return await run(job);
+      return await run(job, token);
     } finally {
       durations.set(job, Number(process.hrtime.bigint() - start) / 1e9);
     }
