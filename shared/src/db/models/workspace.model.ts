@@ -1,3 +1,4 @@
+import type { GuardrailRules } from '../../runs/flow-inputs';
 import type { WorkspaceRole } from '../../context/request-context';
 import { BaseModel } from './base.model';
 
@@ -31,12 +32,6 @@ export class WorkspaceBudget extends BaseModel {
   declare updated_by: string | null;
   declare created_at: Date;
   declare updated_at: Date;
-}
-
-export interface GuardrailRules {
-  banned_phrases?: string[];
-  banned_claims?: string[];
-  required_disclaimers?: string[];
 }
 
 export class WorkspaceGuardrail extends BaseModel {
