@@ -1,0 +1,65 @@
+import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
+import type { FlowName, GuardrailRules } from '@raptorflow/shared';
+
+/**
+ * The contract between the run lifecycle (claims, leases, steps, events: `agent-run.service.ts`) and the
+ * flows (LangGraph graphs, one file each). A flow never talks to the database or Redis itself: every model
+ * call and every unit of work goes through the StepRunner it is given.
+ */
+
+export interface StepDispatchRequest {
+  prompt: string;
+  system?: string;
+  maxTokens?: number;
+}
+
+export interface StepDispatchResult {
+  text: string;
+  model: string;
+  costUsd: number;
+}
+
+export interface StepScope {
+  /** One model call through the audited Model Dispatch Tool: budget admission, cost row and audit apply. */
+  dispatch(req: StepDispatchRequest): Promise<StepDispatchResult>;
+  readonly signal: AbortSignal;
+}
+
+export interface StepRunner {
+  /**
+   * Runs `fn` as the step `key` of this run at most once to completion: when a resumed run reaches a step
+   * that completed before (its output is stored), the stored output is returned and `fn` is not called, so
+   * no model call is paid for twice. The output must be JSON-serialisable.
+   */
+  step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T>;
+}
+
+/** What a flow's nodes read from `config.configurable.runtime` at invoke time. */
+export interface FlowRuntime {
+  steps: StepRunner;
+  guardrails: GuardrailRules;
+  /** The alias or model id every dispatch of this run uses. */
+  model: string;
+  agent: { key: string; name: string; domain: string };
+  signal: AbortSignal;
+}
+
+export interface FlowDefinition {
+  name: FlowName;
+  /**
+   * Compiles the graph with the given checkpointer. The runner invokes it as
+   * `graph.invoke(input | null, { configurable: { thread_id: runId, runtime }, signal })` — `null` resumes
+   * from the last checkpoint of that thread.
+   */
+  compile(checkpointer: BaseCheckpointSaver): FlowGraph;
+  /** The run's `output` (structured JSON returned by the API as is) from the graph's final state. */
+  output(state: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** The part of a compiled LangGraph graph the runner uses. */
+export interface FlowGraph {
+  invoke(
+    input: Record<string, unknown> | null,
+    config: { configurable: { thread_id: string; runtime: FlowRuntime }; signal?: AbortSignal },
+  ): Promise<Record<string, unknown>>;
+}
