@@ -41,3 +41,4 @@ export * from './llm/providers/local.provider';
 export * from './db/transient-errors';
 export * from './runs/flow-inputs';
 export * from './runs/run-events';
+export * from './tools';

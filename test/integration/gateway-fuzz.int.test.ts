@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { RunEventLog } from '../../shared/src';
+import { insertRun, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser, TestWorkspace } from '../support/factories';
 import { startGateway } from '../support/gateway';
@@ -13,10 +15,21 @@ let url: string;
 let close: () => Promise<void>;
 let owner: TestUser;
 let ws: TestWorkspace;
+let runId: string;
 beforeAll(async () => {
   ({ url, close } = await startGateway(stack));
   owner = await newUser();
   ws = await newWorkspace(stack.db, owner, { members: [{ user: await newUser(), role: 'member' }] });
+  await seedLords(stack.db, ws.id);
+  // A finished run (with its terminal event), so its event stream replays and ends instead of staying open.
+  const run = await insertRun(stack.db, ws.id, 'cognition', {
+    status: 'completed',
+    completed_at: new Date(),
+  });
+  await new RunEventLog({ db: stack.db, redis: stack.redis, prefix: stack.prefix }).append(run, 'status', {
+    status: 'completed',
+  });
+  runId = run.id;
 });
 afterAll(async () => {
   await close?.();
@@ -38,6 +51,14 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/events'],
   ['POST', '/v1/model/dispatch'],
   ['GET', '/v1/costs/summary'],
+  ['POST', '/v1/agent-runs'],
+  ['GET', '/v1/agent-runs'],
+  ['GET', '/v1/agent-runs/stats'],
+  ['GET', '/v1/agent-runs/:id'],
+  ['POST', '/v1/agent-runs/:id/cancel'],
+  ['GET', '/v1/agent-runs/:id/events'],
+  ['GET', '/v1/workspaces/:id/guardrails'],
+  ['PUT', '/v1/workspaces/:id/guardrails'],
   ['GET', '/health'],
 ];
 
@@ -45,6 +66,7 @@ const headerSafe = fc.string({ maxLength: 60 }).map((s) => s.replace(/[^\x20-\x7
 const pathId = fc.oneof(
   fc.uuid(),
   fc.constant('WS'),
+  fc.constant('RUN'),
   fc.string({ maxLength: 40 }).map((s) => encodeURIComponent(s) || 'x'),
   fc.constantFrom('..', '%00', '%2F', 'null', '0', '-1', "' OR 1=1 --"),
 );
@@ -65,6 +87,14 @@ const body = fc.oneof(
         fc.anything(),
       ),
       max_tokens: fc.oneof(fc.integer(), fc.anything()),
+      agent: fc.oneof(fc.constantFrom('cognition', 'arbiter', 'herald', 'zeus'), fc.anything()),
+      input: fc.oneof(
+        fc.record({ topic: fc.string(), depth: fc.anything() }, { requiredKeys: [] }),
+        fc.record({ content: fc.string() }),
+        fc.anything(),
+      ),
+      banned_phrases: fc.oneof(fc.array(fc.string()), fc.anything()),
+      required_disclaimers: fc.oneof(fc.array(fc.string()), fc.anything()),
     })
     .map((v) => ({ raw: JSON.stringify(v) })),
   fc.string({ maxLength: 200 }).map((s) => ({ raw: s })),
@@ -79,6 +109,9 @@ const query = fc.dictionary(
     'from',
     'to',
     'actor_type',
+    'status',
+    'agent',
+    'last_event_id',
     fc.string() as never,
   ) as fc.Arbitrary<string>,
   fc.string({ maxLength: 40 }),
@@ -106,9 +139,8 @@ it('answers random input on every route without a 5xx, always in the error shape
         auth: fc.constantFrom('good', 'none', 'garbage'),
       }),
       async ([method, template], id, id2, b, q, h) => {
-        const path = template
-          .replace(':id2', id2 === 'WS' ? owner.id : id2)
-          .replace(':id', id === 'WS' ? ws.id : id);
+        const real = (v: string, ws2: string) => (v === 'WS' ? ws2 : v === 'RUN' ? runId : v);
+        const path = template.replace(':id2', real(id2, owner.id)).replace(':id', real(id, ws.id));
         const qs = new URLSearchParams(
           Object.entries(q).map(([k, v]): [string, string] => [k, v === 'WS' ? ws.id : v]),
         ).toString();

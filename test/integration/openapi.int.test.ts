@@ -24,6 +24,14 @@ const ROUTES = [
   ['post', '/v1/events'],
   ['post', '/v1/model/dispatch'],
   ['get', '/v1/costs/summary'],
+  ['post', '/v1/agent-runs'],
+  ['get', '/v1/agent-runs'],
+  ['get', '/v1/agent-runs/stats'],
+  ['get', '/v1/agent-runs/{id}'],
+  ['post', '/v1/agent-runs/{id}/cancel'],
+  ['get', '/v1/agent-runs/{id}/events'],
+  ['get', '/v1/workspaces/{workspace_id}/guardrails'],
+  ['put', '/v1/workspaces/{workspace_id}/guardrails'],
 ] as const;
 
 it('serves an OpenAPI 3.1 document generated from the request schemas', async () => {
@@ -46,6 +54,15 @@ it('serves an OpenAPI 3.1 document generated from the request schemas', async ()
   const limit = doc.paths['/v1/workspaces'].get.parameters.find((p: { name: string }) => p.name === 'limit');
   expect(limit.schema).toMatchObject({ maximum: 100 });
   expect(doc.components.schemas.Error.properties).toHaveProperty('correlation_id');
+  // The run event stream is documented as SSE; cancel has both of its successes.
+  const events = doc.paths['/v1/agent-runs/{id}/events'].get;
+  expect(events.responses['200'].content).toHaveProperty('text/event-stream');
+  expect(events.responses['404']).toBeDefined();
+  const cancel = doc.paths['/v1/agent-runs/{id}/cancel'].post.responses;
+  expect(Object.keys(cancel)).toEqual(expect.arrayContaining(['200', '202', '404', '409']));
+  const run = doc.paths['/v1/agent-runs'].post.requestBody.content['application/json'].schema;
+  expect(run.additionalProperties).toBe(false);
+  expect(run.properties.input.anyOf).toHaveLength(4);
 });
 
 it('serves the docs page and its assets from node_modules (no CDN)', async () => {

@@ -1,3 +1,4 @@
+import { insertRun } from '../support/agent-runs';
 import { newAgent, newUser, newWorkspace } from '../support/factories';
 import { useGateway } from '../support/gateway';
 import { client } from '../support/http';
@@ -15,20 +16,28 @@ beforeAll(() => {
 });
 
 async function snapshot(workspaceId: string) {
-  const [members, budget, agents, audit, outbox, costs, usage] = await Promise.all([
-    stack
-      .db('workspace_members')
-      .where({ workspace_id: workspaceId })
-      .orderBy('user_id')
-      .select('user_id', 'role'),
-    stack.db('workspace_budgets').where({ workspace_id: workspaceId }).select('monthly_budget_usd'),
-    stack.db('agents').where({ workspace_id: workspaceId }).count('* as n'),
-    stack.db('audit_logs').where({ workspace_id: workspaceId }).count('* as n'),
-    stack.db('event_outbox').where({ workspace_id: workspaceId }).count('* as n'),
-    stack.db('cost_logs').where({ workspace_id: workspaceId }).count('* as n'),
-    stack.db('budget_usage').where({ workspace_id: workspaceId }).select('spent_usd', 'reserved_usd'),
-  ]);
-  return { members, budget, agents, audit, outbox, costs, usage };
+  const [members, budget, agents, audit, outbox, costs, usage, runs, runEvents, guardrails] =
+    await Promise.all([
+      stack
+        .db('workspace_members')
+        .where({ workspace_id: workspaceId })
+        .orderBy('user_id')
+        .select('user_id', 'role'),
+      stack.db('workspace_budgets').where({ workspace_id: workspaceId }).select('monthly_budget_usd'),
+      stack.db('agents').where({ workspace_id: workspaceId }).count('* as n'),
+      stack.db('audit_logs').where({ workspace_id: workspaceId }).count('* as n'),
+      stack.db('event_outbox').where({ workspace_id: workspaceId }).count('* as n'),
+      stack.db('cost_logs').where({ workspace_id: workspaceId }).count('* as n'),
+      stack.db('budget_usage').where({ workspace_id: workspaceId }).select('spent_usd', 'reserved_usd'),
+      stack
+        .db('agent_runs')
+        .where({ workspace_id: workspaceId })
+        .orderBy('id')
+        .select('id', 'status', 'cancel_requested_at', 'completed_at'),
+      stack.db('agent_run_events').where({ workspace_id: workspaceId }).count('* as n'),
+      stack.db('workspace_guardrails').where({ workspace_id: workspaceId }).select('rules', 'updated_at'),
+    ]);
+  return { members, budget, agents, audit, outbox, costs, usage, runs, runEvents, guardrails };
 }
 
 it("never lets a user of one workspace see or change another's data", async () => {
@@ -45,12 +54,22 @@ it("never lets a user of one workspace see or change another's data", async () =
   await stack
     .db('audit_logs')
     .insert({ workspace_id: wsB.id, actor_type: 'user', actor_id: bob.id, action: 'secret.b' });
+  const bRunning = await insertRun(stack.db, wsB.id, 'seer', { status: 'running' });
+  const bQueued = await insertRun(stack.db, wsB.id, 'seer', {
+    input: JSON.stringify({ topic: 'secret-topic-of-b' }),
+  });
+  await stack
+    .db('workspace_guardrails')
+    .insert({ workspace_id: wsB.id, rules: JSON.stringify({ banned_phrases: ['secret-phrase-of-b'] }) });
   const b = client(url, bob.token);
   // A real cursor of B's (listing B's members, 1 per page).
   const bCursor = (await b.get(`/v1/workspaces/${wsB.id}/members?limit=1`)).body.next_cursor as string;
   expect(bCursor).toEqual(expect.any(String));
   const bAuditCursorRes = await b.get(`/v1/audit-logs?limit=1`, { headers: { 'x-workspace-id': wsB.id } });
   expect(bAuditCursorRes.status).toBe(200);
+  const bRunsCursor = (await b.get('/v1/agent-runs?limit=1', { headers: { 'x-workspace-id': wsB.id } })).body
+    .next_cursor as string;
+  expect(bRunsCursor).toEqual(expect.any(String));
 
   const before = await snapshot(wsB.id);
   const a = client(url, alice.token);
@@ -90,6 +109,33 @@ it("never lets a user of one workspace see or change another's data", async () =
       () => a.post('/v1/model/dispatch', { model: 'fast', messages: [{ role: 'user', content: 'hi' }] }, hB),
     ],
     ['audit of A with B cursor', () => a.get(`/v1/audit-logs?cursor=${encodeURIComponent(bCursor)}`)],
+    ['run in B', () => a.post('/v1/agent-runs', { agent: 'seer', input: { topic: 'x' } }, hB)],
+    [
+      'run in B by query',
+      () => a.post(`/v1/agent-runs?workspace_id=${wsB.id}`, { agent: 'seer', input: { topic: 'x' } }),
+    ],
+    ['runs of B', () => a.get('/v1/agent-runs', hB)],
+    ['runs of A with B runs cursor', () => a.get(`/v1/agent-runs?cursor=${encodeURIComponent(bRunsCursor)}`)],
+    ['run stats of B', () => a.get(`/v1/agent-runs/stats?workspace_id=${wsB.id}`)],
+    ["B's run by id", () => a.get(`/v1/agent-runs/${bQueued.id}`)],
+    ["B's run naming B", () => a.get(`/v1/agent-runs/${bQueued.id}`, hB)],
+    ["cancel B's queued run", () => a.post(`/v1/agent-runs/${bQueued.id}/cancel`)],
+    ["cancel B's running run", () => a.post(`/v1/agent-runs/${bRunning.id}/cancel`)],
+    ["cancel B's run naming B", () => a.post(`/v1/agent-runs/${bRunning.id}/cancel`, undefined, hB)],
+    ["events of B's run", () => a.get(`/v1/agent-runs/${bRunning.id}/events`)],
+    [
+      "events of B's run naming B",
+      () => a.get(`/v1/agent-runs/${bRunning.id}/events?workspace_id=${wsB.id}`),
+    ],
+    ['guardrails of B', () => a.get(`/v1/workspaces/${wsB.id}/guardrails`)],
+    [
+      'set guardrails of B',
+      () => a.call('PUT', `/v1/workspaces/${wsB.id}/guardrails`, { body: { banned_phrases: [] } }),
+    ],
+    [
+      'set guardrails of A with B in the header',
+      () => a.call('PUT', `/v1/workspaces/${wsA.id}/guardrails`, { ...hB, body: { banned_phrases: [] } }),
+    ],
     ['event into B', () => a.post('/v1/events', { event_type: 'test.event', payload: {} }, hB)],
     [
       'event with B in body',
@@ -104,6 +150,8 @@ it("never lets a user of one workspace see or change another's data", async () =
     expect(text).not.toContain('secret-domain-of-b');
     expect(text).not.toContain('bravo');
     expect(text).not.toContain(bobsFriend.id);
+    expect(text).not.toContain('secret-topic-of-b');
+    expect(text).not.toContain('secret-phrase-of-b');
   }
   expect(await snapshot(wsB.id)).toEqual(before);
   // Alice's own workspace is intact and still hers alone, too.

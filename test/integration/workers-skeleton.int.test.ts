@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import { HealthService, createDatabase, createRedis, getSettings, httpStatusFor } from '../../shared/src';
-import { AgentRunService } from '../../services/agent-runner/src/agent-run.service';
-import { createAgentRunnerWorker } from '../../services/agent-runner/src/agent-runner.worker';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledger.worker';
-import { newAgent, newUser, newWorkspace } from '../support/factories';
+import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
 
@@ -66,41 +63,6 @@ describe('cost-ledger worker', () => {
       [1, '0.0000001234'],
       [1, '0.1000000001'],
     ]);
-  });
-});
-
-describe('agent-runner worker (execution arrives with the agent-runner issue)', () => {
-  it('closes a queued run as failed/not_available once, instead of leaving it queued', async () => {
-    workers.push(createAgentRunnerWorker(new AgentRunService({ db: stack.db }), { prefix: stack.prefix }));
-    const owner = await newUser();
-    const ws = await newWorkspace(stack.db, owner);
-    const agent = await newAgent(stack.db, ws.id);
-    const [run] = await stack
-      .db('agent_runs')
-      .insert({
-        workspace_id: ws.id,
-        agent_id: agent.id,
-        agent_key: 'seer',
-        flow: 'research',
-        model: 'fast',
-        input: '{"topic":"x"}',
-      })
-      .returning('id');
-    await stack.bus.publish(
-      'agent.run.requested',
-      { agent_run_id: run.id, agent_key: 'seer' },
-      { workspaceId: ws.id },
-    );
-    const done = await eventually(async () => {
-      const r = await stack.db('agent_runs').where({ id: run.id }).first();
-      return r.status !== 'queued' ? r : undefined;
-    });
-    expect(done).toMatchObject({ status: 'failed', error: { code: 'not_available' } });
-    expect(done.completed_at).toBeInstanceOf(Date);
-    // A run of another workspace is never touched, whatever the event says.
-    await expect(new AgentRunService({ db: stack.db }).execute(run.id, randomUUID())).resolves.toEqual({
-      status: 'skipped',
-    });
   });
 });
 

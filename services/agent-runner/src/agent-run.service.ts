@@ -1,45 +1,197 @@
+import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { Knex } from 'knex';
-import { createLogger, getDatabase } from '@raptorflow/shared';
-import type { Logger } from '@raptorflow/shared';
+import {
+  AuditLogService,
+  EMPTY_GUARDRAILS,
+  ModelDispatcher,
+  RetryLaterError,
+  RunEventLog,
+  createLogger,
+  createModelDispatchTool,
+  getDatabase,
+  getSettings,
+  guardrailRulesSchema,
+  isAppError,
+  withAudit,
+} from '@raptorflow/shared';
+import type { AgentRun, Logger } from '@raptorflow/shared';
+import { FLOWS } from './flows/flow-registry';
+import type { FlowDefinition, FlowGraph } from './flows/flow.types';
+import type { RunLeaseService } from './run-lease.service';
+import { RunControlRegistry } from './run-control.registry';
+import type { AbortReason } from './run-control.registry';
+import { RunSteps } from './run-steps.service';
 
 export interface AgentRunServiceOptions {
+  lease: RunLeaseService;
+  checkpointer: BaseCheckpointSaver;
   db?: Knex;
+  events?: RunEventLog;
+  dispatcher?: ModelDispatcher;
+  audit?: AuditLogService;
+  controls?: RunControlRegistry;
+  flows?: Record<string, FlowDefinition>;
+  timeoutMs?: number;
   logger?: Logger;
 }
 
+/** How long a run waiting for its workspace's slot sits in the delayed set before it asks again. */
+const CAP_RETRY_MS = 1_000;
+
 /**
- * Run execution (the LangGraph flows of the Lords) is not built yet. Until it is, a requested run is closed
- * as `failed` with the code `not_available` instead of sitting in `queued` forever, so clients get an
- * answer. The transition is guarded on status, so a redelivered event changes nothing twice.
+ * Executes one `agent.run.requested`: claims the run, runs its flow from the last checkpoint (or from the
+ * start), and ends it as completed, failed or cancelled. Domain failures (budget, model, input) end the run
+ * for good; infrastructure failures give the lease back and let BullMQ retry, resuming where it stopped.
  */
 export class AgentRunService {
   private readonly db: Knex;
+  private readonly events: RunEventLog;
+  private readonly dispatcher: ModelDispatcher;
+  private readonly audit: AuditLogService;
+  private readonly controls: RunControlRegistry;
+  private readonly flows: Record<string, FlowDefinition>;
+  private readonly graphs = new Map<string, FlowGraph>();
+  private readonly timeoutMs: number;
   private readonly logger: Logger;
 
-  constructor(opts: AgentRunServiceOptions = {}) {
-    this.db = opts.db ?? getDatabase();
-    this.logger = opts.logger ?? createLogger('agent-runner');
+  constructor(private readonly o: AgentRunServiceOptions) {
+    this.db = o.db ?? getDatabase();
+    this.events = o.events ?? new RunEventLog({ db: this.db });
+    this.dispatcher = o.dispatcher ?? new ModelDispatcher();
+    this.audit = o.audit ?? new AuditLogService({ db: this.db });
+    this.controls = o.controls ?? new RunControlRegistry();
+    this.flows = o.flows ?? FLOWS;
+    this.timeoutMs = o.timeoutMs ?? getSettings().agentRuns.timeoutMs;
+    this.logger = o.logger ?? createLogger('agent-runner');
   }
 
-  async execute(runId: string, workspaceId: string | null): Promise<{ status: string }> {
-    const q = this.db('agent_runs').where({ id: runId, status: 'queued' });
-    if (workspaceId) q.andWhere({ workspace_id: workspaceId });
-    const updated = await q.update({
-      status: 'failed',
-      error: JSON.stringify({
-        code: 'not_available',
-        message: 'Agent execution is not available in this build yet',
-      }),
-      completed_at: this.db.fn.now(),
-      updated_at: this.db.fn.now(),
-    });
-    if (updated === 0) {
-      this.logger.info(
-        { agent_run_id: runId },
-        'run is not queued (already handled or unknown); nothing to do',
-      );
-      return { status: 'skipped' };
+  /** `isLastAttempt`: BullMQ will not retry, so an infrastructure failure must end the run here. */
+  async execute(runId: string, isLastAttempt = false): Promise<{ status: string }> {
+    const claim = await this.o.lease.claim(runId);
+    if (claim.kind === 'done') return { status: 'skipped' };
+    if (claim.kind === 'wait')
+      throw new RetryLaterError(CAP_RETRY_MS + Math.round(Math.random() * 500), 'workspace at its cap');
+    if (claim.kind === 'held') throw new RetryLaterError(claim.retryInMs, 'held by another runner');
+    const run = claim.run;
+    const log = this.logger.child({ agent_run_id: run.id, workspace_id: run.workspace_id, flow: run.flow });
+    if (run.cancel_requested_at) {
+      await this.o.lease.finish(run, 'cancelled', { error: { code: 'cancelled', message: 'Cancelled' } });
+      return { status: 'cancelled' };
     }
-    return { status: 'failed' };
+
+    const controller = this.controls.register(run.id);
+    const elapsed = Date.now() - new Date(run.started_at ?? Date.now()).getTime();
+    const timer = setTimeout(
+      () => this.controls.abort(run.id, 'timeout'),
+      Math.max(0, this.timeoutMs - elapsed),
+    );
+    const heartbeat = setInterval(
+      () => {
+        this.o.lease
+          .renew(run.id)
+          .then(({ held, cancelRequested }) => {
+            if (!held) this.controls.abort(run.id, 'lease_lost');
+            else if (cancelRequested) this.controls.abort(run.id, 'cancelled');
+          })
+          .catch((err: unknown) => log.warn({ err }, 'lease renewal failed; retrying'));
+      },
+      Math.max(250, Math.floor(this.o.lease.leaseMs / 3)),
+    );
+    try {
+      const output = await this.runFlow(run, controller.signal, claim.resumed);
+      await this.o.lease.finish(run, 'completed', { output });
+      return { status: 'completed' };
+    } catch (err) {
+      const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+      if (reason === 'lease_lost') {
+        log.warn('lease lost; another runner owns the run now');
+        return { status: 'lease_lost' };
+      }
+      if (reason === 'cancelled') {
+        await this.o.lease.finish(run, 'cancelled', {
+          error: { code: 'cancelled', message: 'Cancelled while running' },
+        });
+        return { status: 'cancelled' };
+      }
+      if (reason === 'timeout') {
+        const message = `The run did not finish within ${this.timeoutMs} ms`;
+        await this.o.lease.finish(run, 'failed', { error: { code: 'timeout', message } });
+        return { status: 'failed' };
+      }
+      if (isAppError(err) || isLastAttempt) {
+        const error = isAppError(err)
+          ? { code: err.code, message: err.message }
+          : { code: 'internal_error', message: 'The run failed after its last attempt' };
+        log.warn({ err, code: error.code }, 'run failed');
+        await this.o.lease.finish(run, 'failed', { error });
+        return { status: 'failed' };
+      }
+      // Infrastructure trouble: hand the run back so the retry (here or elsewhere) resumes it at once.
+      await this.o.lease.release(run.id).catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      clearInterval(heartbeat);
+      this.controls.unregister(run.id);
+    }
+  }
+
+  private async runFlow(
+    run: AgentRun,
+    signal: AbortSignal,
+    resumed: boolean,
+  ): Promise<Record<string, unknown>> {
+    const flow = this.flows[run.flow];
+    if (!flow) throw new Error(`no flow "${run.flow}"`);
+    let graph = this.graphs.get(run.flow);
+    if (!graph) {
+      graph = flow.compile(this.o.checkpointer);
+      this.graphs.set(run.flow, graph);
+    }
+    const agent = await this.db('agents')
+      .where({ id: run.agent_id })
+      .first<{ key: string; name: string; domain: string }>('key', 'name', 'domain');
+    const rules = await this.db('workspace_guardrails')
+      .where({ workspace_id: run.workspace_id })
+      .first<{ rules: unknown } | undefined>('rules');
+    const parsedRules = guardrailRulesSchema.safeParse(rules?.rules ?? {});
+    const ctx = {
+      workspace_id: run.workspace_id,
+      actor_user_id: run.requested_by ?? undefined,
+      agent_id: run.agent_id,
+      agent_run_id: run.id,
+      correlation_id: run.correlation_id ?? undefined,
+    };
+    const dispatchTool = withAudit(createModelDispatchTool(ctx, { dispatcher: this.dispatcher }), ctx, {
+      audit: this.audit,
+    });
+    const steps = new RunSteps({
+      db: this.db,
+      events: this.events,
+      run,
+      model: run.model,
+      dispatchTool,
+      signal,
+    });
+    const config = {
+      configurable: {
+        thread_id: run.id,
+        runtime: {
+          steps,
+          guardrails: parsedRules.success ? parsedRules.data : EMPTY_GUARDRAILS,
+          model: run.model,
+          agent: agent ?? { key: run.agent_key, name: run.agent_key, domain: '' },
+          signal,
+        },
+      },
+      signal,
+    };
+    // A run that already has a checkpoint continues from it; a first attempt starts from its input.
+    const checkpoint = resumed
+      ? await this.o.checkpointer.getTuple({ configurable: { thread_id: run.id } })
+      : undefined;
+    const state = await graph.invoke(checkpoint ? null : run.input, config);
+    signal.throwIfAborted();
+    return flow.output(state);
   }
 }

@@ -1,10 +1,42 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import pg from 'pg';
 import { getSettings, runWorkerService, scrubSecrets } from '@raptorflow/shared';
+import { AgentRunService } from './agent-run.service';
 import { createAgentRunnerWorker } from './agent-runner.worker';
+import { RunControlRegistry } from './run-control.registry';
+import { RunLeaseService } from './run-lease.service';
+import { RunSweeper } from './run-sweeper.service';
+
+const settings = getSettings();
+// Checkpoints get their own small pool, so a burst of checkpoint writes never starves the run bookkeeping.
+const checkpointPool = new pg.Pool({
+  connectionString: settings.databaseUrl,
+  max: settings.agentRuns.checkpointPoolMax,
+  application_name: 'raptorflow-checkpoints',
+});
+checkpointPool.on('error', () => undefined);
+const controls = new RunControlRegistry();
+const sweeper = new RunSweeper();
 
 runWorkerService({
   service: 'agent-runner',
-  port: getSettings().workerPorts.agentRunner,
-  start: () => [createAgentRunnerWorker()],
+  port: settings.workerPorts.agentRunner,
+  start: async () => {
+    await controls.start();
+    sweeper.start();
+    const lease = new RunLeaseService({
+      owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    });
+    const checkpointer = new PostgresSaver(checkpointPool, undefined, { schema: 'langgraph' });
+    return [createAgentRunnerWorker(new AgentRunService({ lease, checkpointer, controls }))];
+  },
+  beforeStop: () => sweeper.stop(),
+  afterStop: async () => {
+    await controls.close();
+    await checkpointPool.end().catch(() => undefined);
+  },
 }).catch((err: unknown) => {
   console.error(scrubSecrets(err instanceof Error ? err.message : String(err)));
   process.exit(1);

@@ -9,6 +9,8 @@ import {
   HealthService,
   InvalidationBus,
   ModelDispatcher,
+  ModelRouter,
+  RunEventLog,
   correlationMiddleware,
   httpMetricsMiddleware,
   metricsHandler,
@@ -21,6 +23,11 @@ import {
 import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
 import { mountBullBoard } from './admin/bull-board';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';
+import { AgentRunQueryService } from './agent-runs/agent-run-query.service';
+import { AgentRunService } from './agent-runs/agent-run.service';
+import { agentRunsRouter } from './agent-runs/agent-runs.routes';
+import { RunEventHub } from './agent-runs/run-event.hub';
+import { RunEventStreamService } from './agent-runs/run-event-stream.service';
 import { AgentListCache } from './agents/agent-list.cache';
 import { agentsRouter } from './agents/agents.routes';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
@@ -36,6 +43,8 @@ import { edgeMiddlewares } from './edge/edge.middleware';
 import { rateLimitPerUser, rateLimitPerWorkspace } from './edge/rate-limit.middleware';
 import { RateLimiter } from './edge/rate-limiter.service';
 import { eventsRouter } from './events/events.routes';
+import { GuardrailService } from './guardrails/guardrail.service';
+import { guardrailsRouter } from './guardrails/guardrails.routes';
 import { healthRouter } from './health/health.routes';
 import { docsRouter } from './openapi/docs.routes';
 import { MemberService } from './members/member.service';
@@ -57,6 +66,10 @@ export interface AppDeps {
   logger?: Logger;
   /** Tests pass one wired to fake provider servers; built from settings when omitted. */
   dispatcher?: ModelDispatcher;
+  /** Subscriber connection for run progress (SSE); made when the first stream opens when omitted. */
+  runEventsSubscriber?: Redis;
+  /** SSE timings (fallback poll, heartbeat); tests shorten them. */
+  runStreams?: { pollMs?: number; heartbeatMs?: number };
 }
 
 export const BODY_LIMIT = '1mb';
@@ -116,10 +129,45 @@ export function createApp(deps: AppDeps): Express {
   );
   v1.use('/workspaces/:workspace_id/budget', budgetRouter({ budgets: new BudgetService({ db }), guards }));
   v1.use(
+    '/workspaces/:workspace_id/guardrails',
+    guardrailsRouter({ guardrails: new GuardrailService({ db, logger }), guards }),
+  );
+  v1.use(
     '/workspaces',
     workspacesRouter({ workspaces: new WorkspaceService({ db, bus, memberships }), guards, cursors }),
   );
   v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards, cache: agentLists }));
+  const prefix = settings.queuePrefix;
+  const runEvents = new RunEventLog({ db, redis: deps.redis, prefix });
+  v1.use(
+    '/agent-runs',
+    agentRunsRouter({
+      runs: new AgentRunService({
+        db,
+        bus,
+        events: runEvents,
+        router: new ModelRouter({ settings: settings.llm }),
+        redis: deps.redis,
+        prefix,
+        logger,
+      }),
+      queries: new AgentRunQueryService({ db }),
+      streams: new RunEventStreamService({
+        hub: new RunEventHub({
+          db,
+          subscriber: deps.runEventsSubscriber,
+          prefix,
+          pollMs: deps.runStreams?.pollMs,
+          logger,
+        }),
+        events: runEvents,
+        heartbeatMs: deps.runStreams?.heartbeatMs,
+        logger,
+      }),
+      guards,
+      cursors,
+    }),
+  );
   v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
   v1.use('/events', eventsRouter({ bus, guards }));
   const dispatcher =

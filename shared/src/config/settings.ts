@@ -73,6 +73,11 @@ const envSchema = z.object({
   MEMBERSHIP_CACHE_TTL_MS: intFrom(30_000, 0, 3_600_000),
   MEMBERSHIP_CACHE_MAX: intFrom(50_000, 0, 10_000_000),
   ...llmEnvShape,
+  AGENT_RUN_TIMEOUT_MS: intFrom(600_000, 1_000, 86_400_000),
+  AGENT_RUN_LEASE_MS: intFrom(30_000, 1_000, 3_600_000),
+  AGENT_WORKSPACE_CONCURRENCY: intFrom(3, 1, 1_000),
+  AGENT_CHECKPOINT_RETENTION_HOURS: intFrom(168, 1, 100_000),
+  AGENT_CHECKPOINT_POOL_MAX: intFrom(5, 1, 100),
 });
 
 export type Environment = 'development' | 'test' | 'production';
@@ -113,6 +118,16 @@ export interface Settings {
   tokenCacheMax: number;
   membershipCache: { ttlMs: number; max: number };
   llm: LlmSettings;
+  agentRuns: {
+    /** A run is failed with `timeout` this long after it first started (resumes keep the same deadline). */
+    timeoutMs: number;
+    /** A runner's hold on a run; renewed every third of it. A run whose lease ran out is picked up again. */
+    leaseMs: number;
+    /** Runs running at once per workspace; further runs wait their turn in the queue. */
+    workspaceConcurrency: number;
+    checkpointRetentionHours: number;
+    checkpointPoolMax: number;
+  };
   /** Names of the variables that fell back to a development default (announced once at start-up). */
   defaultsUsed: readonly string[];
 }
@@ -232,6 +247,13 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     tokenCacheMax: e.TOKEN_CACHE_MAX,
     membershipCache: { ttlMs: e.MEMBERSHIP_CACHE_TTL_MS, max: e.MEMBERSHIP_CACHE_MAX },
     llm: buildLlmSettings(e, googleCloudProject),
+    agentRuns: {
+      timeoutMs: e.AGENT_RUN_TIMEOUT_MS,
+      leaseMs: e.AGENT_RUN_LEASE_MS,
+      workspaceConcurrency: e.AGENT_WORKSPACE_CONCURRENCY,
+      checkpointRetentionHours: e.AGENT_CHECKPOINT_RETENTION_HOURS,
+      checkpointPoolMax: e.AGENT_CHECKPOINT_POOL_MAX,
+    },
     defaultsUsed,
   });
 }

@@ -17,6 +17,10 @@ export interface WorkerServiceOptions {
   port: number;
   /** Builds the service's workers once the database is migrated. */
   start: () => Worker[] | Promise<Worker[]>;
+  /** Runs first on SIGTERM/SIGINT, before the workers close (stop timers, abort long work). */
+  beforeStop?: () => void | Promise<void>;
+  /** Runs after the workers closed, before the shared connections close (the service's own pools). */
+  afterStop?: () => void | Promise<void>;
 }
 
 /**
@@ -47,6 +51,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight jobs');
+    await opts.beforeStop?.();
     const graceful = Promise.all(workers.map((w) => w.close()));
     const timedOut = await Promise.race([
       graceful.then(() => false),
@@ -58,6 +63,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
       await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     }
     server.close();
+    await opts.afterStop?.();
     await relay.stop();
     await closeBus();
     await closeRedisConnections();

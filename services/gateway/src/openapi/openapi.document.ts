@@ -6,6 +6,7 @@ import { publishEventBody, publishEventResponse } from '../events/event.schemas'
 import { addMemberBody, changeRoleBody, memberParams, memberSchema } from '../members/member.schemas';
 import { agentSchema } from '../agents/agent.schemas';
 import { createWorkspaceBody, workspaceIdParams, workspaceSchema } from '../workspaces/workspace.schemas';
+import { registerAgentRunPaths } from './agent-runs.paths';
 import { registerModelAndCostPaths } from './model-costs.paths';
 import { json, list, route, workspaceHeader } from './openapi.helpers';
 
@@ -160,6 +161,7 @@ export function buildOpenApiDocument(opts: { serverUrl?: string } = {}) {
     errors: [400, ...auth, 403],
   });
   registerModelAndCostPaths(registry, auth);
+  registerAgentRunPaths(registry, auth);
   for (const path of ['/health', '/health/ready', '/health/live'])
     registry.registerPath({
       method: 'get',

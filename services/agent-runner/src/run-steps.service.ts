@@ -1,0 +1,141 @@
+import type { Knex } from 'knex';
+import { isAppError } from '@raptorflow/shared';
+import type { AgentRun, RunEventLog } from '@raptorflow/shared';
+import type { StepDispatchRequest, StepDispatchResult, StepRunner, StepScope } from './flows/flow.types';
+
+/** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */
+export interface DispatchToolLike {
+  invoke(
+    input: { model: string; prompt: string; system?: string; max_tokens?: number },
+    config?: { signal?: AbortSignal },
+  ): Promise<unknown>;
+}
+
+interface ToolOutput {
+  text: string;
+  model: string;
+  cost_usd: number;
+  usage?: {
+    input_tokens?: number;
+    output_tokens?: number;
+    cached_input_tokens?: number;
+    thinking_tokens?: number;
+  };
+}
+
+export interface RunStepsOptions {
+  db: Knex;
+  events: RunEventLog;
+  run: AgentRun;
+  model: string;
+  dispatchTool: DispatchToolLike;
+  signal: AbortSignal;
+}
+
+/**
+ * The database-backed StepRunner of one run. A step's row records its output when it completes; a resumed
+ * run (after a crash, a redelivery or a lost lease) that reaches a completed step gets the stored output
+ * back instead of calling the model again. This covers the gap LangGraph's checkpoints leave: a step that
+ * finished after the last checkpoint was written.
+ */
+export class RunSteps implements StepRunner {
+  private position: number | undefined;
+
+  constructor(private readonly o: RunStepsOptions) {}
+
+  async step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
+    const { db, run, events } = this.o;
+    const done = await db('agent_run_steps')
+      .where({ run_id: run.id, key, status: 'completed' })
+      .first<{ output: T } | undefined>('output');
+    if (done) return done.output;
+
+    this.position ??= Number(
+      ((
+        await db('agent_run_steps')
+          .where({ run_id: run.id })
+          .max<{ max: number | null }>('position as max')
+          .first()
+      )?.max ?? -1) + 1,
+    );
+    const [row] = await db('agent_run_steps')
+      .insert({
+        run_id: run.id,
+        workspace_id: run.workspace_id,
+        key,
+        position: this.position,
+        status: 'running',
+      })
+      .onConflict(['run_id', 'key'])
+      .merge({
+        status: 'running',
+        attempts: db.raw('agent_run_steps.attempts + 1'),
+        started_at: db.fn.now(),
+        error: null,
+        completed_at: null,
+      })
+      .returning<Array<{ position: number; attempts: number }>>(['position', 'attempts']);
+    if (row!.position === this.position) this.position++;
+    await events.append(run, 'step.started', { step: key, position: row!.position, attempt: row!.attempts });
+
+    const spent = { input: 0, output: 0, cost: 0, model: null as string | null };
+    const scope: StepScope = {
+      signal: this.o.signal,
+      dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
+        const raw = await this.o.dispatchTool.invoke(
+          { model: this.o.model, prompt: req.prompt, system: req.system, max_tokens: req.maxTokens },
+          { signal: this.o.signal },
+        );
+        const out = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ToolOutput;
+        spent.input += (out.usage?.input_tokens ?? 0) + (out.usage?.cached_input_tokens ?? 0);
+        spent.output += (out.usage?.output_tokens ?? 0) + (out.usage?.thinking_tokens ?? 0);
+        spent.cost += out.cost_usd;
+        spent.model = out.model;
+        return { text: out.text, model: out.model, costUsd: out.cost_usd };
+      },
+    };
+
+    try {
+      const output = await fn(scope);
+      await db('agent_run_steps')
+        .where({ run_id: run.id, key })
+        .update({
+          status: 'completed',
+          output: JSON.stringify(output ?? null),
+          model: spent.model,
+          input_tokens: spent.input,
+          output_tokens: spent.output,
+          cost_usd: spent.cost.toFixed(9),
+          completed_at: db.fn.now(),
+        });
+      await events.append(run, 'step.completed', {
+        step: key,
+        position: row!.position,
+        cost_usd: spent.cost,
+        run_cost_usd: await this.runCost(),
+      });
+      return output;
+    } catch (err) {
+      const error = isAppError(err)
+        ? { code: err.code, message: err.message }
+        : { code: 'step_failed', message: err instanceof Error ? err.message : String(err) };
+      await db('agent_run_steps')
+        .where({ run_id: run.id, key })
+        .update({ status: 'failed', error: JSON.stringify(error), completed_at: db.fn.now() })
+        .catch(() => undefined);
+      await events
+        .append(run, 'step.failed', { step: key, position: row!.position, error })
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Everything this run has cost so far, failed and cancelled calls included (from its cost rows). */
+  private async runCost(): Promise<number> {
+    const [r] = await this.o
+      .db('cost_logs')
+      .where({ agent_run_id: this.o.run.id })
+      .sum<Array<{ sum: string | null }>>('cost_usd as sum');
+    return Number(r?.sum ?? 0);
+  }
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { FLOW_INPUT_SCHEMAS, listQuerySchema } from '@raptorflow/shared';
+
+const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+const FLOWS = ['research', 'muse', 'matrix', 'guardian'] as const;
+export const runStatusSchema = z.enum(RUN_STATUSES);
+const isoInstant = z.iso.datetime({ offset: true });
+// The guard reads workspace_id from the query; strict query schemas must let it through.
+const workspaceIdQuery = z.uuid().optional();
+
+/** The agent decides the flow, so `input` is only an object here; its flow's schema checks it next. */
+export const createRunBody = z.strictObject({
+  agent: z.string().min(1).max(64).meta({ example: 'cognition' }),
+  input: z.record(z.string(), z.unknown()),
+  model: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ description: "An alias (fast, standard, heavy) or a priced model id; default the agent's" }),
+});
+
+/** The documented request body: `input` as one of the flow inputs (validated against the agent's flow). */
+export const createRunBodyDoc = createRunBody.extend({
+  input: z
+    .union([
+      FLOW_INPUT_SCHEMAS.research.meta({ title: 'research input' }),
+      FLOW_INPUT_SCHEMAS.muse.meta({ title: 'muse input' }),
+      FLOW_INPUT_SCHEMAS.matrix.meta({ title: 'matrix input' }),
+      FLOW_INPUT_SCHEMAS.guardian.meta({ title: 'guardian input' }),
+    ])
+    .meta({ description: "Checked against the input schema of the agent's default flow (SPEC §9)" }),
+});
+
+export const runListQuery = z.strictObject({
+  ...listQuerySchema.shape,
+  status: runStatusSchema.optional(),
+  agent: z.string().min(1).max(64).optional().meta({ description: 'An agent key, e.g. cognition' }),
+  from: isoInstant.optional().meta({ description: 'created_at ≥ from' }),
+  to: isoInstant.optional().meta({ description: 'created_at < to' }),
+  workspace_id: workspaceIdQuery,
+});
+export type RunListQuery = z.output<typeof runListQuery>;
+
+export const runStatsQuery = z.strictObject({
+  from: isoInstant.optional().meta({ description: 'created_at ≥ from; default 30 days before `to`' }),
+  to: isoInstant.optional().meta({ description: 'created_at < to; default now' }),
+  workspace_id: workspaceIdQuery,
+});
+
+export const runIdParams = z.object({ id: z.uuid() });
+
+/** `Last-Event-ID` (a reconnecting EventSource sends it) or `?last_event_id=`: an event row id. */
+const eventId = z.string().regex(/^\d{1,15}$/, 'must be an event id (a non-negative integer)');
+export const runEventsQuery = z.strictObject({
+  last_event_id: eventId.optional(),
+  workspace_id: workspaceIdQuery,
+});
+export const lastEventIdHeader = eventId;
+
+const money = z.number().meta({ description: 'USD' });
+const instant = z.iso.datetime();
+
+export const runSchema = z.object({
+  id: z.uuid(),
+  agent: z.string().meta({ example: 'cognition' }),
+  flow: z.enum(FLOWS),
+  status: runStatusSchema,
+  input: z.record(z.string(), z.unknown()),
+  output: z.record(z.string(), z.unknown()).nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  model: z.string().meta({ example: 'standard' }),
+  cost_usd: money,
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  duration_ms: z.number().int().nullable(),
+  created_at: instant,
+  started_at: instant.nullable(),
+  completed_at: instant.nullable(),
+});
+
+export const runStepSchema = z.object({
+  key: z.string().meta({ example: 'gather' }),
+  position: z.number().int(),
+  status: z.enum(['running', 'completed', 'failed']),
+  model: z.string().nullable(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cost_usd: money,
+  started_at: instant,
+  completed_at: instant.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+
+export const runCostSchema = z.object({
+  id: z.uuid(),
+  provider: z.string(),
+  model: z.string(),
+  outcome: z.enum(['success', 'failed', 'cancelled']),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cost_usd: money,
+  created_at: instant,
+});
+
+export const runDetailSchema = runSchema.extend({
+  steps: z.array(runStepSchema),
+  costs: z.array(runCostSchema),
+});
+
+export const runAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('queued') });
+export const cancelRequestedSchema = z.object({
+  id: z.uuid(),
+  status: z.literal('running'),
+  cancel_requested: z.literal(true),
+});
+
+export const runStatsSchema = z.object({
+  from: instant,
+  to: instant,
+  total: z.number().int(),
+  by_status: z.object(Object.fromEntries(RUN_STATUSES.map((s) => [s, z.number().int()]))),
+  by_agent: z.array(
+    z.object({
+      agent: z.string(),
+      total: z.number().int(),
+      completed: z.number().int(),
+      failed: z.number().int(),
+      cancelled: z.number().int(),
+    }),
+  ),
+  duration_ms: z.object({
+    p50: z.number().nullable().meta({ description: 'Completed runs only; null when there are none' }),
+    p95: z.number().nullable(),
+  }),
+  cost_usd: z.object({ total: money, per_run_avg: money.nullable() }),
+});

@@ -1,0 +1,169 @@
+import type { Knex } from 'knex';
+import type { z } from 'zod';
+import {
+  ConflictError,
+  FLOW_INPUT_SCHEMAS,
+  ModelRouter,
+  NotFoundError,
+  RunEventLog,
+  ValidationFailedError,
+  createRedis,
+  getBus,
+  getCorrelationId,
+  getDatabase,
+  getLogger,
+  getSettings,
+  parseOrThrow,
+  runCancelChannel,
+} from '@raptorflow/shared';
+import type { FlowName, Logger, RaptorBus, Redis } from '@raptorflow/shared';
+import type { createRunBody } from './agent-run.schemas';
+import { RUN_COLUMNS, toRunView } from './agent-run.views';
+import type { RunRow, RunView } from './agent-run.views';
+
+export interface AgentRunServiceOptions {
+  db?: Knex;
+  bus?: RaptorBus;
+  events?: RunEventLog;
+  /** Validates a requested model the way the dispatcher will resolve it, so a bad one fails now, not later. */
+  router?: ModelRouter;
+  /** Fail-fast connection the cancel nudge is published on. */
+  redis?: Redis;
+  prefix?: string;
+  logger?: Logger;
+}
+
+export type CancelOutcome =
+  | { kind: 'cancelled'; run: RunView }
+  | { kind: 'requested'; id: string; status: 'running'; cancel_requested: true };
+
+/** Run writes: the request (row + first event + outbox row, atomically) and cancellation. */
+export class AgentRunService {
+  private readonly db: Knex;
+  private readonly bus: RaptorBus;
+  private readonly events: RunEventLog;
+  private readonly router: ModelRouter;
+  private redis: Redis | undefined;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+
+  constructor(opts: AgentRunServiceOptions = {}) {
+    this.db = opts.db ?? getDatabase();
+    this.bus = opts.bus ?? getBus();
+    this.prefix = opts.prefix ?? getSettings().queuePrefix;
+    this.redis = opts.redis;
+    this.events = opts.events ?? new RunEventLog({ db: this.db, redis: opts.redis, prefix: this.prefix });
+    this.router = opts.router ?? new ModelRouter();
+    this.logger = opts.logger ?? getLogger();
+  }
+
+  /**
+   * The run row, its `queued` status event and the `agent.run.requested` outbox row commit together: the
+   * runner never receives a run that does not exist, and no run is left without the event that starts it.
+   */
+  async create(
+    workspaceId: string,
+    userId: string,
+    body: z.output<typeof createRunBody>,
+  ): Promise<{ id: string; status: 'queued' }> {
+    const agent = await this.db('agents')
+      .where({ workspace_id: workspaceId, key: body.agent })
+      .first<{ id: string; key: string; default_flow: FlowName; default_model: string } | undefined>(
+        'id',
+        'key',
+        'default_flow',
+        'default_model',
+      );
+    if (!agent) {
+      const message = `no agent "${body.agent}" in this workspace (see GET /v1/agents)`;
+      throw new ValidationFailedError(message, [
+        { path: 'body.agent', message: 'not an agent of this workspace' },
+      ]);
+    }
+    const schema = FLOW_INPUT_SCHEMAS[agent.default_flow] as z.ZodType<Record<string, unknown>>;
+    const input = parseOrThrow(schema, body.input, 'body.input');
+    if (body.model !== undefined) this.router.resolve(body.model);
+    const model = body.model ?? agent.default_model;
+
+    return this.db.transaction(async (trx) => {
+      const [run] = await trx('agent_runs')
+        .insert({
+          workspace_id: workspaceId,
+          agent_id: agent.id,
+          agent_key: agent.key,
+          flow: agent.default_flow,
+          model,
+          status: 'queued',
+          input: JSON.stringify(input),
+          requested_by: userId,
+          correlation_id: getCorrelationId() ?? null,
+        })
+        .returning<Array<{ id: string }>>('id');
+      if (!run) throw new Error('agent_runs insert returned no row');
+      await this.events.append(
+        { id: run.id, workspace_id: workspaceId },
+        'status',
+        { status: 'queued' },
+        trx,
+      );
+      await this.bus.publish(
+        'agent.run.requested',
+        { agent_run_id: run.id, agent_key: agent.key },
+        { trx, workspaceId },
+      );
+      return { id: run.id, status: 'queued' as const };
+    });
+  }
+
+  /**
+   * A queued run is cancelled here and now. A running one belongs to its runner: we only mark the request
+   * (idempotently) and nudge the runner after commit; it stops at its next step boundary and writes the end.
+   */
+  async cancel(workspaceId: string, id: string): Promise<CancelOutcome> {
+    const outcome = await this.db.transaction(async (trx): Promise<CancelOutcome> => {
+      const current = await trx('agent_runs')
+        .where({ id, workspace_id: workspaceId })
+        .forUpdate()
+        .first<{ status: string } | undefined>('status');
+      if (!current) throw new NotFoundError('Run not found');
+      if (current.status === 'queued') {
+        const [row] = await trx('agent_runs')
+          .where({ id })
+          .update({
+            status: 'cancelled',
+            completed_at: trx.fn.now(),
+            updated_at: trx.fn.now(),
+            error: JSON.stringify({ code: 'cancelled', message: 'Cancelled before it started' }),
+          })
+          .returning<RunRow[]>([...RUN_COLUMNS]);
+        await this.events.append({ id, workspace_id: workspaceId }, 'status', { status: 'cancelled' }, trx);
+        return { kind: 'cancelled', run: toRunView(row!) };
+      }
+      if (current.status === 'running') {
+        await trx('agent_runs')
+          .where({ id })
+          .whereNull('cancel_requested_at')
+          .update({ cancel_requested_at: trx.fn.now(), updated_at: trx.fn.now() });
+        return { kind: 'requested', id, status: 'running', cancel_requested: true };
+      }
+      throw new ConflictError(`The run already ended (${current.status}); there is nothing to cancel`, {
+        status: current.status,
+      });
+    });
+    if (outcome.kind === 'requested') await this.nudgeRunner(id);
+    return outcome;
+  }
+
+  private async nudgeRunner(id: string): Promise<void> {
+    this.redis ??= createRedis('producer');
+    try {
+      await this.redis.publish(runCancelChannel(this.prefix), id);
+    } catch (err) {
+      // cancel_requested_at is committed either way: a runner that checks its row still finds the request.
+      this.logger.warn(
+        { err, agent_run_id: id },
+        'run cancel not announced (Redis); the request stays on the row',
+      );
+    }
+  }
+}

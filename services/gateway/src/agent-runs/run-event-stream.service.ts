@@ -1,0 +1,145 @@
+import type { Response } from 'express';
+import { RunEventLog, TERMINAL_STATUSES, getLogger } from '@raptorflow/shared';
+import type { Logger, RunEventRow, RunStatus } from '@raptorflow/shared';
+import type { RunEventHub, RunWatcher } from './run-event.hub';
+
+const PAGE = 500;
+
+export interface RunEventStreamServiceOptions {
+  hub: RunEventHub;
+  events?: RunEventLog;
+  /** A comment line this often keeps proxies from closing an idle stream and finds dead clients. */
+  heartbeatMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Serves a run's event log as Server-Sent Events: first what the client has not seen (everything after its
+ * Last-Event-ID), then new events as they are committed, until a terminal `status` event. Events come only
+ * from the database, so a replay and a live stream carry the same ids in the same order.
+ */
+export class RunEventStreamService {
+  private readonly hub: RunEventHub;
+  private readonly events: RunEventLog;
+  private readonly heartbeatMs: number;
+  private readonly logger: Logger;
+
+  constructor(opts: RunEventStreamServiceOptions) {
+    this.hub = opts.hub;
+    this.events = opts.events ?? new RunEventLog();
+    this.heartbeatMs = opts.heartbeatMs ?? 15_000;
+    this.logger = opts.logger ?? getLogger();
+  }
+
+  async open(res: Response, run: { id: string; status: RunStatus }, afterId: number): Promise<void> {
+    const endedAtConnect = TERMINAL_STATUSES.includes(run.status);
+    const backlog = await this.events.since(run.id, afterId, PAGE);
+    // Nothing left to say about a finished run. 204 is also the one answer that stops a browser's
+    // EventSource from reconnecting forever to a stream that has ended.
+    if (endedAtConnect && backlog.length === 0) {
+      res.status(204).end();
+      return;
+    }
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    // nginx (and proxies that honour it) would otherwise hold events back in its buffer.
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+
+    const stream = new LiveStream(run.id, afterId, res, this.events, this.logger);
+    if (!stream.write(backlog)) return;
+    const unwatch = this.hub.watch(stream);
+    const heartbeat = setInterval(() => stream.ping(), this.heartbeatMs);
+    res.once('close', () => {
+      stream.closed = true;
+      clearInterval(heartbeat);
+      unwatch();
+    });
+    // Whatever was committed between the backlog read and the watch is caught here, not lost.
+    stream.wake(endedAtConnect);
+  }
+}
+
+function isTerminal(e: RunEventRow): boolean {
+  return e.type === 'status' && TERMINAL_STATUSES.includes(e.data.status as RunStatus);
+}
+
+/** Wire format: `id: <row id>`, `event: <type>`, `data: {run_id, type, ...data, at}`. */
+function frame(e: RunEventRow): string {
+  const data = Object.assign({ run_id: e.run_id, type: e.type }, e.data, {
+    run_id: e.run_id,
+    type: e.type,
+    at: e.created_at.toISOString(),
+  });
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+class LiveStream implements RunWatcher {
+  closed = false;
+  private busy = false;
+  private again = false;
+  private runEnded = false;
+
+  constructor(
+    readonly runId: string,
+    public lastId: number,
+    private readonly res: Response,
+    private readonly events: RunEventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  wake(runEnded: boolean): void {
+    if (runEnded) this.runEnded = true;
+    void this.pump();
+  }
+
+  ping(): void {
+    if (!this.closed) this.res.write(': ping\n\n');
+  }
+
+  /** Sends the rows; false once the stream has ended (a terminal status was among them). */
+  write(rows: RunEventRow[]): boolean {
+    for (const e of rows) {
+      if (this.closed) return false;
+      this.res.write(frame(e));
+      this.lastId = e.id;
+      if (isTerminal(e)) {
+        this.end();
+        return false;
+      }
+    }
+    return !this.closed;
+  }
+
+  /** One reader at a time: wakes arriving mid-read only ask for one more round. */
+  private async pump(): Promise<void> {
+    if (this.closed) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        // Read the flag before the rows: events committed with the final status are then in this read.
+        const ended = this.runEnded;
+        const rows = await this.events.since(this.runId, this.lastId, PAGE);
+        if (!this.write(rows)) return;
+        if (rows.length === PAGE) this.again = true;
+        else if (ended) return this.end();
+      } while (this.again && !this.closed);
+    } catch (err) {
+      this.logger.debug({ err, agent_run_id: this.runId }, 'run event read failed; the poll retries');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.res.end();
+  }
+}

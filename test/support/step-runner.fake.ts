@@ -1,0 +1,78 @@
+import type {
+  StepDispatchRequest,
+  StepDispatchResult,
+  StepRunner,
+  StepScope,
+} from '../../services/agent-runner/src/flows/flow.types';
+import type { ModelDispatchInput, ModelDispatchOutput } from '../../shared/src/tools';
+
+/** The part of the audited Model Dispatch Tool a step needs. */
+export interface DispatchToolLike {
+  invoke(input: ModelDispatchInput, config?: { signal?: AbortSignal }): Promise<ModelDispatchOutput>;
+}
+
+/** Thrown by the fake where a real runner would have died (process killed, node lost). */
+export class SimulatedCrash extends Error {
+  constructor(readonly step: string) {
+    super(`simulated crash at step ${step}`);
+    this.name = 'SimulatedCrash';
+  }
+}
+
+export interface FakeStepRunnerOptions {
+  dispatchTool: DispatchToolLike;
+  model: string;
+  signal?: AbortSignal;
+  /** Completed step outputs by key; share one map between runners to model a resumed run. */
+  memo?: Map<string, unknown>;
+  /** Crash when this step starts, before it does any work. */
+  crashAt?: string;
+}
+
+/**
+ * An in-memory StepRunner with the production contract: a completed step's output is stored (as JSON, like
+ * the database would) and returned instead of running it again; every dispatch goes through the audited
+ * Model Dispatch Tool. Stricter than production where a flow bug should fail loudly: a step may dispatch
+ * at most once, and a key may run to completion only once per memo.
+ */
+export class FakeStepRunner implements StepRunner {
+  readonly memo: Map<string, unknown>;
+  /** Step keys whose function ran (not memo hits), in order. */
+  readonly ran: string[] = [];
+  /** Step keys that dispatched a model call, in order. */
+  readonly dispatched: string[] = [];
+  /** Step keys answered from the memo. */
+  readonly replayed: string[] = [];
+  private readonly signal: AbortSignal;
+
+  constructor(private readonly o: FakeStepRunnerOptions) {
+    this.memo = o.memo ?? new Map();
+    this.signal = o.signal ?? new AbortController().signal;
+  }
+
+  async step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
+    if (this.memo.has(key)) {
+      this.replayed.push(key);
+      return JSON.parse(JSON.stringify(this.memo.get(key))) as T;
+    }
+    if (key === this.o.crashAt) throw new SimulatedCrash(key);
+    this.ran.push(key);
+    let calls = 0;
+    const scope: StepScope = {
+      signal: this.signal,
+      dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
+        if (++calls > 1) throw new Error(`step "${key}" dispatched more than once`);
+        this.dispatched.push(key);
+        const out = await this.o.dispatchTool.invoke(
+          { model: this.o.model, prompt: req.prompt, system: req.system, max_tokens: req.maxTokens },
+          { signal: this.signal },
+        );
+        return { text: out.text, model: out.model, costUsd: out.cost_usd };
+      },
+    };
+    const output = await fn(scope);
+    if (output === undefined) throw new Error(`step "${key}" returned nothing; outputs must be JSON`);
+    this.memo.set(key, JSON.parse(JSON.stringify(output)));
+    return output;
+  }
+}
