@@ -49,6 +49,8 @@ export class RunEventStreamService {
 
     const stream = new LiveStream(run.id, afterId, res, this.events, this.logger);
     if (!stream.write(backlog)) return;
+    // A client gone while the backlog was read has already emitted 'close': nothing would clean up after it.
+    if (res.destroyed || res.socket?.destroyed !== false) return;
     const unwatch = this.hub.watch(stream);
     const heartbeat = setInterval(() => stream.ping(), this.heartbeatMs);
     res.once('close', () => {
