@@ -1,0 +1,116 @@
+import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
+import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
+import { RunEventLog } from '../../shared/src';
+import { lordsWorkspace } from '../support/runs';
+import { openStack } from '../support/stack';
+
+/** Claims, leases and the ghost sweeper on real PostgreSQL (no processes: the services are called directly). */
+const stack = openStack();
+afterAll(() => stack.close());
+
+const lease = (owner: string, extra: { leaseMs?: number; workspaceConcurrency?: number } = {}) =>
+  new RunLeaseService({
+    db: stack.db,
+    events: new RunEventLog({ db: stack.db }),
+    owner,
+    leaseMs: 60_000,
+    ...extra,
+  });
+
+async function queuedRun(wsId: string) {
+  const agent = await stack.db('agents').where({ workspace_id: wsId, key: 'cognition' }).first();
+  const [run] = await stack
+    .db('agent_runs')
+    .insert({
+      workspace_id: wsId,
+      agent_id: agent.id,
+      agent_key: 'cognition',
+      flow: 'research',
+      model: 'fast',
+      input: JSON.stringify({ topic: 't' }),
+    })
+    .returning('*');
+  return run;
+}
+
+it('a run is claimed by exactly one of many concurrent runners', async () => {
+  const { ws } = await lordsWorkspace(stack.db);
+  const run = await queuedRun(ws.id);
+  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => lease(`runner-${i}`).claim(run.id)));
+  expect(results.filter((r) => r.kind === 'claimed')).toHaveLength(1);
+  expect(results.filter((r) => r.kind === 'held')).toHaveLength(7);
+  const row = await stack.db('agent_runs').where({ id: run.id }).first();
+  expect(row).toMatchObject({ status: 'running', attempts: 1 });
+});
+
+it('never lets more than the cap run in one workspace, whatever the interleaving', async () => {
+  const { ws } = await lordsWorkspace(stack.db);
+  const runs = await Promise.all(Array.from({ length: 10 }, () => queuedRun(ws.id)));
+  const results = await Promise.all(
+    runs.map((r, i) => lease(`runner-${i}`, { workspaceConcurrency: 3 }).claim(r.id)),
+  );
+  expect(results.filter((r) => r.kind === 'claimed')).toHaveLength(3);
+  expect(results.filter((r) => r.kind === 'wait')).toHaveLength(7);
+});
+
+it('a lease that ran out can be taken over; the old holder learns it lost it', async () => {
+  const { ws } = await lordsWorkspace(stack.db);
+  const run = await queuedRun(ws.id);
+  const first = lease('first', { leaseMs: 200 });
+  expect((await first.claim(run.id)).kind).toBe('claimed');
+  expect((await lease('second').claim(run.id)).kind).toBe('held');
+  await new Promise((r) => setTimeout(r, 300));
+  const second = lease('second');
+  const taken = await second.claim(run.id);
+  expect(taken).toMatchObject({ kind: 'claimed', resumed: true });
+  expect(await first.renew(run.id)).toEqual({ held: false, cancelRequested: false });
+  expect(await first.finish(run, 'completed', { output: {} })).toBe(false);
+  await stack.db('agent_runs').where({ id: run.id }).update({ cancel_requested_at: stack.db.fn.now() });
+  expect(await second.renew(run.id)).toEqual({ held: true, cancelRequested: true });
+  expect(await second.finish(run, 'cancelled', {})).toBe(true);
+  expect((await lease('third').claim(run.id)).kind).toBe('done');
+});
+
+it('the sweeper requeues a ghost run (no live lease) once, through the outbox', async () => {
+  const { ws } = await lordsWorkspace(stack.db);
+  const run = await queuedRun(ws.id);
+  await lease('dead', { leaseMs: 100 }).claim(run.id);
+  await stack
+    .db('agent_runs')
+    .where({ id: run.id })
+    .update({ heartbeat_at: stack.db.raw(`now() - interval '1 minute'`) });
+  await new Promise((r) => setTimeout(r, 250));
+  const sweeper = new RunSweeper({ db: stack.db, bus: stack.bus, leaseMs: 100 });
+  const outbox = () =>
+    stack
+      .db('event_outbox')
+      .where({ event_type: 'agent.run.requested' })
+      .whereRaw(`envelope->'payload'->>'agent_run_id' = ?`, [run.id]);
+  expect((await sweeper.sweep()).requeued).toBeGreaterThanOrEqual(1);
+  expect(await outbox()).toHaveLength(1);
+  await sweeper.sweep();
+  expect(await outbox()).toHaveLength(1); // left alone for two lease periods
+  expect((await lease('new').claim(run.id)).kind).toBe('claimed');
+});
+
+it('prunes the checkpoints of runs finished longer ago than the retention', async () => {
+  const { ws } = await lordsWorkspace(stack.db);
+  const old = await queuedRun(ws.id);
+  const recent = await queuedRun(ws.id);
+  await stack
+    .db('agent_runs')
+    .where({ id: old.id })
+    .update({ status: 'completed', completed_at: stack.db.raw(`now() - interval '10 days'`) });
+  await stack
+    .db('agent_runs')
+    .where({ id: recent.id })
+    .update({ status: 'completed', completed_at: stack.db.fn.now() });
+  for (const id of [old.id, recent.id])
+    await stack.db('langgraph.checkpoints').insert({ thread_id: id, checkpoint_id: 'c1', checkpoint: '{}' });
+  await new RunSweeper({ db: stack.db, bus: stack.bus, retentionHours: 24 }).pruneCheckpoints();
+  const left = await stack
+    .db('langgraph.checkpoints')
+    .whereIn('thread_id', [old.id, recent.id])
+    .pluck('thread_id');
+  expect(left).toEqual([recent.id]);
+});
