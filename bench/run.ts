@@ -1,4 +1,4 @@
-// npm run bench [-- gateway|bus|events|dispatch] — every figure is printed beside a baseline measured in the same run.
+// npm run bench [-- gateway|bus|events|dispatch|agent-runs] — every figure is printed beside a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from '../scripts/lib/local-stack';
@@ -53,6 +53,10 @@ async function main(): Promise<void> {
     if (!only || only === 'dispatch') {
       const { runDispatchBench } = await import('./dispatch.bench');
       lines.push(...(await runDispatchBench()));
+    }
+    if (!only || only === 'agent-runs') {
+      const { runAgentRunsBench } = await import('./agent-runs.bench');
+      lines.push(...(await runAgentRunsBench(db)));
     }
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {

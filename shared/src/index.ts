@@ -42,3 +42,4 @@ export * from './db/transient-errors';
 export * from './runs/flow-inputs';
 export * from './runs/run-events';
 export * from './tools';
+export * from './costs/budget-alerts.service';

@@ -48,6 +48,7 @@ it('dispatches for a member and returns text, usage and the exact cost', async (
     reserved_usd: 0,
     remaining_usd: 50 - res.body.cost_usd * 2,
     percent_used: expect.any(Number),
+    alerts: [],
     by_model: [
       {
         model: 'gemini-2.5-flash',

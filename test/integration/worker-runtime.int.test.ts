@@ -88,7 +88,11 @@ describe('createWorker (real BullMQ on Redis)', () => {
     const queue = stack.bus.queue('cost');
     const calls: unknown[] = [];
     workers.push(
-      createWorker('cost', { 'cost.recorded': async (p) => calls.push(p) }, { prefix: stack.prefix }),
+      createWorker(
+        'cost',
+        { 'cost.recorded': async (p) => calls.push(p), 'ledger.reconcile.requested': async (p) => calls.push(p) },
+        { prefix: stack.prefix },
+      ),
     );
     const env = buildEnvelope('test.event', {});
     await queue.add('test.event', env, { jobId: env.event_id });

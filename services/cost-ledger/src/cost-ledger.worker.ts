@@ -1,16 +1,35 @@
 import type { Worker } from 'bullmq';
 import { createWorker, workerOptionsFor } from '@raptorflow/shared';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
+import type { AlertWebhookService } from './alert-webhook.service';
 import { CostLedgerService } from './cost-ledger.service';
+import type { LedgerReconciler } from './ledger-reconciler.service';
 
+/** The `cost` queue: folds and reconciliation. */
 export function createCostLedgerWorker(
-  service = new CostLedgerService(),
-  opts: CreateWorkerOptions = {},
+  service: CostLedgerService = new CostLedgerService(),
+  opts: CreateWorkerOptions & { reconciler?: LedgerReconciler } = {},
 ): Worker {
   const handleCostRecorded: EventHandler<'cost.recorded'> = (payload) => service.fold(payload.cost_log_id);
+  const handleReconcileRequested: EventHandler<'ledger.reconcile.requested'> = async (payload) => {
+    if (!opts.reconciler) throw new Error('this worker was built without a reconciler');
+    const r = await opts.reconciler.reconcile({ month: payload.month });
+    return { months: r.months, corrections: r.corrections.length, reclaimed: r.reclaimedReservations };
+  };
   return createWorker(
     'cost',
-    { 'cost.recorded': handleCostRecorded },
+    { 'cost.recorded': handleCostRecorded, 'ledger.reconcile.requested': handleReconcileRequested },
+    { ...workerOptionsFor('costLedger'), ...opts },
+  );
+}
+
+/** The `notify` queue: budget alert webhooks, apart from folding so a dead receiver never slows it. */
+export function createNotifyWorker(webhooks: AlertWebhookService, opts: CreateWorkerOptions = {}): Worker {
+  const handleBudgetAlertFired: EventHandler<'budget.alert.fired'> = (payload, { envelope }) =>
+    webhooks.deliver(payload, envelope.workspace_id);
+  return createWorker(
+    'notify',
+    { 'budget.alert.fired': handleBudgetAlertFired },
     { ...workerOptionsFor('costLedger'), ...opts },
   );
 }

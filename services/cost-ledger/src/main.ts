@@ -1,10 +1,33 @@
-import { getSettings, runWorkerService, scrubSecrets } from '@raptorflow/shared';
-import { createCostLedgerWorker } from './cost-ledger.worker';
+import { buildEnvelope, getBus, getSettings, runWorkerService, scrubSecrets } from '@raptorflow/shared';
+import { AlertWebhookService } from './alert-webhook.service';
+import { CostLedgerService } from './cost-ledger.service';
+import { createCostLedgerWorker, createNotifyWorker } from './cost-ledger.worker';
+import { LedgerReconciler } from './ledger-reconciler.service';
+
+const settings = getSettings();
 
 runWorkerService({
   service: 'cost-ledger',
-  port: getSettings().workerPorts.costLedger,
-  start: () => [createCostLedgerWorker()],
+  port: settings.workerPorts.costLedger,
+  start: async () => {
+    const every = settings.ledger.reconcileIntervalMs;
+    const queue = getBus().queue('cost');
+    // One scheduler, whatever the number of ledger processes: upserting the same id is idempotent.
+    if (every > 0)
+      await queue.upsertJobScheduler(
+        'ledger-reconcile',
+        { every },
+        {
+          name: 'ledger.reconcile.requested',
+          data: buildEnvelope('ledger.reconcile.requested', {}, { workspaceId: null }),
+        },
+      );
+    else await queue.removeJobScheduler('ledger-reconcile');
+    return [
+      createCostLedgerWorker(new CostLedgerService(), { reconciler: new LedgerReconciler() }),
+      createNotifyWorker(new AlertWebhookService()),
+    ];
+  },
 }).catch((err: unknown) => {
   console.error(scrubSecrets(err instanceof Error ? err.message : String(err)));
   process.exit(1);

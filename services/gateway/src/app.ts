@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { Knex } from 'knex';
 import {
   AgentRegistryService,
+  BudgetAlertService,
   BudgetLedgerService,
   DispatchTrailService,
   CursorCodec,
@@ -127,7 +128,13 @@ export function createApp(deps: AppDeps): Express {
     '/workspaces/:workspace_id/members',
     membersRouter({ members: new MemberService({ db, memberships }), guards, cursors }),
   );
-  v1.use('/workspaces/:workspace_id/budget', budgetRouter({ budgets: new BudgetService({ db }), guards }));
+  v1.use(
+    '/workspaces/:workspace_id/budget',
+    budgetRouter({
+      budgets: new BudgetService({ db, alerts: new BudgetAlertService({ db, bus }) }),
+      guards,
+    }),
+  );
   v1.use(
     '/workspaces/:workspace_id/guardrails',
     guardrailsRouter({ guardrails: new GuardrailService({ db, logger }), guards }),

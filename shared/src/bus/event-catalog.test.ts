@@ -14,13 +14,13 @@ const ID_2 = '22222222-2222-4222-8222-222222222222';
 
 describe('QUEUE_NAMES', () => {
   it('is exactly the four domain queues, in order', () => {
-    expect([...QUEUE_NAMES]).toEqual(['workspace', 'agent', 'cost', 'system']);
+    expect([...QUEUE_NAMES]).toEqual(['workspace', 'agent', 'cost', 'system', 'notify']);
   });
 
   it('is frozen', () => {
     expect(Object.isFrozen(QUEUE_NAMES)).toBe(true);
     expect(() => (QUEUE_NAMES as unknown as string[]).push('extra')).toThrow(TypeError);
-    expect(QUEUE_NAMES).toHaveLength(4);
+    expect(QUEUE_NAMES).toHaveLength(5);
   });
 });
 
@@ -103,12 +103,28 @@ describe('event schemas', () => {
     'workspace.created': { workspace_id: ID_1, name: 'Acme', created_by: ID_2 },
     'agent.run.requested': { agent_run_id: ID_1, agent_key: 'strategist' },
     'cost.recorded': { cost_log_id: ID_1, model: 'claude-sonnet', cost_usd: '0.004200' },
+    'ledger.reconcile.requested': { month: '2026-11' },
+    'budget.alert.fired': {
+      alert_id: ID_1,
+      month: '2026-11',
+      threshold_percent: 80,
+      spent_usd: '40.5',
+      budget_usd: '50',
+    },
     'test.event': { message: 'hello', data: { n: 1 } },
   };
   const bad: Record<EventType, unknown> = {
     'workspace.created': { workspace_id: 'not-a-uuid', name: 'Acme', created_by: ID_2 },
     'agent.run.requested': { agent_run_id: ID_1, agent_key: '' },
     'cost.recorded': { cost_log_id: ID_1, model: 'claude-sonnet', cost_usd: '-1' },
+    'ledger.reconcile.requested': { month: '2026-13' },
+    'budget.alert.fired': {
+      alert_id: ID_1,
+      month: '2026-11',
+      threshold_percent: 0,
+      spent_usd: '1',
+      budget_usd: '2',
+    },
     'test.event': { message: 'x'.repeat(1_001) },
   };
 

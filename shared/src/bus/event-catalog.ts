@@ -7,7 +7,7 @@ import type { JobsOptions } from 'bullmq';
  *
  * Queue names are part of the on-disk contract (Redis keys, Bull Board, dashboards): never rename one.
  */
-export const QUEUE_NAMES = Object.freeze(['workspace', 'agent', 'cost', 'system'] as const);
+export const QUEUE_NAMES = Object.freeze(['workspace', 'agent', 'cost', 'system', 'notify'] as const);
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Retry policy shared by every job unless an event overrides it: 5 tries over ~30 s, with jitter. */
@@ -49,6 +49,34 @@ export const EVENT_CATALOG = {
     queue: 'cost',
     description: 'A model call was billed; the cost-ledger folds it into the rollups.',
     schema: z.object({ cost_log_id: uuid, model: z.string().min(1), cost_usd: decimalString }),
+  }),
+  'ledger.reconcile.requested': defineEvent({
+    queue: 'cost',
+    description:
+      'Recompute the rollups of the given UTC month (default: this one and the last) from cost_logs, correct ' +
+      'drift, reclaim expired budget reservations. Scheduled hourly by the cost-ledger.',
+    schema: z.object({
+      month: z
+        .string()
+        .regex(/^\d{4}-(0[1-9]|1[0-2])$/)
+        .optional(),
+    }),
+    jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 10_000, jitter: 0.5 } },
+  }),
+  'budget.alert.fired': defineEvent({
+    queue: 'notify',
+    description:
+      "A workspace's month spend crossed 50, 80 or 100 % of its budget; the cost-ledger POSTs the signed " +
+      'webhook (when BUDGET_ALERT_WEBHOOK_URL is set), retried with backoff on its own queue.',
+    schema: z.object({
+      alert_id: uuid,
+      month: z.string().regex(/^\d{4}-\d{2}$/),
+      threshold_percent: z.number().int().min(1).max(1_000),
+      spent_usd: decimalString,
+      budget_usd: decimalString,
+    }),
+    // ~1, 2, 4 … 256 s: a receiver down for minutes still gets the alert.
+    jobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1_000, jitter: 0.3 } },
   }),
   'test.event': defineEvent({
     queue: 'system',

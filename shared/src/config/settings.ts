@@ -78,6 +78,9 @@ const envSchema = z.object({
   AGENT_WORKSPACE_CONCURRENCY: intFrom(3, 1, 1_000),
   AGENT_CHECKPOINT_RETENTION_HOURS: intFrom(168, 1, 100_000),
   AGENT_CHECKPOINT_POOL_MAX: intFrom(5, 1, 100),
+  BUDGET_ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  BUDGET_ALERT_WEBHOOK_TIMEOUT_MS: intFrom(5_000, 100, 120_000),
+  LEDGER_RECONCILE_INTERVAL_MS: intFrom(3_600_000, 0, 86_400_000),
 });
 
 export type Environment = 'development' | 'test' | 'production';
@@ -127,6 +130,13 @@ export interface Settings {
     workspaceConcurrency: number;
     checkpointRetentionHours: number;
     checkpointPoolMax: number;
+  };
+  ledger: {
+    /** Budget alerts are POSTed here (signed with SECRET_KEY) when set. */
+    alertWebhookUrl: string | undefined;
+    alertWebhookTimeoutMs: number;
+    /** How often the job scheduler runs reconciliation; 0 turns the schedule off. */
+    reconcileIntervalMs: number;
   };
   /** Names of the variables that fell back to a development default (announced once at start-up). */
   defaultsUsed: readonly string[];
@@ -253,6 +263,11 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       workspaceConcurrency: e.AGENT_WORKSPACE_CONCURRENCY,
       checkpointRetentionHours: e.AGENT_CHECKPOINT_RETENTION_HOURS,
       checkpointPoolMax: e.AGENT_CHECKPOINT_POOL_MAX,
+    },
+    ledger: {
+      alertWebhookUrl: e.BUDGET_ALERT_WEBHOOK_URL,
+      alertWebhookTimeoutMs: e.BUDGET_ALERT_WEBHOOK_TIMEOUT_MS,
+      reconcileIntervalMs: e.LEDGER_RECONCILE_INTERVAL_MS,
     },
     defaultsUsed,
   });

@@ -29,6 +29,9 @@ export interface RaptorMetrics {
   llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   budgetRejectionsTotal: Counter;
+  budgetAlertsTotal: Counter<'threshold'>;
+  ledgerCorrectionsTotal: Counter<'period'>;
+  webhookDeliveriesTotal: Counter<'outcome'>;
 }
 
 /** A scrape must answer even when Redis does not: depth is skipped after this long. */
@@ -114,6 +117,24 @@ function buildMetrics(): RaptorMetrics {
     budgetRejectionsTotal: new Counter({
       name: 'raptorflow_budget_rejections_total',
       help: 'Model dispatches refused with 402 because the workspace budget could not take their worst case',
+      registers: [registry],
+    }),
+    budgetAlertsTotal: new Counter({
+      name: 'raptorflow_budget_alerts_total',
+      help: 'Budget alerts fired (each workspace, month and threshold fires once)',
+      labelNames: ['threshold'] as const,
+      registers: [registry],
+    }),
+    ledgerCorrectionsTotal: new Counter({
+      name: 'raptorflow_ledger_corrections_total',
+      help: 'Rollup rows reconciliation had to correct (drift from cost_logs), by period',
+      labelNames: ['period'] as const,
+      registers: [registry],
+    }),
+    webhookDeliveriesTotal: new Counter({
+      name: 'raptorflow_webhook_deliveries_total',
+      help: 'Budget alert webhook attempts by outcome (delivered, failed)',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
   };

@@ -40,4 +40,8 @@ export const guardrailRulesSchema = z.strictObject({
 
 export type GuardrailRules = z.output<typeof guardrailRulesSchema>;
 
-export const EMPTY_GUARDRAILS: GuardrailRules = { banned_phrases: [], banned_claims: [], required_disclaimers: [] };
+export const EMPTY_GUARDRAILS: GuardrailRules = {
+  banned_phrases: [],
+  banned_claims: [],
+  required_disclaimers: [],
+};

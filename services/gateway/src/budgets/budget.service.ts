@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { BudgetAlertService} from '@raptorflow/shared';
 import { AuditLogService, getDatabase, getSettings } from '@raptorflow/shared';
 
 export interface BudgetView {
@@ -11,6 +12,7 @@ export interface BudgetView {
 export interface BudgetServiceOptions {
   db?: Knex;
   audit?: AuditLogService;
+  alerts?: BudgetAlertService;
   defaultBudgetUsd?: number;
 }
 
@@ -19,10 +21,12 @@ export class BudgetService {
   private readonly db: Knex;
   private readonly audit: AuditLogService;
   private readonly defaultBudgetUsd: number;
+  private readonly alerts: BudgetAlertService | undefined;
 
   constructor(opts: BudgetServiceOptions = {}) {
     this.db = opts.db ?? getDatabase();
     this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    this.alerts = opts.alerts;
     this.defaultBudgetUsd = opts.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd;
   }
 
@@ -58,6 +62,8 @@ export class BudgetService {
         .onConflict('workspace_id')
         .merge({ monthly_budget_usd: amount, updated_by: userId, updated_at: trx.fn.now() });
       const after = await this.get(workspaceId, trx);
+      // A budget raised above this month's spend re-arms the thresholds the spend no longer reaches.
+      const rearmed = await this.alerts?.rearm(trx, workspaceId);
       await this.audit.record(
         {
           action: 'budget.updated',
@@ -65,7 +71,7 @@ export class BudgetService {
           resourceType: 'workspace_budget',
           resourceId: workspaceId,
           input: { before: pick(before), after: pick(after) },
-          output: pick(after),
+          output: { ...pick(after), rearmed_alerts: rearmed ?? [] },
         },
         trx,
       );

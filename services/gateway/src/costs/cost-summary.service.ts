@@ -15,6 +15,26 @@ export interface CostSummary {
     output_tokens: number;
     spent_usd: number;
   }>;
+  alerts: Array<{
+    threshold_percent: number;
+    spent_usd: number;
+    budget_usd: number;
+    fired_at: string;
+    delivered_at: string | null;
+  }>;
+}
+
+export interface DailyCosts {
+  from: string;
+  to: string;
+  data: Array<{
+    day: string;
+    model: string;
+    calls: number;
+    input_tokens: number;
+    output_tokens: number;
+    spent_usd: number;
+  }>;
 }
 
 export interface CostSummaryServiceOptions {
@@ -22,7 +42,7 @@ export interface CostSummaryServiceOptions {
   ledger?: BudgetLedgerService;
 }
 
-/** A workspace's month (UTC): the dispatcher's admission counters plus the per-model breakdown. */
+/** A workspace's month (UTC): the dispatcher's admission counters, the per-model breakdown, alerts fired. */
 export class CostSummaryService {
   private readonly db: Knex;
   private readonly ledger: BudgetLedgerService;
@@ -56,6 +76,18 @@ export class CostSummaryService {
         this.db.raw('sum(output_tokens + thinking_tokens)::bigint AS output_tokens'),
         this.db.raw('sum(cost_usd)::text AS spent'),
       );
+    const alerts = await this.db('budget_alerts')
+      .where({ workspace_id: workspaceId, month: state.month })
+      .orderBy('threshold_percent')
+      .select<
+        Array<{
+          threshold_percent: number;
+          spent_usd: string;
+          budget_usd: string;
+          created_at: Date;
+          delivered_at: Date | null;
+        }>
+      >('threshold_percent', 'spent_usd', 'budget_usd', 'created_at', 'delivered_at');
     const remaining = state.budgetNano - state.spentNano - state.reservedNano;
     return {
       month: state.month.slice(0, 7),
@@ -70,6 +102,50 @@ export class CostSummaryService {
             : 0
           : Number((state.spentNano * 10_000n) / state.budgetNano) / 100,
       by_model: rows.map((r) => ({
+        model: r.model,
+        calls: r.calls,
+        input_tokens: Number(r.input_tokens),
+        output_tokens: Number(r.output_tokens),
+        spent_usd: nanoToNumber(decimalToNano(r.spent)),
+      })),
+      alerts: alerts.map((a) => ({
+        threshold_percent: a.threshold_percent,
+        spent_usd: nanoToNumber(decimalToNano(a.spent_usd)),
+        budget_usd: nanoToNumber(decimalToNano(a.budget_usd)),
+        fired_at: a.created_at.toISOString(),
+        delivered_at: a.delivered_at?.toISOString() ?? null,
+      })),
+    };
+  }
+
+  /** Day × model rollups (UTC days, both ends inclusive), from the cost-ledger's folds. */
+  async daily(workspaceId: string, from: string, to: string): Promise<DailyCosts> {
+    const rows = await this.db('cost_rollups')
+      .where({ workspace_id: workspaceId, period: 'day' })
+      .whereBetween('period_start', [from, to])
+      .orderBy([{ column: 'period_start' }, { column: 'model' }])
+      .select<
+        Array<{
+          day: string;
+          model: string;
+          calls: number;
+          input_tokens: number;
+          output_tokens: number;
+          spent: string;
+        }>
+      >(
+        this.db.raw(`period_start::text AS day`),
+        'model',
+        'calls',
+        this.db.raw('input_tokens + cached_input_tokens AS input_tokens'),
+        this.db.raw('output_tokens + thinking_tokens AS output_tokens'),
+        this.db.raw('spent_usd::text AS spent'),
+      );
+    return {
+      from,
+      to,
+      data: rows.map((r) => ({
+        day: r.day,
         model: r.model,
         calls: r.calls,
         input_tokens: Number(r.input_tokens),

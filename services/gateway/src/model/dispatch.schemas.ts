@@ -17,16 +17,9 @@ export const dispatchBody = z.strictObject({
     .max(500)
     .refine((m) => m[0]?.role === 'user', 'the first message must be from the user'),
   system: z.string().min(1).optional(),
-  max_tokens: z
-    .number()
-    .int()
-    .min(1)
-    .max(1_000_000)
-    .optional()
-    .meta({
-      description:
-        "Output cap; the worst case reserved against the budget. Default 1024 (or the model's cap)",
-    }),
+  max_tokens: z.number().int().min(1).max(1_000_000).optional().meta({
+    description: "Output cap; the worst case reserved against the budget. Default 1024 (or the model's cap)",
+  }),
 });
 
 export const usageSchema = z.object({

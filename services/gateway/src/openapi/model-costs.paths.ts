@@ -1,5 +1,10 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { costSummaryQuery, costSummarySchema } from '../costs/cost.schemas';
+import {
+  costSummaryQuery,
+  costSummarySchema,
+  dailyCostsQuery,
+  dailyCostsSchema,
+} from '../costs/cost.schemas';
 import { dispatchBody, dispatchResult } from '../model/dispatch.schemas';
 import { json, route, workspaceHeader } from './openapi.helpers';
 
@@ -33,6 +38,15 @@ export function registerModelAndCostPaths(registry: OpenAPIRegistry, auth: numbe
     summary: "The workspace's month: budget, spent, reserved, remaining, by model",
     request: { headers: workspaceHeader, query: costSummaryQuery },
     ok: [200, json(S, 'The month summary')],
+    errors: [...auth, 403],
+  });
+  route(registry, {
+    method: 'get',
+    path: '/v1/costs/daily',
+    tags: ['costs'],
+    summary: 'Spend per UTC day and model (from the cost-ledger rollups)',
+    request: { headers: workspaceHeader, query: dailyCostsQuery.in },
+    ok: [200, json(dailyCostsSchema.meta({ id: 'DailyCosts' }), 'Days in the range that had spend')],
     errors: [...auth, 403],
   });
 }

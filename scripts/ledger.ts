@@ -1,0 +1,71 @@
+// npm run ledger -- reconcile [--month YYYY-MM] [--json]
+//   Recomputes the rollups of that UTC month (default: this one and the last) from cost_logs, corrects and
+//   reports every drift, and reclaims expired budget reservations — what the hourly job does, on demand.
+// Uses DATABASE_URL (and QUEUE_PREFIX/REDIS_URL for the alerts a correction may fire) like the services.
+import { parseArgs } from 'node:util';
+import {
+  AuditLogService,
+  BudgetAlertService,
+  BudgetLedgerService,
+  RaptorBus,
+  closeRedisConnections,
+  createDatabase,
+  createLogger,
+} from '@raptorflow/shared';
+import { LedgerReconciler } from '../services/cost-ledger/src/ledger-reconciler.service';
+
+const USAGE = 'usage: npm run ledger -- reconcile [--month YYYY-MM] [--json]';
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      month: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals[0] !== 'reconcile') {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  if (values.month !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month)) {
+    process.stderr.write(`--month must be YYYY-MM\n${USAGE}\n`);
+    return 2;
+  }
+  const db = createDatabase({ poolMax: 2, applicationName: 'raptorflow-ledger-cli' });
+  const bus = new RaptorBus({ db });
+  try {
+    const reconciler = new LedgerReconciler({
+      db,
+      audit: new AuditLogService({ db }),
+      alerts: new BudgetAlertService({ db, bus }),
+      budgets: new BudgetLedgerService({ db }),
+      logger: createLogger('ledger-cli'),
+    });
+    const r = await reconciler.reconcile({ month: values.month });
+    if (values.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else {
+      process.stdout.write(`reconciled ${r.months.join(', ')}: ${r.corrections.length} correction(s), `);
+      process.stdout.write(`${r.reclaimedReservations} expired reservation(s) reclaimed\n`);
+      for (const c of r.corrections)
+        process.stdout.write(
+          `  ${c.period} ${c.period_start} ${c.model ?? '-'} ws ${c.workspace_id}: ` +
+            `${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}\n`,
+        );
+    }
+    return 0;
+  } finally {
+    await bus.close();
+    await closeRedisConnections();
+    await db.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,90 @@
+import { createHmac } from 'node:crypto';
+import type { Knex } from 'knex';
+import { createLogger, getDatabase, getMetrics, getSettings } from '@raptorflow/shared';
+import type { EventPayload, Logger } from '@raptorflow/shared';
+
+export interface AlertWebhookOptions {
+  db?: Knex;
+  url?: string;
+  secret?: string;
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The signature receivers check: HMAC-SHA256 with SECRET_KEY over `<timestamp>.<raw body>`, hex, sent as
+ * `X-RaptorFlow-Signature: v1=<hex>` with `X-RaptorFlow-Timestamp: <unix seconds>`. Binding the timestamp lets
+ * receivers refuse replays older than a few minutes.
+ */
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export class WebhookDeliveryError extends Error {}
+
+/**
+ * Delivers `budget.alert.fired` to BUDGET_ALERT_WEBHOOK_URL. It runs on its own queue, so a slow or dead
+ * receiver only delays alerts, never folding; a failure throws and BullMQ retries with backoff. Every attempt
+ * carries the same `X-RaptorFlow-Delivery` id (the alert id) so a receiver can drop a duplicate.
+ */
+export class AlertWebhookService {
+  private readonly db: Knex;
+  private readonly url: string | undefined;
+  private readonly secret: string;
+  private readonly timeoutMs: number;
+  private readonly logger: Logger;
+
+  constructor(opts: AlertWebhookOptions = {}) {
+    const s = getSettings();
+    this.db = opts.db ?? getDatabase();
+    this.url = opts.url ?? s.ledger.alertWebhookUrl;
+    this.secret = opts.secret ?? s.secretKey;
+    this.timeoutMs = opts.timeoutMs ?? s.ledger.alertWebhookTimeoutMs;
+    this.logger = opts.logger ?? createLogger('cost-ledger');
+  }
+
+  async deliver(
+    alert: EventPayload<'budget.alert.fired'>,
+    workspaceId: string | null,
+  ): Promise<{ delivered: boolean }> {
+    if (!this.url) return { delivered: false };
+    const already = await this.db('budget_alerts').where({ id: alert.alert_id }).first('delivered_at');
+    if (!already) return { delivered: false }; // re-armed (deleted) since: nothing to say any more
+    if (already.delivered_at) return { delivered: true };
+    const body = JSON.stringify({ type: 'budget.alert', workspace_id: workspaceId, ...alert });
+    const timestamp = Math.floor(Date.now() / 1000);
+    let error: string | undefined;
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'RaptorFlow-Webhooks/1',
+          'x-raptorflow-event': 'budget.alert',
+          'x-raptorflow-delivery': alert.alert_id,
+          'x-raptorflow-timestamp': String(timestamp),
+          'x-raptorflow-signature': signWebhook(this.secret, timestamp, body),
+        },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await res.body?.cancel().catch(() => undefined);
+      if (!res.ok) error = `receiver answered ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    }
+    await this.db('budget_alerts')
+      .where({ id: alert.alert_id })
+      .update({
+        delivery_attempts: this.db.raw('delivery_attempts + 1'),
+        last_delivery_error: error ?? null,
+        ...(error ? {} : { delivered_at: this.db.fn.now() }),
+      });
+    getMetrics().webhookDeliveriesTotal.inc({ outcome: error ? 'failed' : 'delivered' });
+    if (error) {
+      this.logger.warn({ alert_id: alert.alert_id, error }, 'budget alert webhook failed; will retry');
+      throw new WebhookDeliveryError(error);
+    }
+    return { delivered: true };
+  }
+}
