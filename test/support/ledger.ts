@@ -1,0 +1,59 @@
+import type { Knex } from 'knex';
+
+export interface CostRowSpec {
+  workspaceId: string;
+  model?: string;
+  costUsd: string;
+  /** An ISO timestamp; default now. */
+  at?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+/** Cost rows written straight to the table (as the dispatcher's trail would), returning their ids. */
+export async function insertCostRows(db: Knex, specs: CostRowSpec[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < specs.length; i += 1_000) {
+    const rows = await db('cost_logs')
+      .insert(
+        specs.slice(i, i + 1_000).map((s) => ({
+          workspace_id: s.workspaceId,
+          provider: 'local',
+          model: s.model ?? 'gemini-2.5-flash',
+          input_tokens: s.inputTokens ?? 100,
+          output_tokens: s.outputTokens ?? 50,
+          cost_usd: s.costUsd,
+          ...(s.at ? { created_at: s.at } : {}),
+        })),
+      )
+      .returning<Array<{ id: string }>>('id');
+    ids.push(...rows.map((r) => r.id));
+  }
+  return ids;
+}
+
+/** What the rollups must say, computed from cost_logs, in the rollups' own shape (for exact comparison). */
+export async function expectedRollups(db: Knex, workspaceIds: string[]) {
+  const { rows } = await db.raw(
+    `SELECT workspace_id, 'month' AS period, date_trunc('month', created_at AT TIME ZONE 'UTC')::date::text AS start,
+            model, count(*)::int AS calls, sum(input_tokens)::bigint AS input, sum(cost_usd)::text AS spent
+     FROM cost_logs WHERE workspace_id = ANY(?) GROUP BY 1, 3, 4
+     UNION ALL
+     SELECT workspace_id, 'day', date_trunc('day', created_at AT TIME ZONE 'UTC')::date::text, model, count(*)::int,
+            sum(input_tokens)::bigint, sum(cost_usd)::text
+     FROM cost_logs WHERE workspace_id = ANY(?) GROUP BY 1, 3, 4
+     ORDER BY 1, 2, 3, 4`,
+    [workspaceIds, workspaceIds],
+  );
+  return rows;
+}
+
+export async function actualRollups(db: Knex, workspaceIds: string[]) {
+  const { rows } = await db.raw(
+    `SELECT workspace_id, period, period_start::text AS start, model, calls::int AS calls,
+            input_tokens AS input, spent_usd::text AS spent
+     FROM cost_rollups WHERE workspace_id = ANY(?) ORDER BY 1, 2, 3, 4`,
+    [workspaceIds],
+  );
+  return rows;
+}
