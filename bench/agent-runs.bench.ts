@@ -11,19 +11,23 @@ import { apiRunner, breakdown, footprint, startService, stopServices, warnings }
 import type { BenchService } from './agent-runs-api';
 import { createInProcessResearch } from './agent-runs-baseline';
 import type { BenchAgent } from './agent-runs-baseline';
+import { cpuPerRun, cpuProbe } from './agent-runs-cpu';
+import type { CpuSnapshot } from './agent-runs-cpu';
 import { closedLoop, ms, perSec, sequential, times } from './agent-runs-measure';
 import type { RunOnce, Sequential, Throughput } from './agent-runs-measure';
 
-/** The 0 ms pass isolates the machinery; the 20 ms pass (60 ms of "model" per run) shows a realistic shape. */
+/**
+ * The 0 ms pass isolates the machinery; the smaller 20 ms pass (60 ms of "model" per run) shows a more
+ * realistic shape. Sizes keep the whole bench near 90 s on a 2-CPU machine.
+ */
 const PASSES = [
-  { latencyMs: 0, sequential: 100, total: 300 },
-  { latencyMs: 20, sequential: 40, total: 160 },
+  { latencyMs: 0, sequential: 100, total: 200, runners: [1, 2], postgresSaver: true },
+  { latencyMs: 20, sequential: 30, total: 80, runners: [1], postgresSaver: false },
 ] as const;
 type Pass = (typeof PASSES)[number];
 const IN_FLIGHT = 20;
-const WARMUP_SEQUENTIAL = 20;
-const WARMUP_IN_FLIGHT = 40;
-const RUNNERS = [1, 2] as const;
+const WARMUP_SEQUENTIAL = 10;
+const WARMUP_IN_FLIGHT = 20;
 // The runner gives its PostgresSaver AGENT_CHECKPOINT_POOL_MAX (5) connections for 4 runs at once; the
 // in-process variant runs 20 at once, so it gets one connection per caller.
 const BASELINE_CHECKPOINT_POOL = IN_FLIGHT;
@@ -31,20 +35,28 @@ const BASELINE_CHECKPOINT_POOL = IN_FLIGHT;
 interface Measured {
   seq: Sequential<unknown>;
   thr: Throughput;
+  /** CPU per run by process over the in-flight phase. */
+  cpu: string | undefined;
 }
 
 let topic = 0;
 
-async function measure<T>(run: RunOnce<T>, pass: Pass): Promise<Measured & { results: T[] }> {
+async function measure<T>(
+  run: RunOnce<T>,
+  pass: Pass,
+  cpu: () => CpuSnapshot,
+): Promise<Measured & { results: T[] }> {
   await sequential(run, WARMUP_SEQUENTIAL, topic);
   topic += WARMUP_SEQUENTIAL;
   await closedLoop(run, WARMUP_IN_FLIGHT, IN_FLIGHT, topic);
   topic += WARMUP_IN_FLIGHT;
   const seq = await sequential(run, pass.sequential, topic);
   topic += pass.sequential;
+  const before = cpu();
   const thr = await closedLoop(run, pass.total, IN_FLIGHT, topic);
+  const usage = cpuPerRun(before, cpu(), pass.total);
   topic += pass.total;
-  return { seq, thr, results: seq.results };
+  return { seq, thr, cpu: usage, results: seq.results };
 }
 
 function describe(m: Measured): string {
@@ -82,7 +94,7 @@ async function baselines(
   pass: Pass,
   lines: string[],
 ): Promise<Measured> {
-  const variants = pass.latencyMs === 0 ? (['memory', 'postgres'] as const) : (['memory'] as const);
+  const variants = pass.postgresSaver ? (['memory', 'postgres'] as const) : (['memory'] as const);
   let base: Measured | undefined;
   for (const checkpointer of variants) {
     const flow = createInProcessResearch({
@@ -94,13 +106,14 @@ async function baselines(
       checkpointPoolMax: BASELINE_CHECKPOINT_POOL,
     });
     try {
-      const m = await measure(flow.run, pass);
+      const m = await measure(flow.run, pass, cpuProbe({}));
       base ??= m;
       lines.push(
         checkpointer === 'memory'
           ? `    baseline, LangGraph in-process + MemorySaver + real ModelDispatcher (budget + cost rows in Postgres): ${describe(m)}`
           : `    LangGraph in-process + PostgresSaver (pool ${BASELINE_CHECKPOINT_POOL}), same dispatcher: ${describe(m)}; vs baseline ${versus(m, base)}`,
       );
+      if (m.cpu) lines.push(`      ${IN_FLIGHT} in flight, ${m.cpu}`);
     } finally {
       await flow.close();
     }
@@ -144,16 +157,21 @@ export async function runAgentRunsBench(db: Knex): Promise<string[]> {
       );
       const base = await baselines(db, baseline, pass, lines);
       if (!gateway) all.push((gateway = await startService('gateway', env)));
-      for (const n of RUNNERS) {
+      for (const n of pass.runners) {
         const runnerEnv = { ...env, LOCAL_PROVIDER_LATENCY_MS: String(pass.latencyMs) };
         runners = await Promise.all(Array.from({ length: n }, () => startService('agent-runner', runnerEnv)));
         all.push(...runners);
-        const m = await measure(apiRunner(gateway.url, token, project.id), pass);
+        const cpu = cpuProbe({
+          gateway: [gateway.child.pid!],
+          'agent-runner': runners.map((r) => r.child.pid!),
+        });
+        const m = await measure(apiRunner(gateway.url, token, project.id), pass, cpu);
         await stopServices(runners);
         runners = [];
         lines.push(
           `    API → completed, ${n} runner${n > 1 ? 's' : ''}: ${describe(m)}; vs baseline ${versus(m, base)}`,
         );
+        if (m.cpu) lines.push(`      ${IN_FLIGHT} in flight, ${m.cpu}`);
         if (pass.latencyMs === 0 && n === 1) {
           lines.push(
             `      where a sequential run's time goes (medians; event times are transaction starts):`,
