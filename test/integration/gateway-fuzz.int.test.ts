@@ -51,6 +51,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/events'],
   ['POST', '/v1/model/dispatch'],
   ['GET', '/v1/costs/summary'],
+  ['GET', '/v1/costs/daily'],
   ['POST', '/v1/agent-runs'],
   ['GET', '/v1/agent-runs'],
   ['GET', '/v1/agent-runs/stats'],

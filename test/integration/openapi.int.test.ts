@@ -24,6 +24,7 @@ const ROUTES = [
   ['post', '/v1/events'],
   ['post', '/v1/model/dispatch'],
   ['get', '/v1/costs/summary'],
+  ['get', '/v1/costs/daily'],
   ['post', '/v1/agent-runs'],
   ['get', '/v1/agent-runs'],
   ['get', '/v1/agent-runs/stats'],

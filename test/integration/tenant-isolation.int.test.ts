@@ -104,6 +104,7 @@ it("never lets a user of one workspace see or change another's data", async () =
     ['audit of B', () => a.get('/v1/audit-logs', hB)],
     ['cost summary of B', () => a.get('/v1/costs/summary', hB)],
     ['cost summary of B by query', () => a.get(`/v1/costs/summary?workspace_id=${wsB.id}`)],
+    ['daily costs of B', () => a.get('/v1/costs/daily', hB)],
     [
       'dispatch on B budget',
       () => a.post('/v1/model/dispatch', { model: 'fast', messages: [{ role: 'user', content: 'hi' }] }, hB),
