@@ -77,3 +77,4 @@ export async function closedLoop(
 export const ms = (n: number) => `${n < 10 ? n.toFixed(1) : n.toFixed(0)} ms`;
 export const perSec = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)} runs/s`;
 export const times = (n: number) => `${n.toFixed(1)}×`;
+export const signedMs = (n: number) => `${n >= 0 ? '+' : '−'}${ms(Math.abs(n))}`;

@@ -13,7 +13,7 @@ import { createInProcessResearch } from './agent-runs-baseline';
 import type { BenchAgent } from './agent-runs-baseline';
 import { cpuPerRun, cpuProbe } from './agent-runs-cpu';
 import type { CpuSnapshot } from './agent-runs-cpu';
-import { closedLoop, ms, perSec, sequential, times } from './agent-runs-measure';
+import { closedLoop, ms, perSec, sequential, signedMs, times } from './agent-runs-measure';
 import type { RunOnce, Sequential, Throughput } from './agent-runs-measure';
 
 /**
@@ -68,7 +68,7 @@ function describe(m: Measured): string {
 
 function versus(m: Measured, base: Measured): string {
   return (
-    `p50 ${times(m.seq.p50 / base.seq.p50)} (+${ms(m.seq.p50 - base.seq.p50)}), p99 ${times(m.seq.p99 / base.seq.p99)}; ` +
+    `p50 ${times(m.seq.p50 / base.seq.p50)} (${signedMs(m.seq.p50 - base.seq.p50)}), p99 ${times(m.seq.p99 / base.seq.p99)}; ` +
     `throughput ${(m.thr.rate / base.thr.rate).toFixed(2)} of the baseline's`
   );
 }
