@@ -1,4 +1,4 @@
-// npm run bench [-- gateway|bus|events|dispatch|agent-runs] — every figure is printed beside a baseline measured in the same run.
+// npm run bench [-- gateway|bus|events|dispatch|agent-runs|ledger] — every figure is printed beside a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from '../scripts/lib/local-stack';
@@ -57,6 +57,10 @@ async function main(): Promise<void> {
     if (!only || only === 'agent-runs') {
       const { runAgentRunsBench } = await import('./agent-runs.bench');
       lines.push(...(await runAgentRunsBench(db)));
+    }
+    if (!only || only === 'ledger') {
+      const { runLedgerBench } = await import('./ledger.bench');
+      lines.push(...(await runLedgerBench(db)));
     }
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {

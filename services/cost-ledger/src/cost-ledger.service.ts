@@ -32,38 +32,45 @@ export class CostLedgerService {
 
   async fold(costLogId: string): Promise<{ folded: boolean; alerts: FiredAlert[] }> {
     const result = await this.db.transaction(async (trx) => {
-      const { rows } = await trx.raw<{ rows: Array<{ workspace_id: string; month: string }> }>(
-        `SELECT workspace_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date::text AS month
-         FROM cost_logs WHERE id = ?`,
-        [costLogId],
+      // One statement: claim the row and bump both rollups (two different rows, so one statement may).
+      const { rows } = await trx.raw<{
+        rows: Array<{ workspace_id: string; month: string; claimed: boolean }>;
+      }>(
+        `WITH src AS (
+           SELECT id, workspace_id, model, input_tokens, output_tokens, cached_input_tokens, thinking_tokens,
+                  cost_usd, created_at AT TIME ZONE 'UTC' AS t
+           FROM cost_logs WHERE id = :id
+         ), claim AS (
+           INSERT INTO cost_rollup_folds (cost_log_id, workspace_id) SELECT id, workspace_id FROM src
+           ON CONFLICT (cost_log_id) DO NOTHING RETURNING cost_log_id
+         ), bump AS (
+           INSERT INTO cost_rollups AS r (workspace_id, period, period_start, model, calls, input_tokens,
+                                          output_tokens, cached_input_tokens, thinking_tokens, spent_usd, updated_at)
+           SELECT workspace_id, p.period, date_trunc(p.period, t)::date, model, 1, input_tokens, output_tokens,
+                  cached_input_tokens, thinking_tokens, cost_usd, now()
+           FROM src, (VALUES ('month'), ('day')) AS p(period)
+           WHERE EXISTS (SELECT 1 FROM claim)
+           ON CONFLICT (workspace_id, period, period_start, model) DO UPDATE SET
+             calls = r.calls + 1,
+             input_tokens = r.input_tokens + EXCLUDED.input_tokens,
+             output_tokens = r.output_tokens + EXCLUDED.output_tokens,
+             cached_input_tokens = r.cached_input_tokens + EXCLUDED.cached_input_tokens,
+             thinking_tokens = r.thinking_tokens + EXCLUDED.thinking_tokens,
+             spent_usd = r.spent_usd + EXCLUDED.spent_usd,
+             updated_at = now()
+           RETURNING 1
+         )
+         SELECT workspace_id, date_trunc('month', t)::date::text AS month,
+                EXISTS (SELECT 1 FROM claim) AS claimed, (SELECT count(*) FROM bump) AS bumped
+         FROM src`,
+        { id: costLogId },
       );
       const row = rows[0];
-      if (!row) return { folded: false, alerts: [] };
+      if (!row?.claimed) return { folded: false, alerts: [] };
+      // The lock comes after the increments on purpose: whichever fold of this workspace-month takes it last
+      // reads (in a fresh snapshot) every increment committed before, its own included, so no crossing of a
+      // threshold is missed however folds interleave.
       await lockWorkspaceMonth(trx, row.workspace_id, row.month);
-      const claimed = await trx.raw<{ rows: unknown[] }>(
-        `INSERT INTO cost_rollup_folds (cost_log_id, workspace_id) VALUES (?, ?)
-         ON CONFLICT (cost_log_id) DO NOTHING RETURNING cost_log_id`,
-        [costLogId, row.workspace_id],
-      );
-      if (claimed.rows.length === 0) return { folded: false, alerts: [] };
-      for (const period of ['month', 'day'] as const) {
-        await trx.raw(
-          `INSERT INTO cost_rollups (workspace_id, period, period_start, model, calls, input_tokens, output_tokens,
-                                     cached_input_tokens, thinking_tokens, spent_usd, updated_at)
-           SELECT workspace_id, ?, date_trunc(?, created_at AT TIME ZONE 'UTC')::date, model, 1, input_tokens,
-                  output_tokens, cached_input_tokens, thinking_tokens, cost_usd, now()
-           FROM cost_logs WHERE id = ?
-           ON CONFLICT (workspace_id, period, period_start, model) DO UPDATE SET
-             calls = cost_rollups.calls + 1,
-             input_tokens = cost_rollups.input_tokens + EXCLUDED.input_tokens,
-             output_tokens = cost_rollups.output_tokens + EXCLUDED.output_tokens,
-             cached_input_tokens = cost_rollups.cached_input_tokens + EXCLUDED.cached_input_tokens,
-             thinking_tokens = cost_rollups.thinking_tokens + EXCLUDED.thinking_tokens,
-             spent_usd = cost_rollups.spent_usd + EXCLUDED.spent_usd,
-             updated_at = now()`,
-          [period, period, costLogId],
-        );
-      }
       return { folded: true, alerts: await this.alerts.evaluate(trx, row.workspace_id, row.month) };
     });
     for (const a of result.alerts) {
