@@ -1,10 +1,8 @@
-import { BudgetExceededError, DispatchTrailService, ModelDispatcher, getMetrics } from '../../shared/src';
-import type { Knex } from '../../shared/src';
-import { newUser, newWorkspace } from '../support/factories';
 import {
   FAKE_ANTHROPIC_KEY,
   FAKE_GEMINI_KEY,
   fakeProviderEnv,
+  dispatchHelpers,
   newDispatcher,
   useFakeProviders,
 } from '../support/llm';
@@ -19,21 +17,7 @@ const stack = openStack();
 const fakes = useFakeProviders();
 afterAll(() => stack.close());
 
-const ask = (content = 'Three taglines for a bakery') => [{ role: 'user' as const, content }];
-
-async function workspace() {
-  const owner = await newUser();
-  return { owner, ws: await newWorkspace(stack.db, owner) };
-}
-
-async function trail(wsId: string) {
-  const costs = await stack.db('cost_logs').where({ workspace_id: wsId }).orderBy('created_at');
-  const audits = await stack.db('audit_logs').where({ workspace_id: wsId, action: 'model.dispatch' });
-  const usage = await stack.db('budget_usage').where({ workspace_id: wsId }).first();
-  const reservations = await stack.db('budget_reservations').where({ workspace_id: wsId });
-  const outbox = await stack.db('event_outbox').where({ workspace_id: wsId, event_type: 'cost.recorded' });
-  return { costs, audits, usage, reservations, outbox };
-}
+const { ask, workspace, trail } = dispatchHelpers(stack);
 
 describe('success with each usage shape', () => {
   it('fast → Gemini Flash: cost, cost row, audit row with digests only, settled budget, cost.recorded', async () => {
@@ -256,68 +240,5 @@ describe('resilience', () => {
     const everything = JSON.stringify([err.message, err.details, await trail(ws.id)]);
     expect(everything).not.toContain(FAKE_GEMINI_KEY);
     expect(everything).not.toContain(FAKE_ANTHROPIC_KEY);
-  });
-});
-
-describe('budget admission', () => {
-  it('refuses a call whose worst case does not fit with 402 details, before any provider call', async () => {
-    const { ws } = await workspace();
-    await stack.db('workspace_budgets').insert({ workspace_id: ws.id, monthly_budget_usd: '0.001' });
-    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
-    const before = (await getMetrics().budgetRejectionsTotal.get()).values[0]?.value ?? 0;
-    const err = await dispatcher
-      .dispatch({ model: 'fast', messages: ask(), maxTokens: 1000 }, { workspaceId: ws.id })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BudgetExceededError);
-    expect((err as BudgetExceededError).details).toEqual({
-      budget_usd: 0.001,
-      spent_usd: 0,
-      reserved_usd: 0,
-      requested_usd: expect.any(Number),
-    });
-    expect(fakes.gemini.callCount()).toBe(0);
-    expect((await trail(ws.id)).costs).toHaveLength(0);
-    expect((await getMetrics().budgetRejectionsTotal.get()).values[0]!.value).toBe(before + 1);
-  });
-
-  it('with budgets off the same call goes through (benchmarks only; refused in production by config)', async () => {
-    const { ws } = await workspace();
-    await stack.db('workspace_budgets').insert({ workspace_id: ws.id, monthly_budget_usd: '0' });
-    const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes), { budgetEnforcement: false });
-    await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
-    expect((await trail(ws.id)).reservations).toHaveLength(0);
-  });
-});
-
-describe('recording', () => {
-  it('keeps trying while PostgreSQL refuses connections, and records the call exactly once', async () => {
-    const { ws } = await workspace();
-    let failures = 2;
-    // The real pool, except that the first two transactions fail as if the server were down.
-    const flaky = new Proxy(stack.db, {
-      get(target, prop, receiver) {
-        if (prop === 'transaction')
-          return (fn: (trx: Knex.Transaction) => Promise<unknown>) => {
-            if (failures-- > 0)
-              return Promise.reject(
-                Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
-              );
-            return target.transaction(fn);
-          };
-        return Reflect.get(target, prop, receiver);
-      },
-    });
-    const { settings, ledger } = newDispatcher(stack, fakeProviderEnv(fakes));
-    const dispatcher = new ModelDispatcher({
-      settings,
-      ledger,
-      trail: new DispatchTrailService({ db: flaky, bus: stack.bus }),
-    });
-    const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
-    expect(failures).toBeLessThan(0);
-    const t = await trail(ws.id);
-    expect(t.costs.map((c) => c.id)).toEqual([r.costLogId]);
-    expect(t.usage.spent_usd).toBe(t.costs[0].cost_usd);
-    expect(t.reservations[0].status).toBe('settled');
   });
 });

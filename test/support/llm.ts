@@ -7,6 +7,7 @@ import {
   parseSettings,
 } from '../../shared/src';
 import type { LlmSettings, RaptorBus } from '../../shared/src';
+import { newUser, newWorkspace } from './factories';
 import { FakeAnthropicServer, FakeGeminiServer } from './fake-llm';
 
 export const FAKE_GEMINI_KEY = 'test-gemini-key-must-never-leak';
@@ -70,4 +71,22 @@ export function newDispatcher(
     random: () => 1,
   });
   return { dispatcher, ledger, settings };
+}
+
+/** Small helpers of the dispatcher tests: a prompt, a fresh workspace, and everything a dispatch leaves behind. */
+export function dispatchHelpers(stack: { db: Knex }) {
+  const ask = (content = 'Three taglines for a bakery') => [{ role: 'user' as const, content }];
+  async function workspace() {
+    const owner = await newUser();
+    return { owner, ws: await newWorkspace(stack.db, owner) };
+  }
+  async function trail(wsId: string) {
+    const costs = await stack.db('cost_logs').where({ workspace_id: wsId }).orderBy('created_at');
+    const audits = await stack.db('audit_logs').where({ workspace_id: wsId, action: 'model.dispatch' });
+    const usage = await stack.db('budget_usage').where({ workspace_id: wsId }).first();
+    const reservations = await stack.db('budget_reservations').where({ workspace_id: wsId });
+    const outbox = await stack.db('event_outbox').where({ workspace_id: wsId, event_type: 'cost.recorded' });
+    return { costs, audits, usage, reservations, outbox };
+  }
+  return { ask, workspace, trail };
 }
