@@ -36,8 +36,9 @@ describe('catalog coverage', () => {
   it('maps events to queues as the spec table says', () => {
     expect(eventsOfQueue('workspace')).toEqual(['workspace.created']);
     expect(eventsOfQueue('agent')).toEqual(['agent.run.requested']);
-    expect(eventsOfQueue('cost')).toEqual(['cost.recorded']);
+    expect(eventsOfQueue('cost')).toEqual(['cost.recorded', 'ledger.reconcile.requested']);
     expect(eventsOfQueue('system')).toEqual(['test.event']);
+    expect(eventsOfQueue('notify')).toEqual(['budget.alert.fired']);
   });
 
   it('eventsOfQueue partitions EVENT_TYPES', () => {

@@ -17,7 +17,10 @@ describe('assertHandlersCoverQueue', () => {
   it('passes for a complete handler map', () => {
     expect(() => assertHandlersCoverQueue('workspace', { 'workspace.created': handler })).not.toThrow();
     expect(() => assertHandlersCoverQueue('agent', { 'agent.run.requested': handler })).not.toThrow();
-    expect(() => assertHandlersCoverQueue('cost', { 'cost.recorded': handler })).not.toThrow();
+    expect(() =>
+      assertHandlersCoverQueue('cost', { 'cost.recorded': handler, 'ledger.reconcile.requested': handler }),
+    ).not.toThrow();
+    expect(() => assertHandlersCoverQueue('notify', { 'budget.alert.fired': handler })).not.toThrow();
     expect(() => assertHandlersCoverQueue('system', { 'test.event': handler })).not.toThrow();
   });
 
