@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import {
   OutboxRelay,
   QUEUE_NAMES,
@@ -26,7 +28,18 @@ async function main(): Promise<void> {
   registerQueueDepth(QUEUE_NAMES.map((n) => getBus().queue(n)));
   const relay = new OutboxRelay();
   relay.start();
-  const server = app.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));
+  // Run event streams never finish by themselves; on shutdown they are ended at once so their clients
+  // reconnect (with Last-Event-ID) to another replica instead of holding this one for the grace period.
+  // Tracked before Express sees the request (its routers rewrite req.url).
+  const streams = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    if (/^\/v1\/agent-runs\/[^/?]+\/events/.test(req.url ?? '')) {
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+    }
+    app(req, res);
+  });
+  server.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,6 +55,7 @@ async function main(): Promise<void> {
     });
     // Keep-alive sockets would hold close() open forever.
     server.closeIdleConnections();
+    for (const res of streams) res.end();
     setTimeout(() => process.exit(0), settings.shutdownGraceMs).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
