@@ -124,7 +124,11 @@ async function drainOutbox(db: Knex, workspaceId: string): Promise<void> {
 export async function runDispatchBench(): Promise<string[]> {
   // The local provider stands in for every model and is not paced (the real providers' request pacers do
   // not apply to it), so the figures are the dispatcher's own.
-  const settings = parseSettings({ ...process.env, LLM_PROVIDER: 'local', LOCAL_PROVIDER_LATENCY_MS: '0' }).llm;
+  const settings = parseSettings({
+    ...process.env,
+    LLM_PROVIDER: 'local',
+    LOCAL_PROVIDER_LATENCY_MS: '0',
+  }).llm;
   // The shared bench pool holds 10; 50 callers each hold a connection for the reservation or the trail
   // transaction, and the bus's post-commit enqueues need some too.
   const db = createDatabase({ poolMax: 60, applicationName: 'raptorflow-bench-dispatch' });
@@ -171,16 +175,18 @@ export async function runDispatchBench(): Promise<string[]> {
     const admission = stats(ledger.reserveMs.map((r, i) => r + (ledger.settleMs[i] ?? NaN)));
     const dP50 = sOn.p50 - sOff.p50;
     const dP99 = sOn.p99 - sOff.p99;
-    const met = dP99 <= TARGET_P99_MS && admission.p99 <= TARGET_P99_MS;
     lines.push(
       `  sequential dispatch, ${BLOCKS * BLOCK_CALLS} calls per mode in ${BLOCKS} interleaved blocks (after ${WARMUP} warm-up each):`,
       `    budgets on:  p50 ${ms(sOn.p50)}, p99 ${ms(sOn.p99)}, mean ${ms(sOn.mean)}`,
       `    budgets off: p50 ${ms(sOff.p50)}, p99 ${ms(sOff.p99)}, mean ${ms(sOff.mean)}`,
       `    overhead (on − off): p50 ${signed(dP50)}, p99 ${signed(dP99)}, mean ${signed(sOn.mean - sOff.mean)}`,
-      `    measured in the calls: reserve (1 statement, own commit) p50 ${ms(reserve.p50)}, p99 ${ms(reserve.p99)};` +
-        ` settle (1 statement, last in the trail transaction) p50 ${ms(settle.p50)}, p99 ${ms(settle.p99)};` +
+      `    measured in the calls: reserve (1 prepared statement, own commit) p50 ${ms(reserve.p50)}, p99 ${ms(reserve.p99)};` +
+        ` settle (1 prepared statement, last in the trail transaction) p50 ${ms(settle.p50)}, p99 ${ms(settle.p99)};` +
         ` reserve + settle per call p50 ${ms(admission.p50)}, p99 ${ms(admission.p99)}`,
-      `    target ≤ ${TARGET_P99_MS} ms p99 overhead (on − off and reserve + settle): ${met ? 'PASS' : 'NOT MET'}`,
+      // The issue's yardstick is the same call with budgets off; the in-call timing is stricter (it also holds
+      // every tail of the reservation's own commit) and is reported beside it, separately.
+      `    target ≤ ${TARGET_P99_MS} ms p99 overhead vs budgets off: ${dP99 <= TARGET_P99_MS ? 'PASS' : 'NOT MET'}` +
+        `; reserve + settle timed in the calls, p99 ≤ ${TARGET_P99_MS} ms: ${admission.p99 <= TARGET_P99_MS ? 'PASS' : 'NOT MET'}`,
     );
 
     for (const callers of CALLERS) {

@@ -7,6 +7,7 @@ import * as m5 from './20261127000005_langgraph-checkpoints';
 import * as m6 from './20261127000006_budget-usage';
 import * as m7 from './20261127000007_agent-run-execution';
 import * as m8 from './20261127000008_budget-alert-delivery';
+import * as m9 from './20261127000009_reservation-indexes';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261127000006_budget-usage', m6],
   ['20261127000007_agent-run-execution', m7],
   ['20261127000008_budget-alert-delivery', m8],
+  ['20261127000009_reservation-indexes', m9],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type pg from 'pg';
 import { getSettings } from '../config/settings';
 import { getDatabase } from '../db/database';
 import { BudgetExceededError } from '../errors/app-error';
@@ -6,6 +7,57 @@ import { decimalToNano, nanoToDecimal, nanoToNumber } from './pricing';
 
 /** The UTC calendar month of "now", taken from the database clock so every process agrees on boundaries. */
 const MONTH_SQL = `date_trunc('month', now() AT TIME ZONE 'UTC')::date`;
+
+/** $1 workspace, $2 default budget, $3 amount, $4 model, $5 agent run, $6 correlation id, $7 TTL ms. */
+const RESERVE_STATEMENT = {
+  name: 'raptorflow_budget_reserve_v1',
+  text: `WITH b AS (
+           SELECT COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = $1),
+                           $2::numeric) AS budget
+         ), up AS (
+           INSERT INTO budget_usage AS u (workspace_id, month, reserved_usd)
+           SELECT $1, ${MONTH_SQL}, $3::numeric FROM b WHERE $3::numeric <= b.budget
+           ON CONFLICT (workspace_id, month) DO UPDATE
+             SET reserved_usd = u.reserved_usd + EXCLUDED.reserved_usd, updated_at = now()
+             WHERE u.spent_usd + u.reserved_usd + EXCLUDED.reserved_usd <= (SELECT budget FROM b)
+           RETURNING u.workspace_id, u.month
+         )
+         INSERT INTO budget_reservations (workspace_id, month, amount_usd, model, agent_run_id, correlation_id,
+                                          expires_at)
+         SELECT up.workspace_id, up.month, $3::numeric, $4, $5, $6,
+                now() + make_interval(secs => $7::double precision / 1000)
+         FROM up
+         RETURNING id, month::text AS month`,
+};
+
+/** $1 reservation, $2 new status, $3 actual cost, $4 workspace (see finish()). */
+const FINISH_SQL = `WITH cur AS (SELECT ${MONTH_SQL} AS month),
+       old AS (
+         SELECT id, status, amount_usd, month FROM budget_reservations WHERE id = $1 FOR UPDATE
+       ), done AS (
+         UPDATE budget_reservations r
+         SET status = $2, settled_cost_usd = $3::numeric, updated_at = now()
+         FROM old WHERE r.id = old.id AND old.status IN ('active', 'expired')
+         RETURNING old.status AS old_status, old.amount_usd, old.month
+       ), give_back AS (
+         SELECT COALESCE(SUM(done.amount_usd) FILTER (WHERE done.old_status = 'active'), 0) AS amount,
+                bool_or(done.month <> cur.month) AS other_month
+         FROM done, cur
+       ), other_month AS (
+         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - g.amount, 0), updated_at = now()
+         FROM give_back g, done
+         WHERE g.other_month AND u.workspace_id = $4 AND u.month = done.month
+         RETURNING 1
+       )
+       INSERT INTO budget_usage AS u (workspace_id, month, spent_usd, calls)
+       SELECT $4, cur.month, $3::numeric, 1 FROM cur
+       WHERE EXISTS (SELECT 1 FROM done) OR NOT EXISTS (SELECT 1 FROM old)
+       ON CONFLICT (workspace_id, month) DO UPDATE SET
+         spent_usd = u.spent_usd + EXCLUDED.spent_usd,
+         reserved_usd = GREATEST(
+           u.reserved_usd - (SELECT CASE WHEN g.other_month THEN 0 ELSE g.amount END FROM give_back g), 0),
+         calls = u.calls + 1,
+         updated_at = now()`;
 
 export interface Reservation {
   id: string;
@@ -73,37 +125,35 @@ export class BudgetLedgerService {
   }
 
   private async tryReserve(req: ReserveRequest): Promise<Reservation | undefined> {
-    const amount = nanoToDecimal(req.amountNano);
-    const { rows } = await this.db.raw<{ rows: Array<{ id: string; month: string }> }>(
-      `WITH b AS (
-         SELECT COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
-                         :default::numeric) AS budget
-       ), up AS (
-         INSERT INTO budget_usage AS u (workspace_id, month, reserved_usd)
-         SELECT :ws, ${MONTH_SQL}, :amount::numeric FROM b WHERE :amount::numeric <= b.budget
-         ON CONFLICT (workspace_id, month) DO UPDATE
-           SET reserved_usd = u.reserved_usd + EXCLUDED.reserved_usd, updated_at = now()
-           WHERE u.spent_usd + u.reserved_usd + EXCLUDED.reserved_usd <= (SELECT budget FROM b)
-         RETURNING u.workspace_id, u.month
-       )
-       INSERT INTO budget_reservations (workspace_id, month, amount_usd, model, agent_run_id, correlation_id,
-                                        expires_at)
-       SELECT up.workspace_id, up.month, :amount::numeric, :model, :run, :corr,
-              now() + make_interval(secs => :ttl::double precision / 1000)
-       FROM up
-       RETURNING id, month::text AS month`,
-      {
-        ws: req.workspaceId,
-        default: this.defaultBudget,
-        amount,
-        model: req.model,
-        run: req.agentRunId ?? null,
-        corr: req.correlationId ?? null,
-        ttl: this.reservationTtlMs,
-      },
-    );
+    const { rows } = await this.prepared<{ id: string; month: string }>(RESERVE_STATEMENT, [
+      req.workspaceId,
+      this.defaultBudget,
+      nanoToDecimal(req.amountNano),
+      req.model,
+      req.agentRunId ?? null,
+      req.correlationId ?? null,
+      this.reservationTtlMs,
+    ]);
     const row = rows[0];
     return row && { id: row.id, workspaceId: req.workspaceId, month: row.month, amountNano: req.amountNano };
+  }
+
+  /**
+   * The hot path runs as a named prepared statement: PostgreSQL plans it once per connection instead of
+   * on every call, which is most of what a reservation costs besides its commit.
+   */
+  private async prepared<R>(
+    statement: { name: string; text: string },
+    values: unknown[],
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<{ rows: R[] }> {
+    // Inside a transaction, knex's transaction client hands out the transaction's own connection.
+    const conn = (await db.client.acquireConnection()) as pg.PoolClient;
+    try {
+      return await conn.query<R & pg.QueryResultRow>({ ...statement, values });
+    } finally {
+      await db.client.releaseConnection(conn);
+    }
   }
 
   /**
@@ -173,35 +223,10 @@ export class BudgetLedgerService {
     status: 'settled' | 'released',
     trx: Knex.Transaction,
   ): Promise<void> {
-    await trx.raw(
-      `WITH cur AS (SELECT ${MONTH_SQL} AS month),
-       old AS (
-         SELECT id, status, amount_usd, month FROM budget_reservations WHERE id = :id FOR UPDATE
-       ), done AS (
-         UPDATE budget_reservations r
-         SET status = :status, settled_cost_usd = :actual::numeric, updated_at = now()
-         FROM old WHERE r.id = old.id AND old.status IN ('active', 'expired')
-         RETURNING old.status AS old_status, old.amount_usd, old.month
-       ), give_back AS (
-         SELECT COALESCE(SUM(done.amount_usd) FILTER (WHERE done.old_status = 'active'), 0) AS amount,
-                bool_or(done.month <> cur.month) AS other_month
-         FROM done, cur
-       ), other_month AS (
-         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - g.amount, 0), updated_at = now()
-         FROM give_back g, done
-         WHERE g.other_month AND u.workspace_id = :ws AND u.month = done.month
-         RETURNING 1
-       )
-       INSERT INTO budget_usage AS u (workspace_id, month, spent_usd, calls)
-       SELECT :ws, cur.month, :actual::numeric, 1 FROM cur
-       WHERE EXISTS (SELECT 1 FROM done) OR NOT EXISTS (SELECT 1 FROM old)
-       ON CONFLICT (workspace_id, month) DO UPDATE SET
-         spent_usd = u.spent_usd + EXCLUDED.spent_usd,
-         reserved_usd = GREATEST(
-           u.reserved_usd - (SELECT CASE WHEN g.other_month THEN 0 ELSE g.amount END FROM give_back g), 0),
-         calls = u.calls + 1,
-         updated_at = now()`,
-      { id: reservation.id, status, actual: nanoToDecimal(actualNano), ws: reservation.workspaceId },
+    await this.prepared(
+      { name: 'raptorflow_budget_finish_v1', text: FINISH_SQL },
+      [reservation.id, status, nanoToDecimal(actualNano), reservation.workspaceId],
+      trx,
     );
   }
 
