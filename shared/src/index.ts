@@ -43,3 +43,4 @@ export * from './runs/flow-inputs';
 export * from './runs/run-events';
 export * from './tools';
 export * from './costs/budget-alerts.service';
+export * from './db/prepared';

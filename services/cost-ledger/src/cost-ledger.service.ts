@@ -5,8 +5,41 @@ import {
   getDatabase,
   getMetrics,
   lockWorkspaceMonth,
+  runPrepared,
 } from '@raptorflow/shared';
 import type { FiredAlert, Logger } from '@raptorflow/shared';
+
+/** Claims the cost row ($1) and bumps both rollups: two different rows, so one statement may do both. */
+const FOLD_STATEMENT = {
+  name: 'raptorflow_ledger_fold_v1',
+  text: `WITH src AS (
+     SELECT id, workspace_id, model, input_tokens, output_tokens, cached_input_tokens, thinking_tokens,
+            cost_usd, created_at AT TIME ZONE 'UTC' AS t
+     FROM cost_logs WHERE id = $1
+   ), claim AS (
+     INSERT INTO cost_rollup_folds (cost_log_id, workspace_id) SELECT id, workspace_id FROM src
+     ON CONFLICT (cost_log_id) DO NOTHING RETURNING cost_log_id
+   ), bump AS (
+     INSERT INTO cost_rollups AS r (workspace_id, period, period_start, model, calls, input_tokens,
+                                    output_tokens, cached_input_tokens, thinking_tokens, spent_usd, updated_at)
+     SELECT workspace_id, p.period, date_trunc(p.period, t)::date, model, 1, input_tokens, output_tokens,
+            cached_input_tokens, thinking_tokens, cost_usd, now()
+     FROM src, (VALUES ('month'), ('day')) AS p(period)
+     WHERE EXISTS (SELECT 1 FROM claim)
+     ON CONFLICT (workspace_id, period, period_start, model) DO UPDATE SET
+       calls = r.calls + 1,
+       input_tokens = r.input_tokens + EXCLUDED.input_tokens,
+       output_tokens = r.output_tokens + EXCLUDED.output_tokens,
+       cached_input_tokens = r.cached_input_tokens + EXCLUDED.cached_input_tokens,
+       thinking_tokens = r.thinking_tokens + EXCLUDED.thinking_tokens,
+       spent_usd = r.spent_usd + EXCLUDED.spent_usd,
+       updated_at = now()
+     RETURNING 1
+   )
+   SELECT workspace_id, date_trunc('month', t)::date::text AS month,
+          EXISTS (SELECT 1 FROM claim) AS claimed, (SELECT count(*) FROM bump) AS bumped
+   FROM src`,
+};
 
 export interface CostLedgerServiceOptions {
   db?: Knex;
@@ -32,38 +65,10 @@ export class CostLedgerService {
 
   async fold(costLogId: string): Promise<{ folded: boolean; alerts: FiredAlert[] }> {
     const result = await this.db.transaction(async (trx) => {
-      // One statement: claim the row and bump both rollups (two different rows, so one statement may).
-      const { rows } = await trx.raw<{
-        rows: Array<{ workspace_id: string; month: string; claimed: boolean }>;
-      }>(
-        `WITH src AS (
-           SELECT id, workspace_id, model, input_tokens, output_tokens, cached_input_tokens, thinking_tokens,
-                  cost_usd, created_at AT TIME ZONE 'UTC' AS t
-           FROM cost_logs WHERE id = :id
-         ), claim AS (
-           INSERT INTO cost_rollup_folds (cost_log_id, workspace_id) SELECT id, workspace_id FROM src
-           ON CONFLICT (cost_log_id) DO NOTHING RETURNING cost_log_id
-         ), bump AS (
-           INSERT INTO cost_rollups AS r (workspace_id, period, period_start, model, calls, input_tokens,
-                                          output_tokens, cached_input_tokens, thinking_tokens, spent_usd, updated_at)
-           SELECT workspace_id, p.period, date_trunc(p.period, t)::date, model, 1, input_tokens, output_tokens,
-                  cached_input_tokens, thinking_tokens, cost_usd, now()
-           FROM src, (VALUES ('month'), ('day')) AS p(period)
-           WHERE EXISTS (SELECT 1 FROM claim)
-           ON CONFLICT (workspace_id, period, period_start, model) DO UPDATE SET
-             calls = r.calls + 1,
-             input_tokens = r.input_tokens + EXCLUDED.input_tokens,
-             output_tokens = r.output_tokens + EXCLUDED.output_tokens,
-             cached_input_tokens = r.cached_input_tokens + EXCLUDED.cached_input_tokens,
-             thinking_tokens = r.thinking_tokens + EXCLUDED.thinking_tokens,
-             spent_usd = r.spent_usd + EXCLUDED.spent_usd,
-             updated_at = now()
-           RETURNING 1
-         )
-         SELECT workspace_id, date_trunc('month', t)::date::text AS month,
-                EXISTS (SELECT 1 FROM claim) AS claimed, (SELECT count(*) FROM bump) AS bumped
-         FROM src`,
-        { id: costLogId },
+      const { rows } = await runPrepared<{ workspace_id: string; month: string; claimed: boolean }>(
+        trx,
+        FOLD_STATEMENT,
+        [costLogId],
       );
       const row = rows[0];
       if (!row?.claimed) return { folded: false, alerts: [] };

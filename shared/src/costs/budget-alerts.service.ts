@@ -4,9 +4,28 @@ import type { RaptorBus } from '../bus/raptor-bus';
 import { getSettings } from '../config/settings';
 import { AuditLogService } from '../domain/audit-log.service';
 import { getDatabase } from '../db/database';
+import { runPrepared } from '../db/prepared';
 
 /** Alerts fire when a month's spend reaches these percentages of the budget. */
 export const ALERT_THRESHOLDS: readonly number[] = [50, 80, 100];
+
+/** $1 workspace, $2 month (first day), $3 default budget, $4 thresholds: inserts the newly crossed ones. */
+const EVALUATE_STATEMENT = {
+  name: 'raptorflow_budget_alerts_evaluate_v1',
+  text: `WITH s AS (
+     SELECT COALESCE(SUM(spent_usd), 0) AS spent,
+            COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = $1),
+                     $3::numeric) AS budget
+     FROM cost_rollups WHERE workspace_id = $1 AND period = 'month' AND period_start = $2::date
+   )
+   INSERT INTO budget_alerts (workspace_id, month, threshold_percent, spent_usd, budget_usd)
+   SELECT $1, $2::date, t, s.spent, s.budget
+   FROM s, unnest($4::int[]) AS t
+   WHERE s.spent > 0 AND s.spent * 100 >= t * s.budget
+   ON CONFLICT (workspace_id, month, threshold_percent) DO NOTHING
+   RETURNING id, workspace_id, to_char(month, 'YYYY-MM') AS month, threshold_percent,
+             spent_usd::text AS spent_usd, budget_usd::text AS budget_usd`,
+};
 
 export interface FiredAlert {
   id: string;
@@ -56,22 +75,12 @@ export class BudgetAlertService {
 
   /** `month` is the first day (YYYY-MM-01). The caller holds lockWorkspaceMonth. */
   async evaluate(trx: Knex.Transaction, workspaceId: string, month: string): Promise<FiredAlert[]> {
-    const { rows } = await trx.raw<{ rows: FiredAlert[] }>(
-      `WITH s AS (
-         SELECT COALESCE(SUM(spent_usd), 0) AS spent,
-                COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
-                         :default::numeric) AS budget
-         FROM cost_rollups WHERE workspace_id = :ws AND period = 'month' AND period_start = :month::date
-       )
-       INSERT INTO budget_alerts (workspace_id, month, threshold_percent, spent_usd, budget_usd)
-       SELECT :ws, :month::date, t, s.spent, s.budget
-       FROM s, unnest(:thresholds::int[]) AS t
-       WHERE s.spent > 0 AND s.spent * 100 >= t * s.budget
-       ON CONFLICT (workspace_id, month, threshold_percent) DO NOTHING
-       RETURNING id, workspace_id, to_char(month, 'YYYY-MM') AS month, threshold_percent,
-                 spent_usd::text AS spent_usd, budget_usd::text AS budget_usd`,
-      { ws: workspaceId, month, default: this.defaultBudget, thresholds: [...ALERT_THRESHOLDS] },
-    );
+    const { rows } = await runPrepared<FiredAlert>(trx, EVALUATE_STATEMENT, [
+      workspaceId,
+      month,
+      this.defaultBudget,
+      [...ALERT_THRESHOLDS],
+    ]);
     for (const a of rows) {
       await this.audit.record(
         {

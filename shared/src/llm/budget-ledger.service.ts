@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type pg from 'pg';
 import { getSettings } from '../config/settings';
 import { getDatabase } from '../db/database';
+import { runPrepared } from '../db/prepared';
 import { BudgetExceededError } from '../errors/app-error';
 import { decimalToNano, nanoToDecimal, nanoToNumber } from './pricing';
 
@@ -125,7 +125,7 @@ export class BudgetLedgerService {
   }
 
   private async tryReserve(req: ReserveRequest): Promise<Reservation | undefined> {
-    const { rows } = await this.prepared<{ id: string; month: string }>(RESERVE_STATEMENT, [
+    const { rows } = await runPrepared<{ id: string; month: string }>(this.db, RESERVE_STATEMENT, [
       req.workspaceId,
       this.defaultBudget,
       nanoToDecimal(req.amountNano),
@@ -136,24 +136,6 @@ export class BudgetLedgerService {
     ]);
     const row = rows[0];
     return row && { id: row.id, workspaceId: req.workspaceId, month: row.month, amountNano: req.amountNano };
-  }
-
-  /**
-   * The hot path runs as a named prepared statement: PostgreSQL plans it once per connection instead of
-   * on every call, which is most of what a reservation costs besides its commit.
-   */
-  private async prepared<R>(
-    statement: { name: string; text: string },
-    values: unknown[],
-    db: Knex | Knex.Transaction = this.db,
-  ): Promise<{ rows: R[] }> {
-    // Inside a transaction, knex's transaction client hands out the transaction's own connection.
-    const conn = (await db.client.acquireConnection()) as pg.PoolClient;
-    try {
-      return await conn.query<R & pg.QueryResultRow>({ ...statement, values });
-    } finally {
-      await db.client.releaseConnection(conn);
-    }
   }
 
   /**
@@ -223,11 +205,12 @@ export class BudgetLedgerService {
     status: 'settled' | 'released',
     trx: Knex.Transaction,
   ): Promise<void> {
-    await this.prepared(
-      { name: 'raptorflow_budget_finish_v1', text: FINISH_SQL },
-      [reservation.id, status, nanoToDecimal(actualNano), reservation.workspaceId],
-      trx,
-    );
+    await runPrepared(trx, { name: 'raptorflow_budget_finish_v1', text: FINISH_SQL }, [
+      reservation.id,
+      status,
+      nanoToDecimal(actualNano),
+      reservation.workspaceId,
+    ]);
   }
 
   /**
