@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Knex } from 'knex';
+import { buildBundles } from './build-bundles';
 import { RaptorBus, createRedis, getSettings } from '../shared/src';
 import { ROOT, freePort } from '../scripts/lib/local-stack';
 import { waitForExit } from '../scripts/lib/service-process';
@@ -101,6 +102,7 @@ async function latencyAtRate(db: Knex, bus: RaptorBus): Promise<{ p50: number; p
 }
 
 export async function runBusBench(db: Knex): Promise<string[]> {
+  buildBundles();
   const settings = getSettings();
   const env = { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' };
   const bus = new RaptorBus({ db });

@@ -1,11 +1,12 @@
 // bench/gateway: an authenticated, workspace-resolved GET /v1/agents through the whole gateway, against a bare
 // Express 5 hello-world, each server in its own process, both driven by autocannon with the same settings.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
 import type { Knex } from 'knex';
+import { buildBundles } from './build-bundles';
 import { ROOT } from '../scripts/lib/local-stack';
 import { mintDevToken } from '../scripts/lib/dev-token';
 
@@ -61,12 +62,7 @@ async function measure(
 }
 
 export async function runGatewayBench(opts: GatewayBenchOptions): Promise<string[]> {
-  // Bundled like production (npm run build); under tsx every lazy require() pays for the loader hooks.
-  const built = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'build.ts')], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
-  if (built.status !== 0) throw new Error('npm run build failed; run it to see why');
+  buildBundles();
   const userId = randomUUID();
   const token = await mintDevToken({ userId, secret: opts.secret, audience: opts.audience });
   const [ws] = await opts.db('workspaces').insert({ name: 'bench', created_by: userId }).returning('id');
