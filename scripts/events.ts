@@ -3,14 +3,8 @@
 // Uses DATABASE_URL, REDIS_URL and QUEUE_PREFIX like the services (`npm start` prints what it runs on).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import {
-  QUEUE_NAMES,
-  RaptorBus,
-  closeRedisConnections,
-  createDatabase,
-  isAppError,
-  FailedEventsService,
-} from '@raptorflow/shared';
+import { withCliStack } from './lib/cli-stack';
+import { QUEUE_NAMES, isAppError, FailedEventsService } from '@raptorflow/shared';
 import type { FailedEvent, QueueName } from '@raptorflow/shared';
 
 const USAGE = `usage:
@@ -51,10 +45,8 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
 
-  const db = createDatabase({ poolMax: 2, applicationName: 'raptorflow-events-cli' });
-  const bus = new RaptorBus({ db });
-  const service = new FailedEventsService({ bus, db });
-  try {
+  return withCliStack('events', async ({ db, bus }) => {
+    const service = new FailedEventsService({ bus, db });
     if (command === 'failed') {
       const limit = values.limit === undefined ? 50 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive integer');
@@ -79,11 +71,7 @@ async function main(): Promise<number> {
       return 0;
     }
     throw new Error(`unknown command "${command}"\n${USAGE}`);
-  } finally {
-    await bus.close();
-    await closeRedisConnections();
-    await db.destroy();
-  }
+  });
 }
 
 main().then(

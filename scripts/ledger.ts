@@ -3,15 +3,8 @@
 //   reports every drift, and reclaims expired budget reservations — what the hourly job does, on demand.
 // Uses DATABASE_URL (and QUEUE_PREFIX/REDIS_URL for the alerts a correction may fire) like the services.
 import { parseArgs } from 'node:util';
-import {
-  AuditLogService,
-  BudgetAlertService,
-  BudgetLedgerService,
-  RaptorBus,
-  closeRedisConnections,
-  createDatabase,
-  createLogger,
-} from '@raptorflow/shared';
+import { withCliStack } from './lib/cli-stack';
+import { AuditLogService, BudgetAlertService, BudgetLedgerService, createLogger } from '@raptorflow/shared';
 import { LedgerReconciler } from '../services/cost-ledger/src/ledger-reconciler.service';
 
 const USAGE = 'usage: npm run ledger -- reconcile [--month YYYY-MM] [--json]';
@@ -33,9 +26,7 @@ async function main(): Promise<number> {
     process.stderr.write(`--month must be YYYY-MM\n${USAGE}\n`);
     return 2;
   }
-  const db = createDatabase({ poolMax: 2, applicationName: 'raptorflow-ledger-cli' });
-  const bus = new RaptorBus({ db });
-  try {
+  return withCliStack('ledger', async ({ db, bus }) => {
     const reconciler = new LedgerReconciler({
       db,
       audit: new AuditLogService({ db }),
@@ -55,11 +46,7 @@ async function main(): Promise<number> {
         );
     }
     return 0;
-  } finally {
-    await bus.close();
-    await closeRedisConnections();
-    await db.destroy();
-  }
+  });
 }
 
 main().then(

@@ -44,3 +44,4 @@ export * from './runs/run-events';
 export * from './tools';
 export * from './costs/budget-alerts.service';
 export * from './db/prepared';
+export * from './costs/budget-sql';

@@ -1,7 +1,7 @@
 import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
 import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
 import { RunEventLog } from '../../shared/src';
-import { lordsWorkspace } from '../support/runs';
+import { insertRun, lordsWorkspace } from '../support/agent-runs';
 import { openStack } from '../support/stack';
 
 /** Claims, leases and the ghost sweeper on real PostgreSQL (no processes: the services are called directly). */
@@ -17,20 +17,10 @@ const lease = (owner: string, extra: { leaseMs?: number; workspaceConcurrency?: 
     ...extra,
   });
 
+/** A queued research run of the workspace's Cognition, as the full row the lease service takes. */
 async function queuedRun(wsId: string) {
-  const agent = await stack.db('agents').where({ workspace_id: wsId, key: 'cognition' }).first();
-  const [run] = await stack
-    .db('agent_runs')
-    .insert({
-      workspace_id: wsId,
-      agent_id: agent.id,
-      agent_key: 'cognition',
-      flow: 'research',
-      model: 'fast',
-      input: JSON.stringify({ topic: 't' }),
-    })
-    .returning('*');
-  return run;
+  const { id } = await insertRun(stack.db, wsId, 'cognition');
+  return stack.db('agent_runs').where({ id }).first();
 }
 
 it('a run is claimed by exactly one of many concurrent runners', async () => {

@@ -90,7 +90,10 @@ describe('createWorker (real BullMQ on Redis)', () => {
     workers.push(
       createWorker(
         'cost',
-        { 'cost.recorded': async (p) => calls.push(p), 'ledger.reconcile.requested': async (p) => calls.push(p) },
+        {
+          'cost.recorded': async (p) => calls.push(p),
+          'ledger.reconcile.requested': async (p) => calls.push(p),
+        },
         { prefix: stack.prefix },
       ),
     );

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { AgentRegistryService } from '../../shared/src';
-import { newTeam } from './factories';
-import type { TestTeam } from './factories';
+import { newTeam, newUser, newWorkspace } from './factories';
+import type { TestTeam, TestUser, TestWorkspace } from './factories';
+import { client, eventually } from './http';
 
 /** The seven Lords of a workspace, as the seeder would write them. */
 export function seedLords(db: Knex, workspaceId: string): Promise<number> {
@@ -65,3 +66,36 @@ export const RUN_KEYS = [
   'started_at',
   'status',
 ];
+
+/** A workspace with its seven Lords, owned by a fresh user. */
+export async function lordsWorkspace(db: Knex): Promise<{ owner: TestUser; ws: TestWorkspace }> {
+  const owner = await newUser();
+  const ws = await newWorkspace(db, owner);
+  await seedLords(db, ws.id);
+  return { owner, ws };
+}
+
+export function runsClient(url: string, owner: TestUser, ws: TestWorkspace) {
+  const c = client(url, owner.token);
+  const h = { headers: { 'x-workspace-id': ws.id } };
+  return {
+    async create(body: { agent: string; input: unknown; model?: string }): Promise<string> {
+      const res = await c.post('/v1/agent-runs', body, h);
+      if (res.status !== 202) throw new Error(`create run: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.id as string;
+    },
+    get: async (id: string) => (await c.get(`/v1/agent-runs/${id}`, h)).body,
+    cancel: (id: string) => c.post(`/v1/agent-runs/${id}/cancel`, {}, h),
+    /** Polls until the run reaches one of `statuses`; returns the run as the API shows it. */
+    async until(id: string, statuses: string[], timeoutMs = 30_000): Promise<any> {
+      return eventually(
+        async () => {
+          const run = (await c.get(`/v1/agent-runs/${id}`, h)).body;
+          return statuses.includes(run.status) ? run : undefined;
+        },
+        timeoutMs,
+        100,
+      );
+    },
+  };
+}

@@ -6,6 +6,7 @@ import {
   createLogger,
   getDatabase,
   getMetrics,
+  CURRENT_MONTH_SQL,
 } from '@raptorflow/shared';
 import type { Logger } from '@raptorflow/shared';
 
@@ -50,14 +51,14 @@ export interface LedgerReconcilerOptions {
  */
 export class LedgerReconciler {
   private readonly db: Knex;
-  private readonly audit: AuditLogService;
+  private readonly audits: AuditLogService;
   private readonly alerts: BudgetAlertService;
   private readonly budgets: BudgetLedgerService;
   private readonly logger: Logger;
 
   constructor(opts: LedgerReconcilerOptions = {}) {
     this.db = opts.db ?? getDatabase();
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    this.audits = opts.audit ?? new AuditLogService({ db: this.db });
     this.alerts = opts.alerts ?? new BudgetAlertService({ db: this.db });
     this.budgets = opts.budgets ?? new BudgetLedgerService({ db: this.db });
     this.logger = opts.logger ?? createLogger('cost-ledger');
@@ -78,8 +79,7 @@ export class LedgerReconciler {
 
   private async defaultMonths(): Promise<string[]> {
     const { rows } = await this.db.raw<{ rows: Array<{ cur: string; prev: string }> }>(
-      `SELECT date_trunc('month', now() AT TIME ZONE 'UTC')::date::text AS cur,
-              (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month')::date::text AS prev`,
+      `SELECT ${CURRENT_MONTH_SQL}::text AS cur, (${CURRENT_MONTH_SQL} - interval '1 month')::date::text AS prev`,
     );
     return [rows[0]!.prev, rows[0]!.cur];
   }
@@ -151,13 +151,18 @@ export class LedgerReconciler {
         .insert({ ...key, ...c.after, updated_at: trx.fn.now() })
         .onConflict(['workspace_id', 'period', 'period_start', 'model'])
         .merge();
-    await this.audit.record(
+    await this.audit(trx, c);
+  }
+
+  /** Every correction leaves one `ledger.corrected` audit row with what was there and what is now. */
+  private async audit(trx: Knex.Transaction, c: Correction): Promise<void> {
+    await this.audits.record(
       {
         action: 'ledger.corrected',
         workspaceId: c.workspace_id,
         actorType: 'system',
         actorId: null,
-        resourceType: 'cost_rollup',
+        resourceType: c.period === 'budget_usage' ? 'budget_usage' : 'cost_rollup',
         input: { before: c.before },
         output: { after: c.after },
         metadata: { period: c.period, period_start: c.period_start, model: c.model },
@@ -196,19 +201,7 @@ export class LedgerReconciler {
         before: r.before === null ? null : { spent_usd: r.before },
         after: { spent_usd: r.after },
       };
-      await this.audit.record(
-        {
-          action: 'ledger.corrected',
-          workspaceId: r.workspace_id,
-          actorType: 'system',
-          actorId: null,
-          resourceType: 'budget_usage',
-          input: { before: c.before },
-          output: { after: c.after },
-          metadata: { period: 'budget_usage', period_start: month },
-        },
-        trx,
-      );
+      await this.audit(trx, c);
       out.push(c);
     }
     return out;

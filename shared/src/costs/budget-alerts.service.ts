@@ -5,23 +5,22 @@ import { getSettings } from '../config/settings';
 import { AuditLogService } from '../domain/audit-log.service';
 import { getDatabase } from '../db/database';
 import { runPrepared } from '../db/prepared';
+import { CURRENT_MONTH_SQL, monthSpendAndBudgetSql } from './budget-sql';
 
 /** Alerts fire when a month's spend reaches these percentages of the budget. */
 export const ALERT_THRESHOLDS: readonly number[] = [50, 80, 100];
 
+/** Whether the spend `s.spent` has reached `threshold` % of `s.budget` (a zero budget: any spend does). */
+const reached = (threshold: string) => `s.spent > 0 AND s.spent * 100 >= ${threshold} * s.budget`;
+
 /** $1 workspace, $2 month (first day), $3 default budget, $4 thresholds: inserts the newly crossed ones. */
 const EVALUATE_STATEMENT = {
   name: 'raptorflow_budget_alerts_evaluate_v1',
-  text: `WITH s AS (
-     SELECT COALESCE(SUM(spent_usd), 0) AS spent,
-            COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = $1),
-                     $3::numeric) AS budget
-     FROM cost_rollups WHERE workspace_id = $1 AND period = 'month' AND period_start = $2::date
-   )
+  text: `WITH s AS (${monthSpendAndBudgetSql('$1', '$2', '$3')})
    INSERT INTO budget_alerts (workspace_id, month, threshold_percent, spent_usd, budget_usd)
    SELECT $1, $2::date, t, s.spent, s.budget
    FROM s, unnest($4::int[]) AS t
-   WHERE s.spent > 0 AND s.spent * 100 >= t * s.budget
+   WHERE ${reached('t')}
    ON CONFLICT (workspace_id, month, threshold_percent) DO NOTHING
    RETURNING id, workspace_id, to_char(month, 'YYYY-MM') AS month, threshold_percent,
              spent_usd::text AS spent_usd, budget_usd::text AS budget_usd`,
@@ -120,19 +119,14 @@ export class BudgetAlertService {
    */
   async rearm(trx: Knex.Transaction, workspaceId: string): Promise<number[]> {
     const { rows } = await trx.raw<{ rows: Array<{ month: string }> }>(
-      `SELECT date_trunc('month', now() AT TIME ZONE 'UTC')::date::text AS month`,
+      `SELECT ${CURRENT_MONTH_SQL}::text AS month`,
     );
     const month = rows[0]!.month;
     await lockWorkspaceMonth(trx, workspaceId, month);
     const { rows: removed } = await trx.raw<{ rows: Array<{ threshold_percent: number }> }>(
-      `WITH s AS (
-         SELECT COALESCE(SUM(spent_usd), 0) AS spent,
-                COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
-                         :default::numeric) AS budget
-         FROM cost_rollups WHERE workspace_id = :ws AND period = 'month' AND period_start = :month::date
-       )
+      `WITH s AS (${monthSpendAndBudgetSql(':ws', ':month', ':default')})
        DELETE FROM budget_alerts a USING s
-       WHERE a.workspace_id = :ws AND a.month = :month::date AND NOT (s.spent > 0 AND s.spent * 100 >= a.threshold_percent * s.budget)
+       WHERE a.workspace_id = :ws AND a.month = :month::date AND NOT (${reached('a.threshold_percent')})
        RETURNING a.threshold_percent`,
       { ws: workspaceId, month, default: this.defaultBudget },
     );

@@ -2,21 +2,18 @@ import type { Knex } from 'knex';
 import { getSettings } from '../config/settings';
 import { getDatabase } from '../db/database';
 import { runPrepared } from '../db/prepared';
+import { CURRENT_MONTH_SQL, budgetOfSql } from '../costs/budget-sql';
 import { BudgetExceededError } from '../errors/app-error';
 import { decimalToNano, nanoToDecimal, nanoToNumber } from './pricing';
-
-/** The UTC calendar month of "now", taken from the database clock so every process agrees on boundaries. */
-const MONTH_SQL = `date_trunc('month', now() AT TIME ZONE 'UTC')::date`;
 
 /** $1 workspace, $2 default budget, $3 amount, $4 model, $5 agent run, $6 correlation id, $7 TTL ms. */
 const RESERVE_STATEMENT = {
   name: 'raptorflow_budget_reserve_v1',
   text: `WITH b AS (
-           SELECT COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = $1),
-                           $2::numeric) AS budget
+           SELECT ${budgetOfSql('$1', '$2')} AS budget
          ), up AS (
            INSERT INTO budget_usage AS u (workspace_id, month, reserved_usd)
-           SELECT $1, ${MONTH_SQL}, $3::numeric FROM b WHERE $3::numeric <= b.budget
+           SELECT $1, ${CURRENT_MONTH_SQL}, $3::numeric FROM b WHERE $3::numeric <= b.budget
            ON CONFLICT (workspace_id, month) DO UPDATE
              SET reserved_usd = u.reserved_usd + EXCLUDED.reserved_usd, updated_at = now()
              WHERE u.spent_usd + u.reserved_usd + EXCLUDED.reserved_usd <= (SELECT budget FROM b)
@@ -31,7 +28,7 @@ const RESERVE_STATEMENT = {
 };
 
 /** $1 reservation, $2 new status, $3 actual cost, $4 workspace (see finish()). */
-const FINISH_SQL = `WITH cur AS (SELECT ${MONTH_SQL} AS month),
+const FINISH_SQL = `WITH cur AS (SELECT ${CURRENT_MONTH_SQL} AS month),
        old AS (
          SELECT id, status, amount_usd, month FROM budget_reservations WHERE id = $1 FOR UPDATE
        ), done AS (
@@ -147,8 +144,7 @@ export class BudgetLedgerService {
     const delta = nanoToDecimal(amountNano - reservation.amountNano);
     const { rows } = await this.db.raw<{ rows: unknown[] }>(
       `WITH b AS (
-         SELECT COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
-                         :default::numeric) AS budget
+         SELECT ${budgetOfSql(':ws', ':default')} AS budget
        ), up AS (
          UPDATE budget_usage u SET reserved_usd = u.reserved_usd + :delta::numeric, updated_at = now()
          WHERE u.workspace_id = :ws AND u.month = :month::date
@@ -242,10 +238,9 @@ export class BudgetLedgerService {
       rows: Array<{ month: string; budget: string; spent: string | null; reserved: string | null }>;
     }>(
       `SELECT m.month::text AS month,
-              COALESCE((SELECT monthly_budget_usd FROM workspace_budgets WHERE workspace_id = :ws),
-                       :default::numeric)::text AS budget,
+              ${budgetOfSql(':ws', ':default')}::text AS budget,
               u.spent_usd::text AS spent, u.reserved_usd::text AS reserved
-       FROM (SELECT ${month ? ':month::date' : MONTH_SQL} AS month) m
+       FROM (SELECT ${month ? ':month::date' : CURRENT_MONTH_SQL} AS month) m
        LEFT JOIN budget_usage u ON u.workspace_id = :ws AND u.month = m.month`,
       month
         ? { ws: workspaceId, default: this.defaultBudget, month }

@@ -54,6 +54,27 @@ export interface DispatchResult {
   latencyMs: number;
 }
 
+/** A dispatch as clients see it (the HTTP API and the Model Dispatch Tool): snake_case, money as a number. */
+export function dispatchResultView(r: DispatchResult) {
+  return {
+    text: r.text,
+    model: r.model,
+    provider: r.provider,
+    alias: r.alias,
+    usage: {
+      input_tokens: r.usage.inputTokens,
+      output_tokens: r.usage.outputTokens,
+      cached_input_tokens: r.usage.cachedInputTokens,
+      cache_write_tokens: r.usage.cacheWriteTokens,
+      thinking_tokens: r.usage.thinkingTokens,
+    },
+    cost_usd: r.costUsd,
+    cost_log_id: r.costLogId,
+  };
+}
+
+export type DispatchResultView = ReturnType<typeof dispatchResultView>;
+
 export interface ModelDispatcherOptions {
   settings?: LlmSettings;
   router?: ModelRouter;

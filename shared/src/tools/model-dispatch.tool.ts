@@ -1,8 +1,7 @@
 import { DynamicStructuredTool } from '@langchain/core/tools';
 import { z } from 'zod';
-import { ModelDispatcher } from '../llm/model-dispatcher.service';
-import type { DispatchContext } from '../llm/model-dispatcher.service';
-import type { ProviderName } from '../llm/llm.types';
+import { ModelDispatcher, dispatchResultView } from '../llm/model-dispatcher.service';
+import type { DispatchContext, DispatchResultView } from '../llm/model-dispatcher.service';
 import type { ToolContext } from './tool-context';
 
 export const MODEL_DISPATCH_TOOL_NAME = 'model_dispatch';
@@ -21,20 +20,7 @@ export const modelDispatchInputSchema = z.object({
 
 export type ModelDispatchInput = z.input<typeof modelDispatchInputSchema>;
 
-export interface ModelDispatchOutput {
-  text: string;
-  model: string;
-  provider: ProviderName;
-  usage: {
-    input_tokens: number;
-    cached_input_tokens: number;
-    cache_write_tokens: number;
-    output_tokens: number;
-    thinking_tokens: number;
-  };
-  cost_usd: number;
-  cost_log_id: string;
-}
+export type ModelDispatchOutput = DispatchResultView;
 
 export interface ModelDispatchToolDeps {
   dispatcher?: ModelDispatcher;
@@ -88,20 +74,7 @@ export function createModelDispatchTool(
         },
         dispatchContextOf(ctx, config?.signal),
       );
-      return {
-        text: r.text,
-        model: r.model,
-        provider: r.provider,
-        usage: {
-          input_tokens: r.usage.inputTokens,
-          cached_input_tokens: r.usage.cachedInputTokens,
-          cache_write_tokens: r.usage.cacheWriteTokens,
-          output_tokens: r.usage.outputTokens,
-          thinking_tokens: r.usage.thinkingTokens,
-        },
-        cost_usd: r.costUsd,
-        cost_log_id: r.costLogId,
-      };
+      return dispatchResultView(r);
     },
   });
 }

@@ -3,7 +3,7 @@ import { eventually } from '../../support/http';
 import { fakeProviderEnv, useFakeProviders } from '../../support/llm';
 import { serviceEnv, useServices } from '../../support/processes';
 import type { RunningService } from '../../support/processes';
-import { lordsWorkspace, runsClient } from '../../support/runs';
+import { lordsWorkspace, runsClient } from '../../support/agent-runs';
 
 /**
  * The run lifecycle with real gateway and agent-runner processes and the fake Gemini server: a runner

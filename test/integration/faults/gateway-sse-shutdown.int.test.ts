@@ -1,6 +1,6 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { serviceEnv, useServices } from '../../support/processes';
-import { lordsWorkspace, runsClient } from '../../support/runs';
+import { lordsWorkspace, runsClient } from '../../support/agent-runs';
 import { openSse } from '../../support/sse';
 
 /**

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { BudgetAlertService} from '@raptorflow/shared';
+import type { BudgetAlertService } from '@raptorflow/shared';
 import { AuditLogService, getDatabase, getSettings } from '@raptorflow/shared';
 
 export interface BudgetView {

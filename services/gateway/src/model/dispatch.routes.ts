@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { parseOrThrow } from '@raptorflow/shared';
+import { dispatchResultView, parseOrThrow } from '@raptorflow/shared';
 import type { ModelDispatcher } from '@raptorflow/shared';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { dispatchBody } from './dispatch.schemas';
@@ -18,21 +18,7 @@ export function dispatchRouter(deps: { dispatcher: ModelDispatcher; guards: Work
       { model: body.model, messages: body.messages, system: body.system, maxTokens: body.max_tokens },
       { workspaceId: req.workspace!.id, actorUserId: req.auth!.userId, signal: abort.signal },
     );
-    res.json({
-      text: r.text,
-      model: r.model,
-      provider: r.provider,
-      alias: r.alias,
-      usage: {
-        input_tokens: r.usage.inputTokens,
-        output_tokens: r.usage.outputTokens,
-        cached_input_tokens: r.usage.cachedInputTokens,
-        cache_write_tokens: r.usage.cacheWriteTokens,
-        thinking_tokens: r.usage.thinkingTokens,
-      },
-      cost_usd: r.costUsd,
-      cost_log_id: r.costLogId,
-    });
+    res.json(dispatchResultView(r));
   });
   return router;
 }

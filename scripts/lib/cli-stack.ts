@@ -1,0 +1,18 @@
+import { RaptorBus, closeRedisConnections, createDatabase } from '@raptorflow/shared';
+import type { Knex } from '@raptorflow/shared';
+
+/** What an operator command runs on: a small pool and a bus, closed together when the command ends. */
+export async function withCliStack<T>(
+  name: string,
+  fn: (s: { db: Knex; bus: RaptorBus }) => Promise<T>,
+): Promise<T> {
+  const db = createDatabase({ poolMax: 2, applicationName: `raptorflow-${name}-cli` });
+  const bus = new RaptorBus({ db });
+  try {
+    return await fn({ db, bus });
+  } finally {
+    await bus.close();
+    await closeRedisConnections();
+    await db.destroy();
+  }
+}
