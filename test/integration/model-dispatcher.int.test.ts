@@ -184,6 +184,12 @@ describe('resilience', () => {
     const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
     expect(r).toMatchObject({ text: 'pro answered', model: 'gemini-2.5-pro' });
     expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(1);
+    const t = await trail(ws.id);
+    expect(t.costs).toHaveLength(1);
+    expect(t.costs[0]).toMatchObject({ model: 'gemini-2.5-pro', outcome: 'success', attempts: 2 });
+    expect(t.costs[0].cost_usd).toBe(t.usage.spent_usd);
+    expect(t.audits).toHaveLength(1);
+    expect(t.audits[0].metadata).toMatchObject({ outcome: 'success', model: 'gemini-2.5-pro', attempts: 2 });
   });
 
   it('a hung connection times out; with no model left → 504 model_timeout, a failed cost row, nothing spent', async () => {
