@@ -8,7 +8,7 @@ import { BudgetAlertService, RaptorBus, createRedis, getSettings, nanoToDecimal 
 import { CostLedgerService } from '../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../services/cost-ledger/src/cost-ledger.worker';
 
-const MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'claude-sonnet-4-5'];
+const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5'];
 
 export async function runLedgerBench(db: Knex, events = 4_000): Promise<string[]> {
   const bus = new RaptorBus({ db });

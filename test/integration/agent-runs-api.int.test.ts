@@ -60,13 +60,13 @@ describe('POST /v1/agent-runs', () => {
     // A model alias or priced id overrides the agent's default.
     const other = await m.post(
       '/v1/agent-runs',
-      { agent: 'herald', input: { brief: 'Launch post', channel: 'linkedin' }, model: 'gemini-2.5-flash' },
+      { agent: 'herald', input: { brief: 'Launch post', channel: 'linkedin' }, model: 'gemini-3.8-flash' },
       t.h,
     );
     expect(other.status).toBe(202);
     expect(await stack.db('agent_runs').where({ id: other.body.id }).first()).toMatchObject({
       flow: 'muse',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
     });
   });
 
@@ -184,7 +184,7 @@ describe('GET /v1/agent-runs/:id', () => {
       key,
       position,
       status: 'completed',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       input_tokens: 10,
       output_tokens: 4,
       cost_usd: '0.0004',
@@ -204,7 +204,7 @@ describe('GET /v1/agent-runs/:id', () => {
         workspace_id: t.ws.id,
         agent_run_id: run.id,
         provider: 'local',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         input_tokens: 10,
         output_tokens: 4,
         cost_usd: '0.0004',
@@ -232,7 +232,7 @@ describe('GET /v1/agent-runs/:id', () => {
       key: 'gather',
       position: 1,
       status: 'failed',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       input_tokens: 10,
       output_tokens: 4,
       cost_usd: 0.0004,
@@ -244,7 +244,7 @@ describe('GET /v1/agent-runs/:id', () => {
       {
         id: cost.id,
         provider: 'local',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         outcome: 'success',
         input_tokens: 10,
         output_tokens: 4,

@@ -22,12 +22,12 @@ it('lists spend per UTC day and model, within the range, to the nano-dollar', as
     {
       workspaceId: t.ws.id,
       costUsd: '0.000000001',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       at: `${day(2)}T23:59:59.999Z`,
     },
-    { workspaceId: t.ws.id, costUsd: '0.5', model: 'gemini-2.5-flash', at: `${day(2)}T00:00:00.000Z` },
-    { workspaceId: t.ws.id, costUsd: '1.25', model: 'claude-sonnet-4-5', at: `${day(1)}T12:00:00.000Z` },
-    { workspaceId: t.ws.id, costUsd: '9', model: 'gemini-2.5-pro', at: `${day(40)}T12:00:00.000Z` },
+    { workspaceId: t.ws.id, costUsd: '0.5', model: 'gemini-3.8-flash', at: `${day(2)}T00:00:00.000Z` },
+    { workspaceId: t.ws.id, costUsd: '1.25', model: 'claude-sonnet-5', at: `${day(1)}T12:00:00.000Z` },
+    { workspaceId: t.ws.id, costUsd: '9', model: 'gemini-3.1-pro-preview', at: `${day(40)}T12:00:00.000Z` },
   ]);
   for (const id of ids) await ledger.fold(id);
   const m = client(gateway.url(), t.member.token);
@@ -40,7 +40,7 @@ it('lists spend per UTC day and model, within the range, to the nano-dollar', as
     data: [
       {
         day: day(2),
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         calls: 2,
         input_tokens: 200,
         output_tokens: 100,
@@ -48,7 +48,7 @@ it('lists spend per UTC day and model, within the range, to the nano-dollar', as
       },
       {
         day: day(1),
-        model: 'claude-sonnet-4-5',
+        model: 'claude-sonnet-5',
         calls: 1,
         input_tokens: 100,
         output_tokens: 50,

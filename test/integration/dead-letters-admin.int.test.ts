@@ -202,6 +202,7 @@ describe('metrics', () => {
       db: stack.db,
       redis: stack.redis,
       settings: getSettings(),
+      models: () => [],
     });
     const server: Server & { port: number } = await startHealthServer(health, 0);
     cleanups.push(() => new Promise((r) => server.close(r)));

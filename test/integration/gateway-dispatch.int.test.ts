@@ -19,7 +19,7 @@ it('dispatches for a member and returns text, usage and the exact cost', async (
   expect(res.status).toBe(200);
   expect(res.body).toEqual({
     text: expect.stringContaining('bakery'),
-    model: 'gemini-2.5-flash',
+    model: 'gemini-3.8-flash',
     provider: 'local',
     alias: 'fast',
     usage: {
@@ -51,7 +51,7 @@ it('dispatches for a member and returns text, usage and the exact cost', async (
     alerts: [],
     by_model: [
       {
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         calls: 2,
         input_tokens: input_tokens * 2,
         output_tokens: output_tokens * 2,
@@ -61,13 +61,13 @@ it('dispatches for a member and returns text, usage and the exact cost', async (
   });
   const metrics = await (await fetch(`${gateway.url()}/metrics`)).text();
   expect(metrics).toMatch(
-    /raptorflow_llm_tokens_total\{provider="local",model="gemini-2.5-flash",kind="output"\} \d+/,
+    /raptorflow_llm_tokens_total\{provider="local",model="gemini-3.8-flash",kind="output"\} \d+/,
   );
   expect(metrics).toMatch(
-    /raptorflow_llm_cost_usd_total\{provider="local",model="gemini-2.5-flash"\} [\d.e-]+/,
+    /raptorflow_llm_cost_usd_total\{provider="local",model="gemini-3.8-flash"\} [\d.e-]+/,
   );
   expect(metrics).toMatch(
-    /raptorflow_llm_calls_total\{provider="local",model="gemini-2.5-flash",outcome="success"\} \d+/,
+    /raptorflow_llm_calls_total\{provider="local",model="gemini-3.8-flash",outcome="success"\} \d+/,
   );
   const past = await m.get('/v1/costs/summary?month=2020-01', h);
   expect(past.body).toMatchObject({ month: '2020-01', spent_usd: 0, by_model: [] });

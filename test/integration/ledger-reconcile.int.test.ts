@@ -34,9 +34,9 @@ async function foldedWorkspace() {
   const owner = await newUser();
   const ws = await newWorkspace(stack.db, owner);
   const ids = await insertCostRows(stack.db, [
-    { workspaceId: ws.id, costUsd: '0.0000001234', model: 'gemini-2.5-flash' },
-    { workspaceId: ws.id, costUsd: '1.5', model: 'gemini-2.5-flash' },
-    { workspaceId: ws.id, costUsd: '2.25', model: 'claude-sonnet-4-5' },
+    { workspaceId: ws.id, costUsd: '0.0000001234', model: 'gemini-3.8-flash' },
+    { workspaceId: ws.id, costUsd: '1.5', model: 'gemini-3.8-flash' },
+    { workspaceId: ws.id, costUsd: '2.25', model: 'claude-sonnet-5' },
   ]);
   for (const id of ids) await ledger.fold(id);
   return { ws, ids };
@@ -47,8 +47,8 @@ it('repairs tampered, missing and bogus rollup rows, says so, and then finds not
   const clean = await expectedRollups(stack.db, [ws.id]);
   expect(await actualRollups(stack.db, [ws.id])).toEqual(clean);
   const rollups = stack.db('cost_rollups').where({ workspace_id: ws.id });
-  await rollups.clone().where({ period: 'month', model: 'gemini-2.5-flash' }).update({ spent_usd: '99' });
-  await rollups.clone().where({ period: 'day', model: 'claude-sonnet-4-5' }).del();
+  await rollups.clone().where({ period: 'month', model: 'gemini-3.8-flash' }).update({ spent_usd: '99' });
+  await rollups.clone().where({ period: 'day', model: 'claude-sonnet-5' }).del();
   await stack.db('cost_rollups').insert({
     workspace_id: ws.id,
     period: 'day',
@@ -66,9 +66,9 @@ it('repairs tampered, missing and bogus rollup rows, says so, and then finds not
   ).toEqual(
     [
       ['budget_usage', null, null, '3.7500001234'],
-      ['day', 'claude-sonnet-4-5', null, '2.2500000000'],
+      ['day', 'claude-sonnet-5', null, '2.2500000000'],
       ['day', 'ghost-model', '5.0000000000', null],
-      ['month', 'gemini-2.5-flash', '99.0000000000', '1.5000001234'],
+      ['month', 'gemini-3.8-flash', '99.0000000000', '1.5000001234'],
     ].sort(),
   );
   expect(await actualRollups(stack.db, [ws.id])).toEqual(clean);
@@ -98,7 +98,7 @@ it('reclaims expired budget reservations', async () => {
   const owner = await newUser();
   const ws = await newWorkspace(stack.db, owner);
   const held = new BudgetLedgerService({ db: stack.db, reservationTtlMs: 1_000 });
-  await held.reserve({ workspaceId: ws.id, amountNano: 5_000_000n, model: 'gemini-2.5-flash' });
+  await held.reserve({ workspaceId: ws.id, amountNano: 5_000_000n, model: 'gemini-3.8-flash' });
   await stack
     .db('budget_reservations')
     .where({ workspace_id: ws.id })

@@ -133,7 +133,7 @@ it('a dead receiver never slows folding', async () => {
           .map((id) =>
             stack.bus.publish(
               'cost.recorded',
-              { cost_log_id: id, model: 'gemini-2.5-flash', cost_usd: '0.01' },
+              { cost_log_id: id, model: 'gemini-3.8-flash', cost_usd: '0.01' },
               { workspaceId: ws.id },
             ),
           ),

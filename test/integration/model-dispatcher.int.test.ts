@@ -22,7 +22,7 @@ const { ask, workspace, trail } = dispatchHelpers(stack);
 describe('success with each usage shape', () => {
   it('fast → Gemini Flash: cost, cost row, audit row with digests only, settled budget, cost.recorded', async () => {
     const { owner, ws } = await workspace();
-    fakes.gemini.script('gemini-2.5-flash', {
+    fakes.gemini.script('gemini-3.8-flash', {
       ok: { text: 'Fresh daily.', usage: { promptTokenCount: 1000, candidatesTokenCount: 500 } },
     });
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
@@ -32,12 +32,12 @@ describe('success with each usage shape', () => {
     );
     expect(r).toMatchObject({
       text: 'Fresh daily.',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       provider: 'gemini',
       alias: 'fast',
     });
     expect(r.costUsd).toBe(0.00155);
-    const body = fakes.gemini.lastRequest('gemini-2.5-flash')!.body;
+    const body = fakes.gemini.lastRequest('gemini-3.8-flash')!.body;
     expect(JSON.stringify(body)).toContain('You are terse.');
     expect(body.generationConfig.maxOutputTokens).toBe(800);
 
@@ -45,7 +45,7 @@ describe('success with each usage shape', () => {
     expect(t.costs).toHaveLength(1);
     expect(t.costs[0]).toMatchObject({
       provider: 'gemini',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       alias: 'fast',
       input_tokens: 1000,
       output_tokens: 500,
@@ -68,7 +68,7 @@ describe('success with each usage shape', () => {
     expect(t.outbox).toHaveLength(1);
     expect(t.outbox[0].envelope.payload).toEqual({
       cost_log_id: t.costs[0].id,
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       cost_usd: '0.001550000',
     });
   });
@@ -88,7 +88,7 @@ describe('success with each usage shape', () => {
     ],
   ])('Gemini Flash %s', async (_name, usage, tokens, cost) => {
     const { ws } = await workspace();
-    fakes.gemini.script('gemini-2.5-flash', { ok: { text: 'ok', usage } });
+    fakes.gemini.script('gemini-3.8-flash', { ok: { text: 'ok', usage } });
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
     await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
     const t = await trail(ws.id);
@@ -98,7 +98,7 @@ describe('success with each usage shape', () => {
 
   it('Gemini Pro long context (> 200k prompt tokens) at the long-context price', async () => {
     const { ws } = await workspace();
-    fakes.gemini.script('gemini-2.5-pro', {
+    fakes.gemini.script('gemini-3.1-pro-preview', {
       ok: {
         text: 'ok',
         usage: { promptTokenCount: 250_000, candidatesTokenCount: 2000, thoughtsTokenCount: 1000 },
@@ -112,7 +112,7 @@ describe('success with each usage shape', () => {
 
   it('heavy → Claude Sonnet with cache read and cache write', async () => {
     const { ws } = await workspace();
-    fakes.anthropic.script('claude-sonnet-4-5', {
+    fakes.anthropic.script('claude-sonnet-5', {
       ok: {
         text: 'Bold.',
         usage: {
@@ -128,7 +128,7 @@ describe('success with each usage shape', () => {
       { model: 'heavy', messages: ask(), system: 'sys' },
       { workspaceId: ws.id },
     );
-    expect(r).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', costUsd: 0.0153 });
+    expect(r).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-5', costUsd: 0.0153 });
     expect(fakes.anthropic.lastRequest()!.body.system).toBe('sys');
     const t = await trail(ws.id);
     expect(t.costs[0]).toMatchObject({
@@ -142,13 +142,13 @@ describe('success with each usage shape', () => {
 describe('resilience', () => {
   it('429 with Retry-After, then success: waits as told, one cost row, attempts recorded', async () => {
     const { ws } = await workspace();
-    fakes.gemini.script('gemini-2.5-flash', { status: 429, retryAfter: '1' }, { ok: { text: 'late' } });
+    fakes.gemini.script('gemini-3.8-flash', { status: 429, retryAfter: '1' }, { ok: { text: 'late' } });
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
     const started = Date.now();
     const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(r).toMatchObject({ text: 'late', attempts: 2 });
-    expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(2);
+    expect(fakes.gemini.callCount('gemini-3.8-flash')).toBe(2);
     const t = await trail(ws.id);
     expect(t.costs).toHaveLength(1);
     expect(t.costs[0]).toMatchObject({ outcome: 'success', attempts: 2 });
@@ -156,8 +156,8 @@ describe('resilience', () => {
 
   it('500 on every attempt → falls back to the next model of the chain (and raises the reservation)', async () => {
     const { ws } = await workspace();
-    fakes.gemini.setDefault({ status: 500 }, 'gemini-2.5-pro');
-    fakes.anthropic.script('claude-sonnet-4-5', {
+    fakes.gemini.setDefault({ status: 500 }, 'gemini-3.1-pro-preview');
+    fakes.anthropic.script('claude-sonnet-5', {
       ok: { text: 'from claude', usage: { input_tokens: 1000, output_tokens: 1000 } },
     });
     const { dispatcher, settings } = newDispatcher(stack, fakeProviderEnv(fakes));
@@ -165,10 +165,10 @@ describe('resilience', () => {
     expect(r).toMatchObject({
       text: 'from claude',
       provider: 'anthropic',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5',
       costUsd: 0.018,
     });
-    expect(fakes.gemini.callCount('gemini-2.5-pro')).toBe(settings.maxAttempts);
+    expect(fakes.gemini.callCount('gemini-3.1-pro-preview')).toBe(settings.maxAttempts);
     expect(fakes.anthropic.callCount()).toBe(1);
     const t = await trail(ws.id);
     expect(t.costs).toHaveLength(1);
@@ -178,28 +178,28 @@ describe('resilience', () => {
 
   it('a malformed body is not retried on the same model: the chain falls back at once', async () => {
     const { ws } = await workspace();
-    fakes.gemini.script('gemini-2.5-flash', { malformed: 'wrong-shape' });
-    fakes.gemini.script('gemini-2.5-pro', { ok: { text: 'pro answered' } });
+    fakes.gemini.script('gemini-3.8-flash', { malformed: 'wrong-shape' });
+    fakes.gemini.script('gemini-3.1-pro-preview', { ok: { text: 'pro answered' } });
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
     const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
-    expect(r).toMatchObject({ text: 'pro answered', model: 'gemini-2.5-pro' });
-    expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(1);
+    expect(r).toMatchObject({ text: 'pro answered', model: 'gemini-3.1-pro-preview' });
+    expect(fakes.gemini.callCount('gemini-3.8-flash')).toBe(1);
     const t = await trail(ws.id);
     expect(t.costs).toHaveLength(1);
-    expect(t.costs[0]).toMatchObject({ model: 'gemini-2.5-pro', outcome: 'success', attempts: 2 });
+    expect(t.costs[0]).toMatchObject({ model: 'gemini-3.1-pro-preview', outcome: 'success', attempts: 2 });
     expect(t.costs[0].cost_usd).toBe(t.usage.spent_usd);
     expect(t.audits).toHaveLength(1);
-    expect(t.audits[0].metadata).toMatchObject({ outcome: 'success', model: 'gemini-2.5-pro', attempts: 2 });
+    expect(t.audits[0].metadata).toMatchObject({ outcome: 'success', model: 'gemini-3.1-pro-preview', attempts: 2 });
   });
 
   it('a hung connection times out; with no model left → 504 model_timeout, a failed cost row, nothing spent', async () => {
     const { ws } = await workspace();
-    fakes.anthropic.setDefault({ hang: true }, 'claude-sonnet-4-5');
+    fakes.anthropic.setDefault({ hang: true }, 'claude-sonnet-5');
     const env = fakeProviderEnv(fakes, { LLM_TIMEOUT_MS: '300', LLM_MAX_ATTEMPTS: '2' });
     const { dispatcher } = newDispatcher(stack, env);
     const started = Date.now();
     const err = await dispatcher
-      .dispatch({ model: 'claude-sonnet-4-5', messages: ask() }, { workspaceId: ws.id })
+      .dispatch({ model: 'claude-sonnet-5', messages: ask() }, { workspaceId: ws.id })
       .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(err).toMatchObject({ code: 'model_timeout', status: 504 });
@@ -218,7 +218,7 @@ describe('resilience', () => {
 
   it('a caller abort stops the in-flight call: cancelled, reservation released', async () => {
     const { ws } = await workspace();
-    fakes.gemini.setDefault({ hang: true }, 'gemini-2.5-flash');
+    fakes.gemini.setDefault({ hang: true }, 'gemini-3.8-flash');
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 200);
@@ -231,13 +231,13 @@ describe('resilience', () => {
     const t = await trail(ws.id);
     expect(t.costs[0]).toMatchObject({ outcome: 'cancelled' });
     expect(t.reservations[0].status).toBe('released');
-    expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(1);
+    expect(fakes.gemini.callCount('gemini-3.8-flash')).toBe(1);
   });
 
   it('never writes an API key into errors, cost rows or audit rows', async () => {
     const { ws } = await workspace();
-    fakes.gemini.setDefault({ status: 401, message: 'bad key' }, 'gemini-2.5-flash');
-    fakes.gemini.setDefault({ status: 403, message: 'bad key' }, 'gemini-2.5-pro');
+    fakes.gemini.setDefault({ status: 401, message: 'bad key' }, 'gemini-3.8-flash');
+    fakes.gemini.setDefault({ status: 403, message: 'bad key' }, 'gemini-3.1-pro-preview');
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
     const err = await dispatcher
       .dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id })

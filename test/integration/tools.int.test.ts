@@ -147,7 +147,7 @@ describe('audit wrapper', () => {
     const out = await modelDispatch.invoke({ model: 'fast', prompt: 'Name a bakery', max_tokens: 200 });
     expect(out).toMatchObject({
       text: expect.stringContaining('Name a bakery'),
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       provider: 'local',
       usage: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) },
       cost_usd: expect.any(Number),

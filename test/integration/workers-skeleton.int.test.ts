@@ -31,12 +31,12 @@ describe('cost-ledger worker', () => {
     workers.push(createCostLedgerWorker(new CostLedgerService({ db: stack.db }), { prefix: stack.prefix }));
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
-    const a = await costRow(ws.id, 'gemini-2.5-flash', '0.0000001234', '2026-11-03T23:59:59.999Z');
-    const b = await costRow(ws.id, 'gemini-2.5-flash', '0.1000000001', '2026-11-04T00:00:00.000Z');
+    const a = await costRow(ws.id, 'gemini-3.8-flash', '0.0000001234', '2026-11-03T23:59:59.999Z');
+    const b = await costRow(ws.id, 'gemini-3.8-flash', '0.1000000001', '2026-11-04T00:00:00.000Z');
     for (const id of [a, b, a]) {
       await stack.bus.publish(
         'cost.recorded',
-        { cost_log_id: id, model: 'gemini-2.5-flash', cost_usd: '0' },
+        { cost_log_id: id, model: 'gemini-3.8-flash', cost_usd: '0' },
         { workspaceId: ws.id },
       );
     }
@@ -76,6 +76,7 @@ describe('health', () => {
         db,
         redis: deadRedis,
         settings: getSettings(),
+        models: () => [],
         timeoutMs: 500,
       }).check();
       expect(report.status).toBe('down');

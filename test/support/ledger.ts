@@ -19,7 +19,7 @@ export async function insertCostRows(db: Knex, specs: CostRowSpec[]): Promise<st
         specs.slice(i, i + 1_000).map((s) => ({
           workspace_id: s.workspaceId,
           provider: 'local',
-          model: s.model ?? 'gemini-2.5-flash',
+          model: s.model ?? 'gemini-3.8-flash',
           input_tokens: s.inputTokens ?? 100,
           output_tokens: s.outputTokens ?? 50,
           cost_usd: s.costUsd,

@@ -4,9 +4,10 @@ import {
   DispatchTrailService,
   ModelDispatcher,
   ModelRouter,
+  getModelCatalog,
   parseSettings,
 } from '../../shared/src';
-import type { LlmSettings, RaptorBus } from '../../shared/src';
+import type { LlmSettings, ModelPricing, RaptorBus } from '../../shared/src';
 import { newUser, newWorkspace } from './factories';
 import { FakeAnthropicServer, FakeGeminiServer } from './fake-llm';
 
@@ -89,4 +90,12 @@ export function dispatchHelpers(stack: { db: Knex }) {
     return { costs, audits, usage, reservations, outbox };
   }
   return { ask, workspace, trail };
+}
+
+/** A model's prices as the dispatcher will use them now (the pinned catalog, no operator file). */
+export function catalogPricing(model: string): ModelPricing {
+  const catalog = getModelCatalog(undefined);
+  const entry = catalog.lookup(model);
+  if (!entry) throw new Error(`${model} is not in the catalog`);
+  return catalog.pricingAt(entry, new Date());
 }

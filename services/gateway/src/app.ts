@@ -18,6 +18,7 @@ import {
   createLogger,
   createRedis,
   errorMiddleware,
+  guardedMetrics,
   notFoundMiddleware,
   requestLoggerMiddleware,
 } from '@raptorflow/shared';
@@ -67,6 +68,8 @@ export interface AppDeps {
   logger?: Logger;
   /** Tests pass one wired to fake provider servers; built from settings when omitted. */
   dispatcher?: ModelDispatcher;
+  /** The alias table (on /health, and for run requests); the dispatcher's, or built from settings. */
+  router?: ModelRouter;
   /** Subscriber connection for run progress (SSE); made when the first stream opens when omitted. */
   runEventsSubscriber?: Redis;
   /** SSE timings (fallback poll, heartbeat); tests shorten them. */
@@ -89,10 +92,27 @@ export function createApp(deps: AppDeps): Express {
   app.use(...edgeMiddlewares(settings));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
-  app.use(healthRouter(new HealthService({ service: 'gateway', db, redis: deps.redis, settings })));
+  const router = deps.router ?? deps.dispatcher?.router ?? new ModelRouter({ settings: settings.llm });
+  app.use(
+    healthRouter(
+      new HealthService({
+        service: 'gateway',
+        db,
+        redis: deps.redis,
+        settings,
+        models: () => router.aliasStatus(),
+      }),
+    ),
+  );
   app.use(docsRouter());
-  // SPEC §7: unauthenticated like /health; in production bind the port privately or guard it at the proxy.
-  app.get('/metrics', metricsHandler());
+  // This port faces clients: in production /metrics answers only with METRICS_TOKEN (404 without one set).
+  app.get(
+    '/metrics',
+    guardedMetrics(
+      { token: settings.metricsToken, isProduction: settings.isProduction, publicPort: true },
+      metricsHandler(),
+    ),
+  );
 
   const verifier = new JwtVerifier({
     secret: settings.supabaseJwtSecret,
@@ -153,7 +173,7 @@ export function createApp(deps: AppDeps): Express {
         db,
         bus,
         events: runEvents,
-        router: new ModelRouter({ settings: settings.llm }),
+        router,
         redis: deps.redis,
         prefix,
         logger,
@@ -180,6 +200,7 @@ export function createApp(deps: AppDeps): Express {
   const dispatcher =
     deps.dispatcher ??
     new ModelDispatcher({
+      router,
       ledger: new BudgetLedgerService({ db }),
       trail: new DispatchTrailService({ db, bus }),
     });

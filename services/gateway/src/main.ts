@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import {
+  ModelRouter,
   OutboxRelay,
   QUEUE_NAMES,
   registerQueueDepth,
@@ -22,7 +23,11 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway');
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
-  const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger });
+  // Built first: a catalog or alias problem stops start-up with every problem listed.
+  const router = new ModelRouter({ settings: settings.llm });
+  for (const w of router.retirementWarnings())
+    logger.warn(w, `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`);
+  const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger, router });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
   registerQueueDepth(QUEUE_NAMES.map((n) => getBus().queue(n)));

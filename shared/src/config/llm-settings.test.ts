@@ -2,14 +2,20 @@ import { ModelRouter } from '../llm/model-router';
 import { ConfigError, parseSettings } from './settings';
 
 describe('LLM settings', () => {
-  it('defaults: Flash / Pro / Sonnet 4.5 with a fallback each, local mode off, budgets on', () => {
+  it('defaults: current Flash / Pro / Sonnet, each falling back across providers; budgets on', () => {
     const { llm } = parseSettings({});
-    expect(llm.aliases.fast.map((r) => r.model)).toEqual(['gemini-2.5-flash', 'gemini-2.5-pro']);
-    expect(llm.aliases.standard.map((r) => `${r.provider}:${r.model}`)).toEqual([
-      'gemini:gemini-2.5-pro',
-      'anthropic:claude-sonnet-4-5',
+    expect(llm.aliases.fast.map((r) => `${r.provider}:${r.model}`)).toEqual([
+      'gemini:gemini-3.8-flash',
+      'anthropic:claude-haiku-4-5',
     ]);
-    expect(llm.aliases.heavy[0]).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-5' });
+    expect(llm.aliases.standard.map((r) => `${r.provider}:${r.model}`)).toEqual([
+      'gemini:gemini-3.1-pro-preview',
+      'anthropic:claude-sonnet-5',
+    ]);
+    expect(llm.aliases.heavy.map((r) => `${r.provider}:${r.model}`)).toEqual([
+      'anthropic:claude-sonnet-5',
+      'gemini:gemini-3.1-pro-preview',
+    ]);
     expect(llm).toMatchObject({ mode: 'auto', budgetEnforcement: true, maxAttempts: 3 });
     expect(llm.reservationTtlMs).toBeGreaterThan(llm.deadlineMs);
   });
@@ -17,7 +23,7 @@ describe('LLM settings', () => {
   it('without credentials every provider is the offline local one, priced as the model it stands in for', () => {
     const router = new ModelRouter({ settings: parseSettings({}).llm });
     expect(router.describe()).toEqual({ gemini: 'local', anthropic: 'local', local: 'local' });
-    expect(router.resolve('heavy').chain[0]!.pricing.model).toBe('claude-sonnet-4-5');
+    expect(router.resolve('heavy').chain[0]!.pricing.model).toBe('claude-sonnet-5');
   });
 
   it('uses a real provider where its credentials are set, unless LLM_PROVIDER=local', () => {
@@ -35,16 +41,16 @@ describe('LLM settings', () => {
   });
 
   it('parses a configured chain and refuses a malformed one or an unpriced model', () => {
-    const { llm } = parseSettings({ MODEL_FAST: 'anthropic:claude-sonnet-4-5, gemini:gemini-2.5-flash' });
+    const { llm } = parseSettings({ MODEL_FAST: 'anthropic:claude-sonnet-5, gemini:gemini-3.8-flash' });
     expect(llm.aliases.fast).toEqual([
-      { provider: 'anthropic', model: 'claude-sonnet-4-5' },
-      { provider: 'gemini', model: 'gemini-2.5-flash' },
+      { provider: 'anthropic', model: 'claude-sonnet-5' },
+      { provider: 'gemini', model: 'gemini-3.8-flash' },
     ]);
     expect(() => parseSettings({ MODEL_FAST: 'openai:gpt-4' })).toThrow(ConfigError);
-    expect(() => parseSettings({ MODEL_HEAVY: 'claude-sonnet-4-5' })).toThrow(/provider:model/);
+    expect(() => parseSettings({ MODEL_HEAVY: 'claude-sonnet-5' })).toThrow(/provider:model/);
     expect(
       () => new ModelRouter({ settings: parseSettings({ MODEL_FAST: 'gemini:gemini-9-ultra' }).llm }),
-    ).toThrow(/no price/);
+    ).toThrow(/gemini-9-ultra is not in the model catalog/);
   });
 
   it('refuses a reservation TTL that a live call could outlast, and budgets off in production', () => {

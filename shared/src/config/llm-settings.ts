@@ -38,23 +38,28 @@ export interface ModelRoute {
 }
 export type ModelAliasName = 'fast' | 'standard' | 'heavy';
 
-const DEFAULT_MODEL_CHAINS: Record<ModelAliasName, ModelRoute[]> = {
+/**
+ * Current models (checked in the pinned price catalog on 2026-11-30), each chain crossing providers so one
+ * provider's outage or a retirement moves the call to the other. Changed by MODEL_FAST|STANDARD|HEAVY alone.
+ */
+export const DEFAULT_MODEL_CHAINS: Readonly<Record<ModelAliasName, readonly ModelRoute[]>> = {
   fast: [
-    { provider: 'gemini', model: 'gemini-2.5-flash' },
-    { provider: 'gemini', model: 'gemini-2.5-pro' },
+    { provider: 'gemini', model: 'gemini-3.8-flash' },
+    { provider: 'anthropic', model: 'claude-haiku-4-5' },
   ],
   standard: [
-    { provider: 'gemini', model: 'gemini-2.5-pro' },
-    { provider: 'anthropic', model: 'claude-sonnet-4-5' },
+    { provider: 'gemini', model: 'gemini-3.1-pro-preview' },
+    { provider: 'anthropic', model: 'claude-sonnet-5' },
   ],
   heavy: [
-    { provider: 'anthropic', model: 'claude-sonnet-4-5' },
-    { provider: 'gemini', model: 'gemini-2.5-pro' },
+    { provider: 'anthropic', model: 'claude-sonnet-5' },
+    { provider: 'gemini', model: 'gemini-3.1-pro-preview' },
   ],
 };
 
 export const llmEnvShape = {
   LLM_PROVIDER: optionalString.pipe(z.enum(['auto', 'local']).optional()),
+  MODEL_CATALOG_FILE: optionalString,
   MODEL_FAST: optionalString.pipe(modelChain.optional()),
   MODEL_STANDARD: optionalString.pipe(modelChain.optional()),
   MODEL_HEAVY: optionalString.pipe(modelChain.optional()),
@@ -86,6 +91,8 @@ type LlmEnv = z.output<z.ZodObject<typeof llmEnvShape>> & {
 export interface LlmSettings {
   /** `local` forces the offline provider; `auto` uses a real provider wherever its credentials are set. */
   mode: 'auto' | 'local';
+  /** The operator's model file (JSON) over the pinned price catalog; undefined = the catalog alone. */
+  catalogFile: string | undefined;
   aliases: Record<ModelAliasName, readonly ModelRoute[]>;
   gemini: {
     apiKey: string | undefined;
@@ -116,6 +123,7 @@ export interface LlmSettings {
 export function buildLlmSettings(e: LlmEnv, googleCloudProject: string | undefined): LlmSettings {
   return {
     mode: e.LLM_PROVIDER ?? 'auto',
+    catalogFile: e.MODEL_CATALOG_FILE,
     aliases: {
       fast: e.MODEL_FAST ?? DEFAULT_MODEL_CHAINS.fast,
       standard: e.MODEL_STANDARD ?? DEFAULT_MODEL_CHAINS.standard,
@@ -149,4 +157,61 @@ export function buildLlmSettings(e: LlmEnv, googleCloudProject: string | undefin
     budgetEnforcement: isTrue(e.BUDGET_ENFORCEMENT, true),
     reservationTtlMs: e.BUDGET_RESERVATION_TTL_MS ?? e.LLM_DEADLINE_MS + 60_000,
   };
+}
+
+/** Whether a real provider can be called: `auto` mode and its credentials present. */
+export function hasCredentials(s: LlmSettings, provider: LlmProviderName): boolean {
+  if (s.mode !== 'auto') return false;
+  if (provider === 'gemini') return Boolean(s.gemini.apiKey || s.gemini.vertex);
+  if (provider === 'anthropic') return Boolean(s.anthropic.apiKey || s.anthropic.vertex);
+  return false;
+}
+
+/** The variables that give a provider its credentials, as an operator should read them. */
+export const CREDENTIAL_VARIABLES: Readonly<Record<'gemini' | 'anthropic', string>> = {
+  gemini: 'GOOGLE_CLOUD_PROJECT (Vertex AI, with Google application default credentials) or GEMINI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY (or ANTHROPIC_USE_VERTEX=true with GOOGLE_CLOUD_PROJECT)',
+};
+
+const ALIAS_VARIABLE: Record<ModelAliasName, string> = {
+  fast: 'MODEL_FAST',
+  standard: 'MODEL_STANDARD',
+  heavy: 'MODEL_HEAVY',
+};
+
+/**
+ * Production never answers with the offline stand-in: `LLM_PROVIDER=local`, a `local:` chain entry, or a
+ * chained provider without credentials is a start-up error naming the variables to set.
+ */
+export function llmProductionProblems(s: LlmSettings): string[] {
+  const problems: string[] = [];
+  if (s.mode === 'local')
+    problems.push('LLM_PROVIDER=local (the offline stand-in) is not allowed in production');
+  // In local mode that one line says it all; otherwise each provider without credentials is named once.
+  const users = new Map<'gemini' | 'anthropic', Set<string>>();
+  for (const [alias, chain] of Object.entries(s.aliases) as [ModelAliasName, readonly ModelRoute[]][]) {
+    for (const r of chain) {
+      if (r.provider === 'local') {
+        problems.push(
+          `${ALIAS_VARIABLE[alias]}: "local:${r.model}" is the offline stand-in, not allowed in production`,
+        );
+        continue;
+      }
+      if (s.mode === 'local' || hasCredentials(s, r.provider)) continue;
+      const set = users.get(r.provider) ?? new Set<string>();
+      set.add(`${ALIAS_VARIABLE[alias]} (${r.model})`);
+      users.set(r.provider, set);
+    }
+  }
+  for (const [provider, used] of users)
+    problems.push(
+      `${provider === 'gemini' ? 'Gemini' : 'Anthropic'} has no credentials but is used by ${[...used].join(', ')}: set ${CREDENTIAL_VARIABLES[provider]}`,
+    );
+  for (const [name, url] of [
+    ['GEMINI_BASE_URL', s.gemini.baseUrl],
+    ['ANTHROPIC_BASE_URL', s.anthropic.baseUrl],
+  ] as const)
+    if (url !== undefined && !url.startsWith('https://'))
+      problems.push(`${name} must be an https:// URL in production`);
+  return problems;
 }

@@ -6,11 +6,12 @@ const STRONG_JWT_SECRET = 'j'.repeat(40);
 function validProductionEnv(): Record<string, string | undefined> {
   return {
     ENVIRONMENT: 'production',
-    DATABASE_URL: 'postgres://app:pw@db.internal:5432/raptorflow',
+    DATABASE_URL: 'postgres://app:pw@db.internal:5432/raptorflow?sslmode=verify-full',
     REDIS_URL: 'rediss://cache.internal:6380',
     SUPABASE_JWT_SECRET: STRONG_JWT_SECRET,
     SECRET_KEY: STRONG_SECRET,
     GOOGLE_CLOUD_PROJECT: 'raptorflow-prod',
+    ANTHROPIC_API_KEY: 'sk-ant-production-key',
   };
 }
 
@@ -96,7 +97,9 @@ describe('parseSettings: production', () => {
       // the single message carries every problem too, so start-up prints them all at once
       expect(err.message).toContain(name);
     }
-    expect(err.problems).toHaveLength(required.length);
+    // …plus one line per LLM provider without credentials (production never falls back to the stand-in)
+    expect(err.problems.filter((p) => /has no credentials/.test(p))).toHaveLength(2);
+    expect(err.problems).toHaveLength(required.length + 2);
     expect(err.name).toBe('ConfigError');
   });
 
@@ -146,7 +149,7 @@ describe('parseSettings: production', () => {
     const s = parseSettings(validProductionEnv());
     expect(s.environment).toBe('production');
     expect(s.isProduction).toBe(true);
-    expect(s.databaseUrl).toBe('postgres://app:pw@db.internal:5432/raptorflow');
+    expect(s.databaseUrl).toBe('postgres://app:pw@db.internal:5432/raptorflow?sslmode=verify-full');
     expect(s.redisUrl).toBe('rediss://cache.internal:6380');
     expect(s.secretKey).toBe(STRONG_SECRET);
     expect(s.supabaseJwtSecret).toBe(STRONG_JWT_SECRET);

@@ -9,9 +9,11 @@ const DEV_JWT_SECRET = 'raptorflow-development-jwt-secret-change-me-0000';
 const DEV_SECRET_KEY = 'raptorflow-development-secret-key-change-me-00000';
 export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
 const MIN_SECRET_KEY_LENGTH = 32;
+const MIN_METRICS_TOKEN_LENGTH = 16;
+const TLS_SSLMODES = ['require', 'verify-ca', 'verify-full'];
 
 import { booleanish, csv, intFrom, isTrue, optionalString } from './env-parsers';
-import { buildLlmSettings, llmEnvShape } from './llm-settings';
+import { buildLlmSettings, llmEnvShape, llmProductionProblems } from './llm-settings';
 import type { LlmSettings } from './llm-settings';
 
 export type { LlmProviderName, LlmSettings, ModelAliasName, ModelRoute } from './llm-settings';
@@ -35,7 +37,9 @@ const envSchema = z.object({
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
+  PGSSLMODE: optionalString,
   QUEUE_PREFIX: optionalString,
+  METRICS_TOKEN: optionalString,
   SUPABASE_URL: optionalString.pipe(z.url().optional()),
   SUPABASE_SERVICE_KEY: optionalString,
   SUPABASE_JWT_SECRET: optionalString,
@@ -138,6 +142,8 @@ export interface Settings {
     /** How often the job scheduler runs reconciliation; 0 turns the schedule off. */
     reconcileIntervalMs: number;
   };
+  /** Bearer token that opens `/metrics`; in production `/metrics` is served only with it. */
+  metricsToken: string | undefined;
   /** Names of the variables that fell back to a development default (announced once at start-up). */
   defaultsUsed: readonly string[];
 }
@@ -198,11 +204,16 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       problems.push('BUDGET_ENFORCEMENT cannot be turned off in production');
     if ((e.BULL_BOARD_USERNAME === undefined) !== (e.BULL_BOARD_PASSWORD === undefined))
       problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
+    problems.push(...tlsProblems(e));
+    if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < MIN_METRICS_TOKEN_LENGTH)
+      problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters in production`);
   }
   if (e.BUDGET_RESERVATION_TTL_MS !== undefined && e.BUDGET_RESERVATION_TTL_MS <= e.LLM_DEADLINE_MS)
     problems.push(
       'BUDGET_RESERVATION_TTL_MS must be longer than LLM_DEADLINE_MS (a live call must never lose its reservation)',
     );
+  const llm = buildLlmSettings(e, googleCloudProject);
+  if (isProduction) problems.push(...llmProductionProblems(llm));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const migrateOnStart = isTrue(e.MIGRATE_ON_START, !isProduction);
@@ -256,7 +267,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     },
     tokenCacheMax: e.TOKEN_CACHE_MAX,
     membershipCache: { ttlMs: e.MEMBERSHIP_CACHE_TTL_MS, max: e.MEMBERSHIP_CACHE_MAX },
-    llm: buildLlmSettings(e, googleCloudProject),
+    llm,
     agentRuns: {
       timeoutMs: e.AGENT_RUN_TIMEOUT_MS,
       leaseMs: e.AGENT_RUN_LEASE_MS,
@@ -269,8 +280,32 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       alertWebhookTimeoutMs: e.BUDGET_ALERT_WEBHOOK_TIMEOUT_MS,
       reconcileIntervalMs: e.LEDGER_RECONCILE_INTERVAL_MS,
     },
+    metricsToken: e.METRICS_TOKEN,
     defaultsUsed,
   });
+}
+
+/** Production talks to the outside only over TLS; each refusal names its variable. */
+function tlsProblems(e: z.output<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (e.DATABASE_URL !== undefined) {
+    let sslmode: string | null = null;
+    try {
+      sslmode = new URL(e.DATABASE_URL).searchParams.get('sslmode');
+    } catch {
+      // An unparsable URL is reported by the driver at connect time; here it simply has no sslmode.
+    }
+    const mode = sslmode ?? e.PGSSLMODE;
+    if (!mode || !TLS_SSLMODES.includes(mode))
+      problems.push(
+        `DATABASE_URL must use TLS in production: add ?sslmode=require (or verify-ca / verify-full), or set PGSSLMODE`,
+      );
+  }
+  if (e.SUPABASE_URL !== undefined && !e.SUPABASE_URL.startsWith('https://'))
+    problems.push('SUPABASE_URL must be an https:// URL in production (its JWKS is fetched from it)');
+  if (e.BUDGET_ALERT_WEBHOOK_URL !== undefined && !e.BUDGET_ALERT_WEBHOOK_URL.startsWith('https://'))
+    problems.push('BUDGET_ALERT_WEBHOOK_URL must be an https:// URL in production');
+  return problems;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Settings } from '../config/settings';
+import type { AliasStatus } from '../llm/model-router';
 import type { Redis } from '../redis/redis.factory';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -19,7 +20,10 @@ export interface HealthReport {
     database: DependencyCheck;
     vertex_ai: { configured: boolean; project?: string; location: string };
     anthropic: { configured: boolean };
-    models: 'live' | 'local';
+    /** `local` when every alias is served by the offline stand-in, `mixed` when some are. */
+    models: 'live' | 'local' | 'mixed';
+    /** Each alias: its model in service, provider, live|local, retires_on, and its whole fallback chain. */
+    aliases: AliasStatus[];
   };
   uptime_s: number;
 }
@@ -29,12 +33,15 @@ export interface HealthServiceOptions {
   db: Knex;
   redis: Redis;
   settings: Settings;
+  /** The alias table of the process's ModelRouter (built at start-up from the model catalog). */
+  models: () => AliasStatus[];
   timeoutMs?: number;
 }
 
 /**
  * down = a dependency that every request needs (Redis, PostgreSQL) is unreachable → 503;
- * degraded = serving, but with no real LLM provider configured (calls go to the offline `local` provider).
+ * degraded = serving, but an alias answers with the offline `local` stand-in (development without
+ * credentials), or a configured model is past its retirement date (its chain is running on fallbacks).
  */
 export class HealthService {
   private readonly started = Date.now();
@@ -50,8 +57,12 @@ export class HealthService {
     const live = s.llm.mode === 'auto';
     const vertexConfigured = live && Boolean(s.llm.gemini.vertex || s.llm.gemini.apiKey);
     const anthropicConfigured = live && Boolean(s.llm.anthropic.apiKey || s.llm.anthropic.vertex);
+    const aliases = this.opts.models();
+    const models = [...aliases.flatMap((a) => a.chain)];
+    const localCount = aliases.filter((a) => a.mode === 'local').length;
+    const degraded = localCount > 0 || models.some((m) => m.retired);
     const down = redis.status === 'down' || database.status === 'down';
-    const status: HealthStatus = down ? 'down' : vertexConfigured || anthropicConfigured ? 'ok' : 'degraded';
+    const status: HealthStatus = down ? 'down' : degraded ? 'degraded' : 'ok';
     return {
       status,
       service: this.opts.service,
@@ -65,8 +76,8 @@ export class HealthService {
           location: s.googleCloudLocation,
         },
         anthropic: { configured: anthropicConfigured },
-        // Unconfigured providers are served by the offline `local` provider: degraded, not down.
-        models: vertexConfigured || anthropicConfigured ? 'live' : 'local',
+        models: localCount === 0 ? 'live' : localCount === aliases.length ? 'local' : 'mixed',
+        aliases,
       },
       uptime_s: Math.round((Date.now() - this.started) / 1000),
     };

@@ -9,7 +9,7 @@ import { AuditLogService } from '../domain/audit-log.service';
 import { getMetrics } from '../metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
 import type { ChatMessage, ProviderName, TokenUsage } from './llm.types';
-import { PRICING_VERSION, nanoToDecimal, nanoToNumber } from './pricing';
+import { nanoToDecimal, nanoToNumber } from './pricing';
 
 export interface DispatchActor {
   workspaceId: string;
@@ -29,6 +29,8 @@ export interface DispatchOutcome {
   latencyMs: number;
   attempts: number;
   errorCode: string | null;
+  /** The catalog the call was priced with (package version + operator file hash): history is never re-priced. */
+  pricingVersion: string;
   request: { messages: readonly ChatMessage[]; system?: string; maxTokens: number };
   text: string | null;
 }
@@ -135,7 +137,7 @@ export class DispatchTrailService {
         cache_write_tokens: o.usage.cacheWriteTokens,
         thinking_tokens: o.usage.thinkingTokens,
         cost_usd: nanoToDecimal(o.costNano),
-        pricing_version: PRICING_VERSION,
+        pricing_version: o.pricingVersion,
         correlation_id: actor.correlationId,
         outcome: o.outcome,
         error_code: o.errorCode,

@@ -12,7 +12,7 @@ export interface ChatMessage {
 }
 
 export interface ProviderRequest {
-  /** The provider's model id, e.g. `gemini-2.5-flash` or `claude-sonnet-4-5`. */
+  /** The provider's model id, e.g. `gemini-3.8-flash` or `claude-sonnet-5`. */
   model: string;
   messages: readonly ChatMessage[];
   system?: string;
@@ -54,7 +54,9 @@ export type ProviderErrorKind =
   /** 2xx whose body is not the documented shape: fall back (another model may be fine), no retry. */
   | 'bad_response'
   /** 4xx other than 429 (bad request, auth, not found): final. */
-  | 'client_error';
+  | 'client_error'
+  /** No usable credentials (missing ADC, unreadable key file): a configuration error, never retried. */
+  | 'credentials';
 
 export class ProviderError extends Error {
   constructor(

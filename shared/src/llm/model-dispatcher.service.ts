@@ -99,7 +99,7 @@ interface AttemptLog {
  */
 export class ModelDispatcher {
   private readonly s: LlmSettings;
-  private readonly router: ModelRouter;
+  readonly router: ModelRouter;
   private readonly ledger: BudgetLedgerService;
   private readonly trail: DispatchTrailService;
   private readonly enforce: boolean;
@@ -146,7 +146,11 @@ export class ModelDispatcher {
     const started = Date.now();
     const deadline = started + this.s.deadlineMs;
     const attempts: AttemptLog[] = [];
-    const base = { alias, request: { messages: req.messages, system: req.system, maxTokens } };
+    const base = {
+      alias,
+      pricingVersion: this.router.catalog.version,
+      request: { messages: req.messages, system: req.system, maxTokens },
+    };
     let last: ResolvedRoute = primary;
     try {
       for (const route of chain) {

@@ -1,5 +1,13 @@
-import { costNanoUsd, decimalToNano, nanoToDecimal, pricingFor, worstCaseNanoUsd } from './pricing';
+import { costNanoUsd, decimalToNano, nanoToDecimal, worstCaseNanoUsd } from './pricing';
+import { buildModelCatalog } from './model-catalog.builder';
 import type { TokenUsage } from './llm.types';
+
+// The pinned catalog's prices as they stood on a fixed day, so the expected figures never move.
+const catalog = buildModelCatalog();
+const pricingFor = (model: string) => {
+  const entry = catalog.lookup(model);
+  return entry && catalog.pricingAt(entry, new Date('2026-11-01T00:00:00Z'));
+};
 
 const u = (p: Partial<TokenUsage>): TokenUsage => ({
   inputTokens: 0,

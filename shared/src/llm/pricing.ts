@@ -1,11 +1,10 @@
 import type { TokenUsage } from './llm.types';
 
 /**
- * List prices per 1M tokens, versioned: every cost row records the version it was priced with, so a price
- * change never silently re-prices history. Prices are integers in thousandths of a USD per 1M tokens, which
- * makes a call's cost an exact integer of nano-USD (tokens × price): no float ever touches money.
+ * Money math. Prices are integers in thousandths of a USD per 1M tokens (converted once at start-up from the
+ * price catalog, see model-catalog.builder.ts), which makes a call's cost an exact integer of nano-USD
+ * (tokens × price): no float ever touches money.
  */
-export const PRICING_VERSION = '2026-11-01';
 
 export interface PriceTier {
   input: number;
@@ -22,47 +21,6 @@ export interface ModelPricing {
   longContext?: PriceTier;
   /** The provider's output cap (max_tokens above it is refused with 422). */
   maxOutputTokens: number;
-}
-
-/** $ per 1M tokens → integer milli-dollars per 1M tokens. Throws on a price with finer precision. */
-function m(usdPerMillion: number): number {
-  const milli = Math.round(usdPerMillion * 1000);
-  if (Math.abs(milli - usdPerMillion * 1000) > 1e-9) throw new Error(`price ${usdPerMillion} too precise`);
-  return milli;
-}
-
-const tier = (input: number, output: number, cachedInput: number, cacheWrite = input): PriceTier => ({
-  input: m(input),
-  output: m(output),
-  cachedInput: m(cachedInput),
-  cacheWrite: m(cacheWrite),
-});
-
-export const PRICING_TABLE: Readonly<Record<string, ModelPricing>> = Object.freeze({
-  'gemini-2.5-flash': {
-    model: 'gemini-2.5-flash',
-    base: tier(0.3, 2.5, 0.03),
-    maxOutputTokens: 65_536,
-  },
-  'gemini-2.5-pro': {
-    model: 'gemini-2.5-pro',
-    longContextThreshold: 200_000,
-    base: tier(1.25, 10, 0.125),
-    longContext: tier(2.5, 15, 0.25),
-    maxOutputTokens: 65_536,
-  },
-  'claude-sonnet-4-5': {
-    model: 'claude-sonnet-4-5',
-    longContextThreshold: 200_000,
-    base: tier(3, 15, 0.3, 3.75),
-    longContext: tier(6, 22.5, 0.6, 7.5),
-    maxOutputTokens: 64_000,
-  },
-});
-
-export function pricingFor(model: string): ModelPricing | undefined {
-  // Providers report dated ids (`claude-sonnet-4-5-20250929`, `gemini-2.5-flash-001`): price them as the base.
-  return PRICING_TABLE[model] ?? Object.values(PRICING_TABLE).find((p) => model.startsWith(`${p.model}-`));
 }
 
 export function promptTokens(usage: TokenUsage): number {

@@ -3,14 +3,18 @@ import type { AddressInfo } from 'node:net';
 import type { HealthService } from '../health/health.service';
 import { httpStatusFor } from '../health/health.service';
 import { metricsHandler } from '../metrics/metrics';
+import { guardedMetrics } from '../metrics/metrics-access';
+import type { MetricsAccessOptions } from '../metrics/metrics-access';
 
 /** A worker's small HTTP port: liveness, readiness, the health report and Prometheus metrics. */
 export async function startHealthServer(
   health: HealthService,
   port: number,
   extra: () => Record<string, unknown> = () => ({}),
+  metricsAccess: Omit<MetricsAccessOptions, 'publicPort'> = { token: undefined, isProduction: false },
 ): Promise<http.Server & { port: number }> {
-  const metrics = metricsHandler();
+  // An internal port (compose does not publish it): METRICS_TOKEN guards it when set.
+  const metrics = guardedMetrics({ ...metricsAccess, publicPort: false }, metricsHandler());
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {

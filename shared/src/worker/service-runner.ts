@@ -11,10 +11,13 @@ import { closeBus, getBus } from '../bus/raptor-bus';
 import type { QueueName } from '../bus/event-catalog';
 import { registerQueueDepth } from '../metrics/metrics';
 import { startHealthServer } from './health-server';
+import { ModelRouter } from '../llm/model-router';
 
 export interface WorkerServiceOptions {
   service: string;
   port: number;
+  /** The process's model router, for the alias table on /health; made from settings when omitted. */
+  router?: ModelRouter;
   /** Builds the service's workers once the database is migrated. */
   start: () => Worker[] | Promise<Worker[]>;
   /** Runs first on SIGTERM/SIGINT, before the workers close (stop timers, abort long work). */
@@ -30,6 +33,10 @@ export interface WorkerServiceOptions {
 export async function runWorkerService(opts: WorkerServiceOptions): Promise<void> {
   const settings = getSettings();
   const logger = createLogger(opts.service);
+  // Built before anything starts: a catalog or alias problem stops the service with every problem listed.
+  const router = opts.router ?? new ModelRouter({ settings: settings.llm });
+  for (const w of router.retirementWarnings())
+    logger.warn(w, `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`);
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   const workers = await opts.start();
@@ -37,10 +44,21 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   // Every process runs a relay; an advisory lock lets one of them work at a time.
   const relay = new OutboxRelay();
   relay.start();
-  const health = new HealthService({ service: opts.service, db, redis: createRedis('client'), settings });
-  const server: Server = await startHealthServer(health, opts.port, () => ({
-    queues: workers.map((w) => ({ name: w.name, running: w.isRunning(), paused: w.isPaused() })),
-  }));
+  const health = new HealthService({
+    service: opts.service,
+    db,
+    redis: createRedis('client'),
+    settings,
+    models: () => router.aliasStatus(),
+  });
+  const server: Server = await startHealthServer(
+    health,
+    opts.port,
+    () => ({
+      queues: workers.map((w) => ({ name: w.name, running: w.isRunning(), paused: w.isPaused() })),
+    }),
+    { token: settings.metricsToken, isProduction: settings.isProduction },
+  );
   logger.info(
     { port: (server.address() as { port: number }).port, queues: workers.map((w) => w.name) },
     `${opts.service} ready`,

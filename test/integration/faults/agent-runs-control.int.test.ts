@@ -12,7 +12,7 @@ import { lordsWorkspace, runsClient } from '../../support/agent-runs';
  */
 const { stack, services } = useServices();
 const fakes = useFakeProviders();
-const FLASH = 'gemini-2.5-flash';
+const FLASH = 'gemini-3.8-flash';
 let gateway: RunningService;
 
 function runnerEnv(extra: Record<string, string> = {}) {

@@ -1,4 +1,5 @@
-import { nanoToDecimal, pricingFor, promptTokenUpperBound, worstCaseNanoUsd } from '../../../shared/src';
+import { nanoToDecimal, promptTokenUpperBound, worstCaseNanoUsd } from '../../../shared/src';
+import { catalogPricing } from '../../support/llm';
 import { newUser, newWorkspace } from '../../support/factories';
 import type { TestUser, TestWorkspace } from '../../support/factories';
 import { eventually } from '../../support/http';
@@ -19,7 +20,7 @@ const ADMITTED = 20;
 const MAX_TOKENS = 1000;
 const messages = [{ role: 'user' as const, content: 'Say hi' }];
 const promptBound = promptTokenUpperBound(messages);
-const worstCase = worstCaseNanoUsd(pricingFor('gemini-2.5-flash')!, promptBound, MAX_TOKENS);
+const worstCase = worstCaseNanoUsd(catalogPricing('gemini-3.8-flash'), promptBound, MAX_TOKENS);
 const budget = nanoToDecimal(worstCase * BigInt(ADMITTED));
 
 const stack = openStack();
@@ -36,7 +37,7 @@ beforeEach(() => {
       ok: { text: 'hi', usage: { promptTokenCount: promptBound, candidatesTokenCount: MAX_TOKENS } },
       delayMs: 50,
     },
-    'gemini-2.5-flash',
+    'gemini-3.8-flash',
   );
 });
 
@@ -82,7 +83,7 @@ async function expectExactlyBudget(wsId: string, statuses: Array<number | string
     refused: CALLS - ADMITTED,
     other: [],
   });
-  expect(fakes.gemini.callCount('gemini-2.5-flash')).toBe(ADMITTED);
+  expect(fakes.gemini.callCount('gemini-3.8-flash')).toBe(ADMITTED);
   const usage = await stack.db('budget_usage').where({ workspace_id: wsId }).first();
   expect(usage.spent_usd).toBe(`${budget}0`); // numeric(20,10) keeps a 10th decimal
   expect(usage.reserved_usd).toBe('0.0000000000');
@@ -117,7 +118,7 @@ it('the same with Redis restarted in the middle: no spend lost, none past the bu
         ok: { text: 'hi', usage: { promptTokenCount: promptBound, candidatesTokenCount: MAX_TOKENS } },
         delayMs: 1_500,
       },
-      'gemini-2.5-flash',
+      'gemini-3.8-flash',
     );
     const calls = Array.from({ length: CALLS }, (_, i) =>
       new Promise((r) => setTimeout(r, i * 10)).then(() => dispatch(gateway, owner, ws)),
@@ -151,7 +152,7 @@ it('a holder killed mid-call: its reservation blocks nothing after expiry and is
   await stack
     .db('workspace_budgets')
     .insert({ workspace_id: ws.id, monthly_budget_usd: nanoToDecimal(worstCase) });
-  fakes.gemini.setDefault({ hang: true }, 'gemini-2.5-flash');
+  fakes.gemini.setDefault({ hang: true }, 'gemini-3.8-flash');
   const gateway = await services.start(
     'gateway',
     serviceEnv(fakeProviderEnv(fakes, { LLM_DEADLINE_MS: '1500', BUDGET_RESERVATION_TTL_MS: '2000' })),
@@ -164,7 +165,7 @@ it('a holder killed mid-call: its reservation blocks nothing after expiry and is
 
   fakes.gemini.setDefault(
     { ok: { text: 'hi', usage: { promptTokenCount: promptBound, candidatesTokenCount: MAX_TOKENS } } },
-    'gemini-2.5-flash',
+    'gemini-3.8-flash',
   );
   const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
   const call = () =>

@@ -14,7 +14,7 @@ import type { CostRowSpec } from '../../support/ledger';
  */
 const ROWS = 10_000;
 const REDELIVERED = 2_000;
-const MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'claude-sonnet-4-5'];
+const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5'];
 const { stack, services } = useServices();
 
 it('two ledger processes fold 12,000 events of 10,000 rows into exact rollups', async () => {

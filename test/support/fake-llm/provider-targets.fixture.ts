@@ -34,16 +34,16 @@ export function providerTargets(gemini: FakeGeminiServer, anthropic: FakeAnthrop
     {
       label: 'Gemini API key',
       family: 'gemini',
-      model: 'gemini-2.5-flash',
-      wire: { path: '/v1beta/models/gemini-2.5-flash:generateContent', auth: ['x-goog-api-key', GEMINI_KEY] },
+      model: 'gemini-3.8-flash',
+      wire: { path: '/v1beta/models/gemini-3.8-flash:generateContent', auth: ['x-goog-api-key', GEMINI_KEY] },
       make: (url = gemini.url) => new GeminiProvider({ apiKey: GEMINI_KEY, baseUrl: url }),
     },
     {
       label: 'Gemini Vertex',
       family: 'gemini',
-      model: 'gemini-2.5-pro',
+      model: 'gemini-3.1-pro-preview',
       wire: {
-        path: '/v1beta1/projects/rf-test/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent',
+        path: '/v1beta1/projects/rf-test/locations/us-central1/publishers/google/models/gemini-3.1-pro-preview:generateContent',
         auth: ['authorization', `Bearer ${ACCESS_TOKEN}`],
       },
       make: (url = gemini.url) =>

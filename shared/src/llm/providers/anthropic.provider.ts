@@ -14,6 +14,7 @@ import {
   describeError,
   errorMessage,
   isAbortError,
+  isCredentialError,
   isNetworkError,
   parseRetryAfter,
   providerError,
@@ -113,6 +114,8 @@ function vertexBaseUrl(region: string): string {
 function toProviderError(err: unknown, ctx: ErrorContext, signal: AbortSignal): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof APIUserAbortError || isAbortError(err, signal)) return abortedError(ctx);
+  if (isCredentialError(err))
+    return providerError('credentials', ctx, `no usable credentials: ${describeError(err)}`);
   // Only the SDK's backstop timer can raise this (our signal is checked above).
   if (err instanceof APIConnectionTimeoutError) return providerError('timeout', ctx, 'SDK request timeout');
   if (err instanceof APIConnectionError) return providerError('network', ctx, describeError(err));

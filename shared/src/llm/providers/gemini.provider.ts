@@ -6,6 +6,7 @@ import {
   abortedError,
   describeError,
   isAbortError,
+  isCredentialError,
   isNetworkError,
   parseGoogleRetryDelay,
   parseRetryAfter,
@@ -110,6 +111,8 @@ function toProviderError(
 ): ProviderError {
   if (err instanceof ProviderError) return err;
   if (isAbortError(err, signal)) return abortedError(ctx);
+  if (isCredentialError(err))
+    return providerError('credentials', ctx, `no usable credentials: ${describeError(err)}`);
   if (err instanceof ApiError) {
     const retryAfterMs = parseRetryAfter(seen?.headers) ?? parseGoogleRetryDelay(safeJson(err.message));
     return statusError(err.status, ctx, err.message, retryAfterMs);

@@ -168,6 +168,23 @@ export function isNetworkError(err: unknown): boolean {
   return false;
 }
 
+// What google-auth-library says when it has no credentials to give (ADC missing, key file unreadable,
+// refresh refused). Matched on the message because the library throws plain Errors, sometimes with a socket
+// error as the cause (the metadata-server probe), which must not make it look like a network blip.
+const CREDENTIAL_MESSAGES =
+  /default credentials|GOOGLE_APPLICATION_CREDENTIALS|does not exist, or it is not a file|Could not refresh access token|invalid_grant|Unable to detect a Project Id/i;
+
+/** True when the failure is missing or unusable credentials: a configuration error, not a network one. */
+export function isCredentialError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 6; depth++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && CREDENTIAL_MESSAGES.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** An abort raised by fetch/SDK (DOMException AbortError, undici's AbortError, our signal's reason). */
 export function isAbortError(err: unknown, signal?: AbortSignal): boolean {
   if (signal?.aborted) return true;

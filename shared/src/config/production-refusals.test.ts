@@ -1,0 +1,120 @@
+import { ConfigError, parseSettings } from './settings';
+
+/** A production environment that starts; each test breaks one rule and expects exactly that refusal. */
+function good(): Record<string, string | undefined> {
+  return {
+    ENVIRONMENT: 'production',
+    DATABASE_URL: 'postgres://app:pw@db.internal:5432/raptorflow?sslmode=require',
+    REDIS_URL: 'rediss://cache.internal:6380',
+    SUPABASE_JWT_SECRET: 'j'.repeat(40),
+    SECRET_KEY: 'x'.repeat(48),
+    GOOGLE_CLOUD_PROJECT: 'raptorflow-prod',
+    ANTHROPIC_API_KEY: 'sk-ant-production-key',
+  };
+}
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    parseSettings(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('parseSettings accepted the environment');
+}
+
+describe('production refuses to start', () => {
+  it('accepts the baseline (so each refusal below is caused by its one change)', () => {
+    expect(parseSettings(good()).isProduction).toBe(true);
+  });
+
+  it('on the offline stand-in: LLM_PROVIDER=local', () => {
+    expect(problemsOf({ ...good(), LLM_PROVIDER: 'local' })).toEqual([
+      'LLM_PROVIDER=local (the offline stand-in) is not allowed in production',
+    ]);
+  });
+
+  it('on a local: entry in a chain, naming the alias variable', () => {
+    const problems = problemsOf({ ...good(), MODEL_FAST: 'local:gemini-3.8-flash' });
+    expect(problems).toEqual([
+      expect.stringMatching(/^MODEL_FAST: "local:gemini-3.8-flash" is the offline stand-in/),
+    ]);
+  });
+
+  it('when Anthropic has no credentials but an alias uses it, naming ANTHROPIC_API_KEY and the aliases', () => {
+    const { ANTHROPIC_API_KEY: _, ...env } = good();
+    const [problem, ...rest] = problemsOf(env);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^Anthropic has no credentials but is used by MODEL_FAST \(claude-haiku-4-5\)/);
+    expect(problem).toContain('MODEL_HEAVY (claude-sonnet-5)');
+    expect(problem).toContain('set ANTHROPIC_API_KEY');
+  });
+
+  it('accepts Claude on Vertex AI instead of an Anthropic key', () => {
+    const { ANTHROPIC_API_KEY: _, ...env } = good();
+    expect(parseSettings({ ...env, ANTHROPIC_USE_VERTEX: 'true' }).llm.anthropic.vertex).toBeDefined();
+  });
+
+  it('when Gemini has no credentials, naming GOOGLE_CLOUD_PROJECT and GEMINI_API_KEY', () => {
+    const { GOOGLE_CLOUD_PROJECT: _, ...env } = good();
+    const problems = problemsOf(env);
+    expect(problems).toContain('GOOGLE_CLOUD_PROJECT is required in production');
+    expect(problems.find((p) => p.startsWith('Gemini has no credentials'))).toMatch(
+      /MODEL_FAST \(gemini-3.8-flash\).*set GOOGLE_CLOUD_PROJECT .* or GEMINI_API_KEY/,
+    );
+  });
+
+  it('on a database URL without TLS, and accepts PGSSLMODE instead of the URL parameter', () => {
+    const plain = 'postgres://app:pw@db.internal:5432/raptorflow';
+    expect(problemsOf({ ...good(), DATABASE_URL: plain })).toEqual([
+      expect.stringMatching(/^DATABASE_URL must use TLS in production/),
+    ]);
+    expect(problemsOf({ ...good(), DATABASE_URL: `${plain}?sslmode=prefer` })).toHaveLength(1);
+    expect(parseSettings({ ...good(), DATABASE_URL: plain, PGSSLMODE: 'verify-full' }).databaseUrl).toBe(
+      plain,
+    );
+  });
+
+  it('on a non-TLS Redis', () => {
+    expect(problemsOf({ ...good(), REDIS_URL: 'redis://cache.internal:6379' })).toEqual([
+      'REDIS_URL must use TLS (rediss://) in production',
+    ]);
+  });
+
+  it('on http:// Supabase (its JWKS), webhook and provider URLs, each named', () => {
+    expect(problemsOf({ ...good(), SUPABASE_URL: 'http://proj.supabase.co' })).toEqual([
+      expect.stringMatching(/^SUPABASE_URL must be an https:\/\/ URL/),
+    ]);
+    expect(problemsOf({ ...good(), BUDGET_ALERT_WEBHOOK_URL: 'http://hooks.example.com/a' })).toEqual([
+      'BUDGET_ALERT_WEBHOOK_URL must be an https:// URL in production',
+    ]);
+    expect(problemsOf({ ...good(), ANTHROPIC_BASE_URL: 'http://proxy.internal' })).toEqual([
+      'ANTHROPIC_BASE_URL must be an https:// URL in production',
+    ]);
+  });
+
+  it('on a short METRICS_TOKEN', () => {
+    expect(problemsOf({ ...good(), METRICS_TOKEN: 'short' })).toEqual([
+      'METRICS_TOKEN must be at least 16 characters in production',
+    ]);
+  });
+
+  it('lists every problem in one error', () => {
+    const problems = problemsOf({
+      ...good(),
+      LLM_PROVIDER: 'local',
+      DATABASE_URL: 'postgres://db/x',
+      SUPABASE_URL: 'http://x.supabase.co',
+    });
+    expect(problems).toHaveLength(3);
+  });
+
+  it('but development fills the stand-in and plain connections without complaint', () => {
+    const s = parseSettings({
+      LLM_PROVIDER: 'local',
+      DATABASE_URL: 'postgres://db/x',
+      REDIS_URL: 'redis://r',
+    });
+    expect(s.llm.mode).toBe('local');
+  });
+});
