@@ -4,7 +4,7 @@
 #   | services/cost-ledger/dist/main.js | dist/scripts/migrate.js
 
 # --- deps: install from the lockfile only, so this layer is cached until a package.json or the lock changes.
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
@@ -21,7 +21,7 @@ RUN npm run build
 
 # --- runtime. node_modules is kept whole (no `npm prune --omit=dev`): the TypeScript ops scripts in scripts/
 # run through tsx inside the container. Only the build tooling's caches stay behind in the earlier stages.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     NODE_OPTIONS=--enable-source-maps
 WORKDIR /app

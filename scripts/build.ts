@@ -1,5 +1,7 @@
-// npm run build — bundles each service's src/main.ts into services/<name>/dist/main.js (and the migrate script
-// into dist/scripts/migrate.js) so that `node services/<name>/dist/main.js` runs without tsx.
+// npm run build [-- --bench] — bundles each service's src/main.ts into services/<name>/dist/main.js (and the
+// migrate script into dist/scripts/migrate.js) so that `node services/<name>/dist/main.js` runs without tsx.
+// `--bench` also bundles the benchmark's gateway server; without it the build needs nothing from bench/, which
+// .dockerignore keeps out of the image.
 // Our own code (services, @raptorflow/shared, migrations/) is bundled; every third-party npm package declared
 // in a package.json stays external and is loaded from node_modules at run time.
 import fs from 'node:fs';
@@ -93,11 +95,13 @@ targets.push({
   outfile: path.join(ROOT, 'dist', 'scripts', 'migrate.js'),
 });
 // The benchmark measures the gateway as production runs it: bundled, plain node, no TypeScript loader.
-targets.push({
-  label: 'bench/gateway-server',
-  entry: path.join(ROOT, 'bench', 'gateway-server.ts'),
-  outfile: path.join(ROOT, 'dist', 'bench', 'gateway-server.js'),
-});
+if (process.argv.includes('--bench')) {
+  targets.push({
+    label: 'bench/gateway-server',
+    entry: path.join(ROOT, 'bench', 'gateway-server.ts'),
+    outfile: path.join(ROOT, 'dist', 'bench', 'gateway-server.js'),
+  });
+}
 
 const common: BuildOptions = {
   bundle: true,

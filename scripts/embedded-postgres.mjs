@@ -36,6 +36,15 @@ try {
     JSON.stringify({ url: `postgres://postgres:postgres@127.0.0.1:${port}/${database}` }) + '\n',
   );
 } catch (err) {
-  console.error(`embedded PostgreSQL failed to start: ${err?.message ?? err}\n${logs.slice(-20).join('\n')}`);
+  // As root the server runs as the `postgres` user, which must be able to reach the data folder and the
+  // binaries in node_modules: a checkout under /root (mode 700) fails with "Permission denied" deep in the log.
+  const asRoot =
+    typeof process.getuid === 'function' && process.getuid() === 0
+      ? '\nRunning as root: PostgreSQL runs as the "postgres" user, so every folder above this checkout must be ' +
+        'searchable by it (o+x), e.g. not under /root; or set DATABASE_URL.'
+      : '';
+  console.error(
+    `embedded PostgreSQL failed to start: ${err?.message ?? err}\n${logs.slice(-20).join('\n')}${asRoot}`,
+  );
   process.exit(1);
 }

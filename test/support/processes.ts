@@ -12,7 +12,7 @@ import type { ServiceName } from '../../scripts/lib/service-process';
  */
 export type ServiceProcess = ReturnType<typeof spawnService>;
 
-const PORT_VARIABLE: Record<ServiceName, string> = {
+export const PORT_VARIABLE: Record<ServiceName, string> = {
   gateway: 'PORT',
   seeder: 'SEEDER_PORT',
   'agent-runner': 'AGENT_RUNNER_PORT',
