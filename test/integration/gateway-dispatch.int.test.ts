@@ -1,6 +1,7 @@
 import { newTeam, newUser } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';
+import { catalogPricing } from '../support/llm';
 import { openStack } from '../support/stack';
 
 /**
@@ -33,8 +34,9 @@ it('dispatches for a member and returns text, usage and the exact cost', async (
     cost_log_id: expect.any(String),
   });
   const { input_tokens, output_tokens } = res.body.usage;
-  // Flash list prices: $0.30 in, $2.50 out per 1M tokens.
-  expect(res.body.cost_usd).toBeCloseTo((input_tokens * 0.3 + output_tokens * 2.5) / 1e6, 12);
+  // The catalog's list prices for the day (thousandths of a USD per 1M tokens → USD).
+  const { input, output } = catalogPricing('gemini-3.8-flash').base;
+  expect(res.body.cost_usd).toBeCloseTo((input_tokens * input + output_tokens * output) / 1e9, 12);
   // Deterministic: the same request costs the same.
   const again = await m.post('/v1/model/dispatch', { ...hi, system: 'Be brief.', max_tokens: 200 }, h);
   expect(again.body.text).toBe(res.body.text);

@@ -51,6 +51,8 @@ export function llmSettings(env: Record<string, string>): LlmSettings {
   return parseSettings({ ...process.env, ...env }).llm;
 }
 
+export const PRICED_ON = new Date('2026-11-30T12:00:00Z');
+
 /** A dispatcher over the test's database and bus, its providers built from `env` like a service's would be. */
 export function newDispatcher(
   stack: { db: Knex; bus: RaptorBus },
@@ -65,7 +67,9 @@ export function newDispatcher(
   });
   const dispatcher = new ModelDispatcher({
     settings,
-    router: new ModelRouter({ settings }),
+    // Prices and retirements judged on a fixed day, so the exact costs asserted here never move with the
+    // catalog's dated price changes.
+    router: new ModelRouter({ settings, now: () => PRICED_ON }),
     ledger,
     trail: new DispatchTrailService({ db: stack.db, bus: stack.bus }),
     budgetEnforcement: opts.budgetEnforcement,

@@ -95,6 +95,9 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
 
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
+  // An Error from another realm (Node internals seen from a vm sandbox) fails instanceof but has a message.
+  const m = (err as { message?: unknown } | null | undefined)?.message;
+  if (typeof m === 'string' && m) return m;
   return typeof err === 'string' ? err : 'unknown error';
 }
 
@@ -172,14 +175,18 @@ export function isNetworkError(err: unknown): boolean {
 // refresh refused). Matched on the message because the library throws plain Errors, sometimes with a socket
 // error as the cause (the metadata-server probe), which must not make it look like a network blip.
 const CREDENTIAL_MESSAGES =
-  /default credentials|GOOGLE_APPLICATION_CREDENTIALS|does not exist, or it is not a file|Could not refresh access token|invalid_grant|Unable to detect a Project Id/i;
+  /default credentials|Failed to acquire Google OAuth credentials|GOOGLE_APPLICATION_CREDENTIALS|does not exist, or it is not a file|Could not refresh access token|invalid_grant|Unable to detect a Project Id/i;
+
+const FILE_CALLS = new Set(['open', 'lstat', 'stat', 'access', 'readFile']);
 
 /** True when the failure is missing or unusable credentials: a configuration error, not a network one. */
 export function isCredentialError(err: unknown): boolean {
   let e: unknown = err;
   for (let depth = 0; e && depth < 6; depth++) {
-    const message = (e as { message?: unknown }).message;
+    const { message, code, syscall } = e as { message?: unknown; code?: unknown; syscall?: unknown };
     if (typeof message === 'string' && CREDENTIAL_MESSAGES.test(message)) return true;
+    // The only file a provider call opens is its key file (GOOGLE_APPLICATION_CREDENTIALS / keyFilename).
+    if (FILE_CALLS.has(String(syscall)) && (code === 'ENOENT' || code === 'EACCES')) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
