@@ -87,6 +87,9 @@ const envSchema = z.object({
   LEDGER_RECONCILE_INTERVAL_MS: intFrom(3_600_000, 0, 86_400_000),
 });
 
+/** Every variable the configuration reads (`.env.example` must list each one; a test checks it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
 export type Environment = 'development' | 'test' | 'production';
 
 export interface Settings {
