@@ -1,14 +1,19 @@
+import { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
 import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
 import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
 import { RunEventLog } from '../../shared/src';
-import { insertRun, lordsWorkspace } from '../support/agent-runs';
+import { insertRun, lordsWorkspace, seedLords } from '../support/agent-runs';
+import { newUser, newWorkspace } from '../support/factories';
 import { openStack } from '../support/stack';
 
 /** Claims, leases and the ghost sweeper on real PostgreSQL (no processes: the services are called directly). */
 const stack = openStack();
 afterAll(() => stack.close());
 
-const lease = (owner: string, extra: { leaseMs?: number; workspaceConcurrency?: number } = {}) =>
+const lease = (
+  owner: string,
+  extra: { leaseMs?: number; workspaceConcurrency?: number; agents?: RunAgentResolver } = {},
+) =>
   new RunLeaseService({
     db: stack.db,
     events: new RunEventLog({ db: stack.db }),
@@ -103,4 +108,74 @@ it('prunes the checkpoints of runs finished longer ago than the retention', asyn
     .whereIn('thread_id', [old.id, recent.id])
     .pluck('thread_id');
   expect(left).toEqual([recent.id]);
+});
+
+/** A run the gateway queued before the workspace was seeded: no agent row yet, so no agent_id. */
+async function unseededRun(agedMs = 0) {
+  const ws = await newWorkspace(stack.db, await newUser());
+  const [run] = await stack
+    .db('agent_runs')
+    .insert({
+      workspace_id: ws.id,
+      agent_key: 'cognition',
+      flow: 'research',
+      model: 'standard',
+      input: JSON.stringify({ topic: 't' }),
+      created_at: stack.db.raw(`now() - make_interval(secs => ?::double precision / 1000)`, [agedMs]),
+    })
+    .returning<Array<{ id: string; workspace_id: string }>>(['id', 'workspace_id']);
+  return run!;
+}
+
+it('a run whose agent is not seeded yet stays queued (not started, no attempt) and starts once it is', async () => {
+  const run = await unseededRun();
+  const runner = lease('before-seeding', { agents: new RunAgentResolver({ seedingWaitMs: 60_000 }) });
+  const early = await runner.claim(run.id);
+  if (early.kind !== 'unseeded') throw new Error(`expected unseeded, got ${early.kind}`);
+  expect(early.retryInMs).toBeGreaterThanOrEqual(500);
+  expect(early.retryInMs).toBeLessThanOrEqual(750);
+  expect(await stack.db('agent_runs').where({ id: run.id }).first()).toMatchObject({
+    status: 'queued',
+    agent_id: null,
+    attempts: 0,
+    started_at: null,
+    lease_owner: null,
+  });
+  expect(await stack.db('agent_run_events').where({ run_id: run.id })).toHaveLength(0);
+
+  await seedLords(stack.db, run.workspace_id);
+  const cognition = await stack
+    .db('agents')
+    .where({ workspace_id: run.workspace_id, key: 'cognition' })
+    .first();
+  const claimed = await runner.claim(run.id);
+  if (claimed.kind !== 'claimed') throw new Error(`expected claimed, got ${claimed.kind}`);
+  expect(claimed.run).toMatchObject({ agent_id: cognition.id, status: 'running', attempts: 1 });
+});
+
+it('fails a run never seeded once the wait is over, without starting it; never waits past the bound', async () => {
+  const agents = new RunAgentResolver({ seedingWaitMs: 1_000 });
+  // Aged by its created_at (the database clock decides), not by sleeping.
+  const nearly = await unseededRun(900);
+  const last = await lease('r', { agents }).claim(nearly.id);
+  if (last.kind !== 'unseeded') throw new Error(`expected unseeded, got ${last.kind}`);
+  expect(last.retryInMs).toBeLessThanOrEqual(100);
+
+  const run = await unseededRun(1_500);
+  const result = await lease('r', { agents }).claim(run.id);
+  expect(result).toEqual({
+    kind: 'failed',
+    error: {
+      code: 'agent_not_seeded',
+      message:
+        'No agent "cognition" in this workspace after waiting 1000 ms: ' +
+        "the workspace's Council of Lords was never seeded",
+    },
+  });
+  const row = await stack.db('agent_runs').where({ id: run.id }).first();
+  expect(row).toMatchObject({ status: 'failed', agent_id: null, attempts: 0, started_at: null });
+  expect(row.error.code).toBe('agent_not_seeded');
+  const events = await stack.db('agent_run_events').where({ run_id: run.id });
+  expect(events.map((e) => e.data.status)).toEqual(['failed']);
+  expect((await lease('other', { agents }).claim(run.id)).kind).toBe('done');
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, migrateLatest, migrateRollbackAll } from '../../shared/src';
+import { migrationSource } from '../../migrations';
+import { MIGRATION_TABLE, createDatabase, migrateLatest, migrateRollbackAll } from '../../shared/src';
 import { adminUrl, databaseUrlFor, runId } from '../setup/test-databases';
 
 const name = `raptorflow_test_${runId()}_mig_${process.env.JEST_WORKER_ID ?? '1'}`;
@@ -84,6 +85,18 @@ it('enforces the constraints the domain relies on', async () => {
         input: '{}',
       }),
     ).rejects.toThrow(/status_check/);
+    // A run may lack its agent only until it starts (asked for before the workspace's Lords were seeded).
+    const unresolved = {
+      workspace_id: wsId,
+      agent_key: 'seer',
+      flow: 'research',
+      model: 'fast',
+      input: '{}',
+    };
+    await d('agent_runs').insert(unresolved);
+    await expect(d('agent_runs').insert({ ...unresolved, status: 'running' })).rejects.toThrow(
+      /agent_resolved_check/,
+    );
     await expect(
       d('workspace_budgets').insert({ workspace_id: wsId, monthly_budget_usd: -1 }),
     ).rejects.toThrow(/nonnegative/);
@@ -100,6 +113,41 @@ it('enforces the constraints the domain relies on', async () => {
     await d('workspaces').where({ id: wsId }).delete();
     for (const t of ['workspace_members', 'agents', 'agent_runs', 'audit_logs'])
       expect(await d(t).where({ workspace_id: wsId })).toHaveLength(0);
+  } finally {
+    await d.destroy();
+  }
+});
+
+it('rolls back runs without an agent: those whose agent exists by now get it, the others (never started) go', async () => {
+  const d = db();
+  const name = '20261130000010_run-agent-resolved-at-start';
+  try {
+    await migrateLatest(d);
+    const [ws] = await d('workspaces').insert({ name: 'r', created_by: randomUUID() }).returning('id');
+    const [seer] = await d('agents')
+      .insert({
+        workspace_id: ws.id,
+        key: 'seer',
+        name: 'Seer',
+        domain: 'd',
+        description: 'd',
+        default_flow: 'research',
+        default_model: 'fast',
+      })
+      .returning('id');
+    const run = { workspace_id: ws.id, flow: 'research', model: 'fast', input: '{}' };
+    const [late] = await d('agent_runs')
+      .insert({ ...run, agent_key: 'seer' })
+      .returning('id');
+    const [never] = await d('agent_runs')
+      .insert({ ...run, agent_key: 'cognition', status: 'failed' })
+      .returning('id');
+
+    await d.migrate.down({ migrationSource, tableName: MIGRATION_TABLE, name });
+    expect(await d('agent_runs').where({ id: late.id }).first()).toMatchObject({ agent_id: seer.id });
+    expect(await d('agent_runs').where({ id: never.id })).toHaveLength(0);
+    await expect(d('agent_runs').insert({ ...run, agent_key: 'seer' })).rejects.toThrow(/agent_id/);
+    expect(await migrateLatest(d)).toEqual([name]);
   } finally {
     await d.destroy();
   }

@@ -72,6 +72,13 @@ export class AgentRunService {
     if (claim.kind === 'wait')
       throw new RetryLaterError(CAP_RETRY_MS + Math.round(Math.random() * 500), 'workspace at its cap');
     if (claim.kind === 'held') throw new RetryLaterError(claim.retryInMs, 'held by another runner');
+    // Still queued, no attempt used and no worker slot held while the seeder catches up.
+    if (claim.kind === 'unseeded')
+      throw new RetryLaterError(claim.retryInMs, 'agent not seeded in its workspace yet');
+    if (claim.kind === 'failed') {
+      this.logger.warn({ agent_run_id: runId, code: claim.error.code }, claim.error.message);
+      return { status: 'failed' };
+    }
     const run = claim.run;
     const log = this.logger.child({ agent_run_id: run.id, workspace_id: run.workspace_id, flow: run.flow });
     if (run.cancel_requested_at) {
@@ -148,9 +155,11 @@ export class AgentRunService {
       graph = flow.compile(this.o.checkpointer);
       this.graphs.set(run.flow, graph);
     }
-    const agent = await this.db('agents')
-      .where({ id: run.agent_id })
-      .first<{ key: string; name: string; domain: string }>('key', 'name', 'domain');
+    const agent = run.agent_id
+      ? await this.db('agents')
+          .where({ id: run.agent_id })
+          .first<{ key: string; name: string; domain: string } | undefined>('key', 'name', 'domain')
+      : undefined;
     const rules = await this.db('workspace_guardrails')
       .where({ workspace_id: run.workspace_id })
       .first<{ rules: unknown } | undefined>('rules');
@@ -158,7 +167,7 @@ export class AgentRunService {
     const ctx = {
       workspace_id: run.workspace_id,
       actor_user_id: run.requested_by ?? undefined,
-      agent_id: run.agent_id,
+      agent_id: run.agent_id ?? undefined,
       agent_run_id: run.id,
       correlation_id: run.correlation_id ?? undefined,
     };

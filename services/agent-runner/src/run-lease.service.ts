@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { RunEventLog, getDatabase, getSettings } from '@raptorflow/shared';
 import type { AgentRun } from '@raptorflow/shared';
+import { RunAgentResolver } from './run-agent-resolver.service';
 
 export type ClaimResult =
   | { kind: 'claimed'; run: AgentRun; resumed: boolean }
@@ -9,7 +10,11 @@ export type ClaimResult =
   /** Another live runner holds it: try again once its lease could have run out. */
   | { kind: 'held'; retryInMs: number }
   /** The workspace is at its concurrency cap: wait for a slot. */
-  | { kind: 'wait' };
+  | { kind: 'wait' }
+  /** The run's agent is not seeded yet: it stays queued; look again in `retryInMs`. */
+  | { kind: 'unseeded'; retryInMs: number }
+  /** Ended here without starting (its agent never appeared). */
+  | { kind: 'failed'; error: { code: string; message: string } };
 
 export interface RunLeaseOptions {
   db?: Knex;
@@ -18,6 +23,8 @@ export interface RunLeaseOptions {
   owner: string;
   leaseMs?: number;
   workspaceConcurrency?: number;
+  /** Finds the agent of a run asked for before its workspace was seeded. */
+  agents?: RunAgentResolver;
 }
 
 /**
@@ -31,6 +38,7 @@ export class RunLeaseService {
   readonly owner: string;
   readonly leaseMs: number;
   private readonly cap: number;
+  private readonly agents: RunAgentResolver;
 
   constructor(opts: RunLeaseOptions) {
     const s = getSettings().agentRuns;
@@ -39,6 +47,7 @@ export class RunLeaseService {
     this.owner = opts.owner;
     this.leaseMs = opts.leaseMs ?? s.leaseMs;
     this.cap = opts.workspaceConcurrency ?? s.workspaceConcurrency;
+    this.agents = opts.agents ?? new RunAgentResolver();
   }
 
   async claim(runId: string): Promise<ClaimResult> {
@@ -65,6 +74,17 @@ export class RunLeaseService {
       }
       if (run.status === 'running' && run.lease_live && run.lease_owner !== this.owner)
         return { kind: 'held', retryInMs: run.lease_left_ms + 1_000 };
+      // A run asked for before its workspace was seeded gets its agent now, in the transaction that starts it.
+      let agentId = run.agent_id;
+      if (!agentId) {
+        const found = await this.agents.resolve(trx, run);
+        if (found.kind === 'waiting') return { kind: 'unseeded', retryInMs: found.retryInMs };
+        if (found.kind === 'never_seeded') {
+          await this.finishIn(trx, run, 'failed', { error: found.error });
+          return { kind: 'failed', error: found.error };
+        }
+        agentId = found.agentId;
+      }
       const { n } = (await trx('agent_runs')
         .where({ workspace_id: run.workspace_id, status: 'running' })
         .whereNot({ id: runId })
@@ -77,6 +97,7 @@ export class RunLeaseService {
         .where({ id: runId })
         .update({
           status: 'running',
+          agent_id: agentId,
           lease_owner: this.owner,
           lease_expires_at: this.leaseUntil(trx),
           heartbeat_at: trx.fn.now(),

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import {
+  COUNCIL_OF_LORDS,
   ConflictError,
   FLOW_INPUT_SCHEMAS,
   ModelRouter,
@@ -16,7 +17,7 @@ import {
   parseOrThrow,
   runCancelChannel,
 } from '@raptorflow/shared';
-import type { FlowName, Logger, RaptorBus, Redis } from '@raptorflow/shared';
+import type { FlowName, LordDefinition, Logger, RaptorBus, Redis } from '@raptorflow/shared';
 import type { createRunBody } from './agent-run.schemas';
 import { RUN_COLUMNS, toRunView } from './agent-run.views';
 import type { RunRow, RunView } from './agent-run.views';
@@ -31,6 +32,16 @@ export interface AgentRunServiceOptions {
   redis?: Redis;
   prefix?: string;
   logger?: Logger;
+  /** The Council every workspace is seeded with: what a run may ask for before its workspace is seeded. */
+  lords?: readonly LordDefinition[];
+}
+
+interface RunAgent {
+  /** Null when the workspace's Lords are not seeded yet: the runner finds the row when the run starts. */
+  id: string | null;
+  key: string;
+  default_flow: FlowName;
+  default_model: string;
 }
 
 export type CancelOutcome =
@@ -46,6 +57,7 @@ export class AgentRunService {
   private redis: Redis | undefined;
   private readonly prefix: string;
   private readonly logger: Logger;
+  private readonly lords: readonly LordDefinition[];
 
   constructor(opts: AgentRunServiceOptions = {}) {
     this.db = opts.db ?? getDatabase();
@@ -55,6 +67,7 @@ export class AgentRunService {
     this.events = opts.events ?? new RunEventLog({ db: this.db, redis: opts.redis, prefix: this.prefix });
     this.router = opts.router ?? new ModelRouter();
     this.logger = opts.logger ?? getLogger();
+    this.lords = opts.lords ?? COUNCIL_OF_LORDS;
   }
 
   /**
@@ -66,20 +79,7 @@ export class AgentRunService {
     userId: string,
     body: z.output<typeof createRunBody>,
   ): Promise<{ id: string; status: 'queued' }> {
-    const agent = await this.db('agents')
-      .where({ workspace_id: workspaceId, key: body.agent })
-      .first<{ id: string; key: string; default_flow: FlowName; default_model: string } | undefined>(
-        'id',
-        'key',
-        'default_flow',
-        'default_model',
-      );
-    if (!agent) {
-      const message = `no agent "${body.agent}" in this workspace (see GET /v1/agents)`;
-      throw new ValidationFailedError(message, [
-        { path: 'body.agent', message: 'not an agent of this workspace' },
-      ]);
-    }
+    const agent = await this.agentFor(workspaceId, body.agent);
     const schema = FLOW_INPUT_SCHEMAS[agent.default_flow] as z.ZodType<Record<string, unknown>>;
     const input = parseOrThrow(schema, body.input, 'body.input');
     if (body.model !== undefined) this.router.resolve(body.model);
@@ -113,6 +113,23 @@ export class AgentRunService {
       );
       return { id: run.id, status: 'queued' as const };
     });
+  }
+
+  /**
+   * The workspace's agent row; else, for a Council key, the Council definition the seeder will write that row
+   * from (seeding is asynchronous: a run asked for right after the workspace was created is still accepted).
+   */
+  private async agentFor(workspaceId: string, key: string): Promise<RunAgent> {
+    const row = await this.db('agents')
+      .where({ workspace_id: workspaceId, key })
+      .first<RunAgent | undefined>('id', 'key', 'default_flow', 'default_model');
+    if (row) return row;
+    const lord = this.lords.find((l) => l.key === key);
+    if (lord) return { id: null, key, default_flow: lord.default_flow, default_model: lord.default_model };
+    const message = `no agent "${key}" in this workspace (see GET /v1/agents)`;
+    throw new ValidationFailedError(message, [
+      { path: 'body.agent', message: 'not an agent of this workspace' },
+    ]);
   }
 
   /**

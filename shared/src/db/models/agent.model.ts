@@ -22,7 +22,8 @@ export class AgentRun extends BaseModel {
   static override jsonAttributes = ['input', 'output', 'error'];
   declare id: string;
   declare workspace_id: string;
-  declare agent_id: string;
+  /** Null until the run starts when it was asked for before the workspace's Lords were seeded. */
+  declare agent_id: string | null;
   declare agent_key: string;
   declare flow: FlowName;
   declare model: string;
