@@ -191,7 +191,8 @@ describe('Bull Board in production', () => {
   const production = (extra: Record<string, string> = {}) =>
     parseSettings({
       ENVIRONMENT: 'production',
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused?sslmode=require',
+      ANTHROPIC_API_KEY: 'sk-ant-not-called',
       REDIS_URL: 'rediss://127.0.0.1:6380',
       SUPABASE_JWT_SECRET: getSettings().supabaseJwtSecret,
       SECRET_KEY: 'a-production-secret-key-of-32-characters-at-least',

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { getSettings, runWorkerService, scrubSecrets } from '@raptorflow/shared';
 import { AgentRunService } from './agent-run.service';
 import { createAgentRunnerWorker } from './agent-runner.worker';
-import { DEFAULT_SEEDING_WAIT_MS, RunAgentResolver } from './run-agent-resolver.service';
+import { RunAgentResolver } from './run-agent-resolver.service';
 import { RunControlRegistry } from './run-control.registry';
 import { RunLeaseService } from './run-lease.service';
 import { RunSweeper } from './run-sweeper.service';
@@ -27,9 +27,8 @@ runWorkerService({
   start: async () => {
     await controls.start();
     sweeper.start();
-    // How long a run asked for before its workspace was seeded waits for its agent (planned setting:
-    // AGENT_SEEDING_WAIT_MS; until configuration has it, the default).
-    const agents = new RunAgentResolver({ seedingWaitMs: DEFAULT_SEEDING_WAIT_MS });
+    // How long a run asked for before its workspace was seeded waits for its agent (AGENT_SEEDING_WAIT_MS).
+    const agents = new RunAgentResolver({ seedingWaitMs: settings.agentRuns.seedingWaitMs });
     const lease = new RunLeaseService({
       owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       agents,

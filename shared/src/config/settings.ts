@@ -80,6 +80,7 @@ const envSchema = z.object({
   AGENT_RUN_TIMEOUT_MS: intFrom(600_000, 1_000, 86_400_000),
   AGENT_RUN_LEASE_MS: intFrom(30_000, 1_000, 3_600_000),
   AGENT_WORKSPACE_CONCURRENCY: intFrom(3, 1, 1_000),
+  AGENT_SEEDING_WAIT_MS: intFrom(60_000, 0, 3_600_000),
   AGENT_CHECKPOINT_RETENTION_HOURS: intFrom(168, 1, 100_000),
   AGENT_CHECKPOINT_POOL_MAX: intFrom(5, 1, 100),
   BUDGET_ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -135,6 +136,8 @@ export interface Settings {
     leaseMs: number;
     /** Runs running at once per workspace; further runs wait their turn in the queue. */
     workspaceConcurrency: number;
+    /** A run asked for before its workspace's Lords were seeded waits this long for them, queued. */
+    seedingWaitMs: number;
     checkpointRetentionHours: number;
     checkpointPoolMax: number;
   };
@@ -275,6 +278,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       timeoutMs: e.AGENT_RUN_TIMEOUT_MS,
       leaseMs: e.AGENT_RUN_LEASE_MS,
       workspaceConcurrency: e.AGENT_WORKSPACE_CONCURRENCY,
+      seedingWaitMs: e.AGENT_SEEDING_WAIT_MS,
       checkpointRetentionHours: e.AGENT_CHECKPOINT_RETENTION_HOURS,
       checkpointPoolMax: e.AGENT_CHECKPOINT_POOL_MAX,
     },
