@@ -188,17 +188,21 @@ describe('Bull Board with the right credentials', () => {
 });
 
 describe('Bull Board in production', () => {
-  const production = (extra: Record<string, string> = {}) =>
-    parseSettings({
+  // Production refuses the development JWT secret, so the settings are parsed with one of their own; the
+  // test then verifies tokens with the secret its factories sign with (the refusal itself is unit-tested).
+  const production = (extra: Record<string, string> = {}) => ({
+    ...parseSettings({
       ENVIRONMENT: 'production',
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unused?sslmode=require',
+      DATABASE_URL: 'postgres://app@127.0.0.1:5432/unused?sslmode=require',
       ANTHROPIC_API_KEY: 'sk-ant-not-called',
       REDIS_URL: 'rediss://127.0.0.1:6380',
-      SUPABASE_JWT_SECRET: getSettings().supabaseJwtSecret,
+      SUPABASE_JWT_SECRET: 'a-production-jwt-secret-of-32-characters-at-least',
       SECRET_KEY: 'a-production-secret-key-of-32-characters-at-least',
       GOOGLE_CLOUD_PROJECT: 'raptorflow-test',
       ...extra,
-    });
+    }),
+    supabaseJwtSecret: getSettings().supabaseJwtSecret,
+  });
 
   it('is not mounted without basic credentials or admin ids', async () => {
     const settings = production();

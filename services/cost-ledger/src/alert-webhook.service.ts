@@ -2,12 +2,15 @@ import { createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createLogger, getDatabase, getMetrics, getSettings } from '@raptorflow/shared';
 import type { EventPayload, Logger } from '@raptorflow/shared';
+import { postWebhook } from './webhook-client';
 
 export interface AlertWebhookOptions {
   db?: Knex;
   url?: string;
   secret?: string;
   timeoutMs?: number;
+  /** Refuse receivers on loopback, link-local or private addresses (production). */
+  blockPrivateAddresses?: boolean;
   logger?: Logger;
 }
 
@@ -32,6 +35,7 @@ export class AlertWebhookService {
   private readonly url: string | undefined;
   private readonly secret: string;
   private readonly timeoutMs: number;
+  private readonly blockPrivate: boolean;
   private readonly logger: Logger;
 
   constructor(opts: AlertWebhookOptions = {}) {
@@ -40,6 +44,7 @@ export class AlertWebhookService {
     this.url = opts.url ?? s.ledger.alertWebhookUrl;
     this.secret = opts.secret ?? s.secretKey;
     this.timeoutMs = opts.timeoutMs ?? s.ledger.alertWebhookTimeoutMs;
+    this.blockPrivate = opts.blockPrivateAddresses ?? s.isProduction;
     this.logger = opts.logger ?? createLogger('cost-ledger');
   }
 
@@ -55,8 +60,8 @@ export class AlertWebhookService {
     const timestamp = Math.floor(Date.now() / 1000);
     let error: string | undefined;
     try {
-      const res = await fetch(this.url, {
-        method: 'POST',
+      const status = await postWebhook({
+        url: this.url,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'RaptorFlow-Webhooks/1',
@@ -66,10 +71,11 @@ export class AlertWebhookService {
           'x-raptorflow-signature': signWebhook(this.secret, timestamp, body),
         },
         body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
+        blockPrivateAddresses: this.blockPrivate,
       });
-      await res.body?.cancel().catch(() => undefined);
-      if (!res.ok) error = `receiver answered ${res.status}`;
+      if (status >= 300 && status < 400) error = `receiver answered ${status} (redirects are not followed)`;
+      else if (status < 200 || status >= 300) error = `receiver answered ${status}`;
     } catch (err) {
       error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     }

@@ -161,7 +161,16 @@ export function createApp(deps: AppDeps): Express {
   );
   v1.use(
     '/workspaces',
-    workspacesRouter({ workspaces: new WorkspaceService({ db, bus, memberships }), guards, cursors }),
+    workspacesRouter({
+      workspaces: new WorkspaceService({
+        db,
+        bus,
+        memberships,
+        maxOwnedPerUser: settings.maxWorkspacesPerUser,
+      }),
+      guards,
+      cursors,
+    }),
   );
   v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards, cache: agentLists }));
   const prefix = settings.queuePrefix;

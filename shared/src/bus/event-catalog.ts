@@ -10,12 +10,21 @@ import type { JobsOptions } from 'bullmq';
 export const QUEUE_NAMES = Object.freeze(['workspace', 'agent', 'cost', 'system', 'notify'] as const);
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
-/** Retry policy shared by every job unless an event overrides it: 5 tries over ~30 s, with jitter. */
+/** Largest event payload (serialized JSON) a publish accepts; above it the publish is refused with 413. */
+export const MAX_EVENT_PAYLOAD_BYTES = 64 * 1024;
+
+/**
+ * Retry policy shared by every job unless an event overrides it: 5 tries over ~30 s, with jitter.
+ * Redis holds every kept job in memory, so kept jobs are bounded by age AND count per queue: a completed job
+ * stays an hour (at most 1,000 per queue: ≤ 64 MiB even at the payload cap, ~1 MiB for typical events); a
+ * failed one a week (at most 5,000 per queue) for the dead-letter tools — its envelope also stays in the
+ * `event_outbox` table, which is what a replay reads once Redis has trimmed the job.
+ */
 export const DEFAULT_JOB_OPTIONS = Object.freeze({
   attempts: 5,
   backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 14 * 24 * 3600, count: 50_000 },
+  removeOnComplete: { age: 3600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
 } satisfies JobsOptions);
 
 export interface EventDefinition<Q extends QueueName = QueueName, S extends z.ZodType = z.ZodType> {

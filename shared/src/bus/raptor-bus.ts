@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Knex } from 'knex';
 import { getSettings } from '../config/settings';
 import { getDatabase } from '../db/database';
+import { PayloadTooLargeError } from '../errors/app-error';
 import { parseOrThrow } from '../errors/zod-errors';
 import { createLogger } from '../logging/logger';
 import type { Logger } from '../logging/logger';
@@ -10,7 +11,7 @@ import type { Redis } from '../redis/redis.factory';
 import { buildEnvelope } from './envelope';
 import { OutboxBatcher } from './outbox-batcher';
 import type { EnvelopeOverrides, Envelope, TypedEnvelope } from './envelope';
-import { EVENT_CATALOG, jobOptionsFor } from './event-catalog';
+import { EVENT_CATALOG, MAX_EVENT_PAYLOAD_BYTES, jobOptionsFor } from './event-catalog';
 import type { EventPayload, EventType, QueueName } from './event-catalog';
 
 export interface PublishOptions extends EnvelopeOverrides {
@@ -75,6 +76,13 @@ export class RaptorBus {
     const def = EVENT_CATALOG[type];
     const checked = parseOrThrow(def.schema, payload, 'payload') as EventPayload<E>;
     const envelope = buildEnvelope(type, checked, opts);
+    // Events travel through Redis, which keeps every job in memory: a payload is a message, not storage.
+    const bytes = Buffer.byteLength(JSON.stringify(envelope.payload));
+    if (bytes > MAX_EVENT_PAYLOAD_BYTES)
+      throw new PayloadTooLargeError(`${MAX_EVENT_PAYLOAD_BYTES / 1024} KiB`, `The ${type} event payload`, {
+        max_bytes: MAX_EVENT_PAYLOAD_BYTES,
+        bytes,
+      });
     if (!opts.trx) {
       await this.batcher.submit(envelope);
       return envelope;

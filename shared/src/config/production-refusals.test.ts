@@ -1,4 +1,6 @@
-import { ConfigError, parseSettings } from './settings';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, SHIPPED_SECRET_VALUES, parseSettings } from './settings';
 
 /** A production environment that starts; each test breaks one rule and expects exactly that refusal. */
 function good(): Record<string, string | undefined> {
@@ -97,6 +99,58 @@ describe('production refuses to start', () => {
     expect(problemsOf({ ...good(), METRICS_TOKEN: 'short' })).toEqual([
       'METRICS_TOKEN must be at least 16 characters in production',
     ]);
+  });
+
+  it('on the development secrets the repository ships (a token minted with them would be accepted)', () => {
+    const dev = parseSettings({});
+    expect(problemsOf({ ...good(), SUPABASE_JWT_SECRET: dev.supabaseJwtSecret })).toEqual([
+      expect.stringMatching(/^SUPABASE_JWT_SECRET is a value shipped with this repository/),
+    ]);
+    expect(problemsOf({ ...good(), SECRET_KEY: dev.secretKey })).toEqual([
+      expect.stringMatching(/^SECRET_KEY is a value shipped with this repository/),
+    ]);
+  });
+
+  it('on the development Bull Board login, and on any Bull Board password under 16 characters', () => {
+    const dev = parseSettings({}).bullBoard;
+    const problems = problemsOf({
+      ...good(),
+      BULL_BOARD_USERNAME: dev.username,
+      BULL_BOARD_PASSWORD: dev.password,
+    });
+    expect(problems).toContain('BULL_BOARD_PASSWORD must be at least 16 characters in production');
+    expect(problems.some((p) => p.startsWith('BULL_BOARD_PASSWORD is a value shipped'))).toBe(true);
+    expect(
+      problemsOf({ ...good(), BULL_BOARD_USERNAME: 'ops', BULL_BOARD_PASSWORD: 'fifteen-chars-x' }),
+    ).toEqual(['BULL_BOARD_PASSWORD must be at least 16 characters in production']);
+    expect(
+      parseSettings({ ...good(), BULL_BOARD_USERNAME: 'ops', BULL_BOARD_PASSWORD: 'sixteen-chars-xx' })
+        .bullBoard,
+    ).toEqual({ username: 'ops', password: 'sixteen-chars-xx' });
+  });
+
+  it('on every secret value in the files the repository ships (compose example values included)', () => {
+    const root = path.resolve(__dirname, '../../..');
+    const secretKeys = /(SECRET|PASSWORD|TOKEN|_KEY)$/;
+    const shipped = ['.env.example', '.ci/compose.env']
+      .map((f) => fs.readFileSync(path.join(root, f), 'utf8'))
+      .flatMap((text) => text.split('\n'))
+      .map((line) => /^([A-Z_]+)=(.+)$/.exec(line.trim()))
+      .filter((m): m is RegExpExecArray => !!m && secretKeys.test(m[1]!));
+    expect(shipped.length).toBeGreaterThan(3);
+    for (const [, name, value] of shipped) {
+      expect(SHIPPED_SECRET_VALUES.has(value!)).toBe(true);
+      const variable = name === 'POSTGRES_PASSWORD' ? 'DATABASE_URL' : name!;
+      const env =
+        variable === 'DATABASE_URL'
+          ? { ...good(), DATABASE_URL: `postgres://app:${value}@db:5432/x?sslmode=require` }
+          : {
+              ...good(),
+              [variable]: value,
+              ...(variable.startsWith('BULL') ? { BULL_BOARD_USERNAME: 'ops' } : {}),
+            };
+      expect(problemsOf(env).some((p) => p.startsWith(`${variable} is a value shipped`))).toBe(true);
+    }
   });
 
   it('lists every problem in one error', () => {

@@ -10,6 +10,25 @@ const DEV_SECRET_KEY = 'raptorflow-development-secret-key-change-me-00000';
 export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
 const MIN_SECRET_KEY_LENGTH = 32;
 const MIN_METRICS_TOKEN_LENGTH = 16;
+const MIN_BULL_BOARD_PASSWORD_LENGTH = 16;
+const DEV_BULL_BOARD_PASSWORD = 'raptorflow';
+
+/**
+ * Every secret value this repository ships (development defaults, and the example values used to validate
+ * docker-compose.yml in CI): all public, so production refuses each of them wherever a secret goes. A test
+ * reads the shipped files and checks that this list covers them.
+ */
+export const SHIPPED_SECRET_VALUES: ReadonlySet<string> = new Set([
+  DEV_JWT_SECRET,
+  DEV_SECRET_KEY,
+  DEV_BULL_BOARD_PASSWORD,
+  'postgres',
+  'example-postgres-password',
+  'example-jwt-secret-of-at-least-32-characters',
+  'example-secret-key-of-at-least-32-characters',
+  'example-bull-board-password',
+  'example-metrics-token',
+]);
 const TLS_SSLMODES = ['require', 'verify-ca', 'verify-full'];
 
 import { booleanish, csv, intFrom, isTrue, optionalString } from './env-parsers';
@@ -48,6 +67,7 @@ const envSchema = z.object({
   GOOGLE_CLOUD_LOCATION: optionalString,
   ANTHROPIC_API_KEY: optionalString,
   SECRET_KEY: optionalString,
+  MAX_WORKSPACES_PER_USER: intFrom(10, 1, 100_000),
   MONTHLY_WORKSPACE_BUDGET_USD: optionalString.pipe(
     z.coerce.number<string>().min(0).max(1_000_000).optional(),
   ),
@@ -111,6 +131,8 @@ export interface Settings {
   anthropicApiKey: string | undefined;
   secretKey: string;
   monthlyWorkspaceBudgetUsd: number;
+  /** Workspaces one user may own (each has its own budget): 409 on create past it. */
+  maxWorkspacesPerUser: number;
   concurrency: { agentRunner: number; seeder: number; costLedger: number };
   workerPorts: { agentRunner: number; seeder: number; costLedger: number };
   bullBoard: { username: string | undefined; password: string | undefined };
@@ -210,7 +232,11 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       problems.push('BUDGET_ENFORCEMENT cannot be turned off in production');
     if ((e.BULL_BOARD_USERNAME === undefined) !== (e.BULL_BOARD_PASSWORD === undefined))
       problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
-    problems.push(...tlsProblems(e));
+    problems.push(...tlsProblems(e), ...shippedSecretProblems(e));
+    if (e.BULL_BOARD_PASSWORD !== undefined && e.BULL_BOARD_PASSWORD.length < MIN_BULL_BOARD_PASSWORD_LENGTH)
+      problems.push(
+        `BULL_BOARD_PASSWORD must be at least ${MIN_BULL_BOARD_PASSWORD_LENGTH} characters in production`,
+      );
     if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < MIN_METRICS_TOKEN_LENGTH)
       problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters in production`);
   }
@@ -242,6 +268,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     secretKey,
     monthlyWorkspaceBudgetUsd: e.MONTHLY_WORKSPACE_BUDGET_USD ?? 50,
+    maxWorkspacesPerUser: e.MAX_WORKSPACES_PER_USER,
     concurrency: {
       agentRunner: e.AGENT_RUNNER_CONCURRENCY,
       seeder: e.SEEDER_CONCURRENCY,
@@ -250,7 +277,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     workerPorts: { agentRunner: e.AGENT_RUNNER_PORT, seeder: e.SEEDER_PORT, costLedger: e.COST_LEDGER_PORT },
     bullBoard: {
       username: e.BULL_BOARD_USERNAME ?? (isProduction ? undefined : 'admin'),
-      password: e.BULL_BOARD_PASSWORD ?? (isProduction ? undefined : 'raptorflow'),
+      password: e.BULL_BOARD_PASSWORD ?? (isProduction ? undefined : DEV_BULL_BOARD_PASSWORD),
     },
     adminUserIds: e.ADMIN_USER_IDS,
     corsOrigins: e.CORS_ORIGINS,
@@ -290,6 +317,33 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     metricsToken: e.METRICS_TOKEN,
     defaultsUsed,
   });
+}
+
+/** A secret anyone can read in this repository is no secret: production refuses each, by variable. */
+function shippedSecretProblems(e: z.output<typeof envSchema>): string[] {
+  const secrets: [string, string | undefined][] = [
+    ['SUPABASE_JWT_SECRET', e.SUPABASE_JWT_SECRET],
+    ['SECRET_KEY', e.SECRET_KEY],
+    ['SUPABASE_SERVICE_KEY', e.SUPABASE_SERVICE_KEY],
+    ['BULL_BOARD_PASSWORD', e.BULL_BOARD_PASSWORD],
+    ['METRICS_TOKEN', e.METRICS_TOKEN],
+    ['DATABASE_URL', databasePassword(e.DATABASE_URL)],
+  ];
+  return secrets
+    .filter(([, value]) => value !== undefined && SHIPPED_SECRET_VALUES.has(value))
+    .map(
+      ([name]) =>
+        `${name} is a value shipped with this repository (a development or example default): set a secret of your own`,
+    );
+}
+
+function databasePassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Production talks to the outside only over TLS; each refusal names its variable. */

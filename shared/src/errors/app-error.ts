@@ -99,8 +99,8 @@ export class InvalidJsonError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(limit: string) {
-    super('payload_too_large', 413, `The request body is larger than ${limit}`);
+  constructor(limit: string, what = 'The request body', details?: unknown) {
+    super('payload_too_large', 413, `${what} is larger than ${limit}`, details);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { getBus, getDatabase, keysetPage } from '@raptorflow/shared';
+import { ConflictError, getBus, getDatabase, keysetPage } from '@raptorflow/shared';
 import type { Keyset, KeysetPage, RaptorBus, WorkspaceRole } from '@raptorflow/shared';
 import type { MembershipService } from './membership.service';
 
@@ -21,17 +21,23 @@ export interface WorkspaceServiceOptions {
   db?: Knex;
   bus?: RaptorBus;
   memberships?: MembershipService;
+  /** MAX_WORKSPACES_PER_USER: workspaces one user may own; each brings its own monthly budget. */
+  maxOwnedPerUser?: number;
 }
+
+export const DEFAULT_MAX_WORKSPACES_PER_USER = 10;
 
 export class WorkspaceService {
   private readonly db: Knex;
   private readonly bus: RaptorBus;
   private readonly memberships: MembershipService | undefined;
+  private readonly maxOwned: number;
 
   constructor(opts: WorkspaceServiceOptions = {}) {
     this.db = opts.db ?? getDatabase();
     this.bus = opts.bus ?? getBus();
     this.memberships = opts.memberships;
+    this.maxOwned = opts.maxOwnedPerUser ?? DEFAULT_MAX_WORKSPACES_PER_USER;
   }
 
   /**
@@ -40,6 +46,17 @@ export class WorkspaceService {
    */
   async create(userId: string, name: string): Promise<WorkspaceView> {
     const view = await this.db.transaction(async (trx) => {
+      // Every workspace carries a monthly budget, so an unbounded number of them multiplies a user's spend.
+      // The per-user lock makes concurrent creates count one after another (none slips past the cap).
+      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`workspace-create:${userId}`]);
+      const owned = await trx('workspace_members')
+        .where({ user_id: userId, role: 'owner' })
+        .count<{ n: string }[]>('* as n');
+      if (Number(owned[0]?.n ?? 0) >= this.maxOwned)
+        throw new ConflictError(
+          `You already own ${this.maxOwned} workspaces, the most one user may own (MAX_WORKSPACES_PER_USER); delete or hand one over first`,
+          { max_workspaces_per_user: this.maxOwned },
+        );
       const [ws] = await trx('workspaces')
         .insert({ name, created_by: userId })
         .returning<{ id: string; name: string; created_at: Date }[]>(['id', 'name', 'created_at']);
