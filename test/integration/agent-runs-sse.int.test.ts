@@ -5,6 +5,8 @@ import express from 'express';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { RunEventHub } from '../../services/gateway/src/agent-runs/run-event.hub';
 import { RunEventStreamService } from '../../services/gateway/src/agent-runs/run-event-stream.service';
+import { RunStreamAccess } from '../../services/gateway/src/agent-runs/run-stream-access.service';
+import { MembershipService } from '../../services/gateway/src/workspaces/membership.service';
 import { insertRun, seedLords } from '../support/agent-runs';
 import { newTeam, newUser, newWorkspace } from '../support/factories';
 import type { TestTeam } from '../support/factories';
@@ -230,9 +232,11 @@ it('stops watching, polling and heartbeating for a client that went away', async
   const run = await insertRun(stack.db, t.ws.id, 'seer', { status: 'running' });
   const hub = new RunEventHub({ db: stack.db, prefix: stack.prefix, pollMs: 100 });
   const log = announced();
-  const streams = new RunEventStreamService({ hub, events: log, heartbeatMs: 50 });
+  const access = new RunStreamAccess({ memberships: new MembershipService({ db: stack.db }) });
+  const streams = new RunEventStreamService({ hub, access, events: log, heartbeatMs: 50 });
   const app = express();
-  app.get('/s', (_req, res) => streams.open(res, { id: run.id, status: 'running' }, 0));
+  const reader = { userId: t.member.id, workspaceId: t.ws.id };
+  app.get('/s', (_req, res) => streams.open(res, { id: run.id, status: 'running' }, 0, reader));
   const server = await listen(app);
   servers.push(server);
   const a = await openSse(`${server.url}/s`);
@@ -244,5 +248,7 @@ it('stops watching, polling and heartbeating for a client that went away', async
   await b.waitForEvents(1);
   b.close();
   await eventually(async () => hub.size === 0);
+  // Membership re-checks stop with the streams too.
+  expect(access.size).toBe(0);
   hub.close();
 });

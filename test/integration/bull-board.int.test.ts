@@ -10,6 +10,7 @@ import {
   parseSettings,
 } from '../../shared/src';
 import type { Settings } from '../../shared/src';
+import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { BULL_BOARD_CSP, mountBullBoard } from '../../services/gateway/src/admin/bull-board';
 import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';
 import { newUser } from '../support/factories';
@@ -29,7 +30,14 @@ async function boardServer(settings: Settings) {
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"] } } }));
   app.use(express.json());
   const verifier = new JwtVerifier({ secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
-  const mount = mountBullBoard(app, { settings, bus: stack.bus, verifier });
+  // Each server counts failed sign-ins on its own keys, and generously: this file checks what refusals say;
+  // the lockout itself is tested in admin-brute-force.int.test.ts.
+  const loginThrottle = new AdminLoginThrottle({
+    redis: stack.redis,
+    prefix: `rl:bull-board-test:${stack.prefix.replace(/[{}]/g, '')}:${servers.length}`,
+    maxFailures: 100,
+  });
+  const mount = mountBullBoard(app, { settings, bus: stack.bus, verifier, loginThrottle });
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(createLogger('bull-board-test')));
   const { url, close } = await listen(app);

@@ -17,6 +17,7 @@ import type { Settings } from '../../shared/src';
 import { httpMetricsMiddleware } from '../../shared/src/http/http-metrics.middleware';
 import { metricsHandler, registerQueueDepth } from '../../shared/src/metrics/metrics';
 import { DeadLetterService } from '../../shared/src/worker/dead-letter.service';
+import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from '../../services/gateway/src/admin/dead-letters.routes';
 import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';
 import { newUser } from '../support/factories';
@@ -49,7 +50,15 @@ async function adminServer(settings: Settings): Promise<string> {
   app.use(express.json());
   app.get('/metrics', metricsHandler());
   const verifier = new JwtVerifier({ secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
-  app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus: stack.bus, settings, verifier, db: stack.db }));
+  // The lockout is tested in admin-brute-force.int.test.ts; this file makes two failed attempts.
+  const loginThrottle = new AdminLoginThrottle({
+    redis: stack.redis,
+    prefix: `rl:${stack.prefix.replace(/[{}]/g, '')}`,
+  });
+  app.use(
+    DEAD_LETTERS_PATH,
+    deadLettersRouter({ bus: stack.bus, settings, verifier, loginThrottle, db: stack.db }),
+  );
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(createLogger('dead-letters-admin-test')));
   const server = await listen(app);

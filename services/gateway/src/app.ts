@@ -23,6 +23,7 @@ import {
   requestLoggerMiddleware,
 } from '@raptorflow/shared';
 import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
+import { AdminLoginThrottle } from './admin/admin-login-throttle.service';
 import { mountBullBoard } from './admin/bull-board';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';
 import { AgentRunQueryService } from './agent-runs/agent-run-query.service';
@@ -30,6 +31,7 @@ import { AgentRunService } from './agent-runs/agent-run.service';
 import { agentRunsRouter } from './agent-runs/agent-runs.routes';
 import { RunEventHub } from './agent-runs/run-event.hub';
 import { RunEventStreamService } from './agent-runs/run-event-stream.service';
+import { RunStreamAccess } from './agent-runs/run-stream-access.service';
 import { AgentListCache } from './agents/agent-list.cache';
 import { agentsRouter } from './agents/agents.routes';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
@@ -72,8 +74,10 @@ export interface AppDeps {
   router?: ModelRouter;
   /** Subscriber connection for run progress (SSE); made when the first stream opens when omitted. */
   runEventsSubscriber?: Redis;
-  /** SSE timings (fallback poll, heartbeat); tests shorten them. */
-  runStreams?: { pollMs?: number; heartbeatMs?: number };
+  /** SSE timings (fallback poll, heartbeat, membership re-check); tests shorten them. */
+  runStreams?: { pollMs?: number; heartbeatMs?: number; accessCheckMs?: number };
+  /** Failed admin sign-ins allowed per client address and window (defaults: 10 per 5 minutes). */
+  adminLogin?: { maxFailures?: number; windowMs?: number };
 }
 
 export const BODY_LIMIT = '1mb';
@@ -122,11 +126,8 @@ export function createApp(deps: AppDeps): Express {
   });
   // Counters live in Redis so every replica enforces the same limits; the braces of the queue prefix are
   // dropped so the keys spread over cluster slots.
-  const limiter = new RateLimiter({
-    redis: deps.redis,
-    prefix: `rl:${settings.queuePrefix.replace(/[{}]/g, '')}`,
-    logger,
-  });
+  const limiterPrefix = `rl:${settings.queuePrefix.replace(/[{}]/g, '')}`;
+  const limiter = new RateLimiter({ redis: deps.redis, prefix: limiterPrefix, logger });
   const invalidations = new InvalidationBus({
     publisher: deps.redis,
     subscriber: deps.subscriber ?? createRedis('worker'),
@@ -189,6 +190,12 @@ export function createApp(deps: AppDeps): Express {
       }),
       queries: new AgentRunQueryService({ db }),
       streams: new RunEventStreamService({
+        access: new RunStreamAccess({
+          memberships,
+          invalidations,
+          recheckMs: deps.runStreams?.accessCheckMs,
+          logger,
+        }),
         hub: new RunEventHub({
           db,
           subscriber: deps.runEventsSubscriber,
@@ -216,8 +223,14 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/model', dispatchRouter({ dispatcher, guards }));
   v1.use('/costs', costsRouter({ costs: new CostSummaryService({ db }), guards }));
   app.use('/v1', v1);
-  mountBullBoard(app, { settings, bus, verifier, logger });
-  app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus, settings, verifier, db, logger }));
+  // One count of failed admin sign-ins per client address, for the board and the dead-letter routes alike.
+  const loginThrottle = new AdminLoginThrottle({
+    redis: deps.redis,
+    prefix: limiterPrefix,
+    ...deps.adminLogin,
+  });
+  mountBullBoard(app, { settings, bus, verifier, loginThrottle, logger });
+  app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus, settings, verifier, loginThrottle, db, logger }));
 
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(logger));

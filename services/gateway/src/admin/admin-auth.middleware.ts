@@ -1,7 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { AppError, PermissionDeniedError, isAppError, updateContext } from '@raptorflow/shared';
+import {
+  AppError,
+  PermissionDeniedError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  isAppError,
+  updateContext,
+} from '@raptorflow/shared';
 import type { Logger } from '@raptorflow/shared';
+import type { AdminLoginThrottle, LoginAttempt } from './admin-login-throttle.service';
 
 /**
  * Who may open an admin page: an operator with the Bull Board basic-auth credentials (what a browser can
@@ -19,6 +27,8 @@ export interface AdminAuthOptions {
   basic: { username: string | undefined; password: string | undefined };
   adminUserIds: readonly string[];
   verifier: TokenVerifier;
+  /** Failed attempts per client address; shared by every admin mount so one count covers them all. */
+  throttle: Pick<AdminLoginThrottle, 'reserve'>;
   realm: string;
   logger?: Logger;
 }
@@ -58,12 +68,50 @@ function decodeBasic(encoded: string): { username: string; password: string } | 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+/** What checking the presented credentials came to; `guess` marks the failures that count as one. */
+type Outcome = { ok: true; who: Record<string, string> } | { ok: false; error: Error; guess: boolean };
+
 export function requireAdmin(opts: AdminAuthOptions): RequestHandler {
   const { username, password } = opts.basic;
   const basicEnabled = username !== undefined && password !== undefined;
   // ADMIN_USER_IDS is typed by people; JWT subjects are UUIDs whose case may differ.
   const admins = new Set(opts.adminUserIds.map((id) => id.toLowerCase()));
   const challenge = (message: string) => new AdminUnauthenticatedError(message, opts.realm);
+
+  const checkBasic = (encoded: string): Outcome => {
+    const creds = decodeBasic(encoded);
+    if (!basicEnabled || !creds)
+      return { ok: false, error: challenge('Invalid user name or password'), guess: true };
+    // Both halves are always compared and only then combined (`&`, not `&&`): the time a refusal takes must
+    // not tell a guesser that the user name was already wrong.
+    const userOk = sameSecret(creds.username, username);
+    const passwordOk = sameSecret(creds.password, password);
+    if (!(Number(userOk) & Number(passwordOk)))
+      return { ok: false, error: challenge('Invalid user name or password'), guess: true };
+    return { ok: true, who: { basic_user: username } };
+  };
+
+  const checkBearer = async (token: string): Promise<Outcome> => {
+    let userId: string;
+    try {
+      ({ userId } = await opts.verifier.verify(token));
+    } catch (err) {
+      // A rejected token is a 401 with the board's challenge; anything else (a key server down) stays
+      // what it is rather than pretending the caller is at fault, and is not held against the address.
+      if (isAppError(err) && err.status === 401)
+        return { ok: false, error: challenge(err.message), guess: true };
+      return { ok: false, error: err instanceof Error ? err : new Error(String(err)), guess: false };
+    }
+    updateContext({ userId });
+    // A real user who is not an admin guessed nothing: refused, not counted.
+    if (!admins.has(userId.toLowerCase()))
+      return {
+        ok: false,
+        error: new PermissionDeniedError('Only platform admins can open the admin pages'),
+        guess: false,
+      };
+    return { ok: true, who: { user_id: userId } };
+  };
 
   return async (req, _res, next) => {
     // The board has state-changing routes (pause, clean, obliterate, add job) and a browser replays cached
@@ -74,45 +122,51 @@ export function requireAdmin(opts: AdminAuthOptions): RequestHandler {
     if (!SAFE_METHODS.has(req.method) && (fetchSite === 'cross-site' || fetchSite === 'same-site'))
       return next(new PermissionDeniedError('Cross-site requests to the admin pages are refused'));
 
+    // No credentials guess nothing (it is how a browser learns it must ask for them): not counted.
     const header = req.get('authorization')?.trim();
     if (!header) return next(challenge('Authentication required'));
 
+    // Every attempt with credentials takes its place in the address's count before they are looked at, so
+    // a locked-out address is refused even with the right ones (see AdminLoginThrottle).
+    let attempt: LoginAttempt;
+    try {
+      attempt = await opts.throttle.reserve(req.ip);
+    } catch (err) {
+      opts.logger?.warn({ err }, 'admin login throttle unavailable (Redis); refusing admin requests');
+      return next(new ServiceUnavailableError('Admin sign-in is unavailable; try again shortly'));
+    }
+    if (!attempt.allowed) {
+      opts.logger?.warn({ path: req.originalUrl, ip: req.ip }, 'admin sign-in refused: too many failures');
+      return next(new RateLimitedError(attempt.retryAfterSeconds));
+    }
+
     const basic = BASIC.exec(header);
-    if (basic?.[1]) {
-      const creds = decodeBasic(basic[1]);
-      // Compare both halves even when the first is wrong, so the time taken says nothing about which one was.
-      const ok =
-        basicEnabled &&
-        creds !== undefined &&
-        sameSecret(creds.username, username) &&
-        sameSecret(creds.password, password);
-      if (!ok) {
-        opts.logger?.warn({ path: req.originalUrl, method: req.method }, 'admin basic auth refused');
-        return next(challenge('Invalid user name or password'));
-      }
-      audit(opts.logger, req.method, req.originalUrl, { basic_user: username });
-      return next();
-    }
+    const bearer = basic ? undefined : BEARER.exec(header);
+    let outcome: Outcome;
+    if (basic?.[1]) outcome = checkBasic(basic[1]);
+    else if (bearer?.[1]) outcome = await checkBearer(bearer[1]);
+    else
+      outcome = {
+        ok: false,
+        error: challenge('Authorization must be "Basic <credentials>" or "Bearer <token>"'),
+        guess: true,
+      };
 
-    const bearer = BEARER.exec(header);
-    if (bearer?.[1]) {
-      let userId: string;
+    if (outcome.ok || !outcome.guess) {
       try {
-        ({ userId } = await opts.verifier.verify(bearer[1]));
+        await attempt.release();
       } catch (err) {
-        // A rejected token is a 401 with the board's challenge; anything else (a key server down) stays
-        // what it is rather than pretending the caller is at fault.
-        if (isAppError(err) && err.status === 401) return next(challenge(err.message));
-        return next(err);
+        // The place stays taken until the window ends: stricter, never looser.
+        opts.logger?.warn({ err }, 'admin login throttle: a successful attempt was not given back');
       }
-      updateContext({ userId });
-      if (!admins.has(userId.toLowerCase()))
-        return next(new PermissionDeniedError('Only platform admins can open the admin pages'));
-      audit(opts.logger, req.method, req.originalUrl, { user_id: userId });
-      return next();
     }
-
-    next(challenge('Authorization must be "Basic <credentials>" or "Bearer <token>"'));
+    if (!outcome.ok) {
+      if (outcome.guess)
+        opts.logger?.warn({ path: req.originalUrl, method: req.method, ip: req.ip }, 'admin sign-in refused');
+      return next(outcome.error);
+    }
+    audit(opts.logger, req.method, req.originalUrl, outcome.who);
+    next();
   };
 }
 

@@ -6,6 +6,7 @@ import { QUEUE_NAMES } from '@raptorflow/shared';
 import type { Logger, RaptorBus, Settings } from '@raptorflow/shared';
 import { requireAdmin } from './admin-auth.middleware';
 import type { TokenVerifier } from './admin-auth.middleware';
+import type { AdminLoginThrottle } from './admin-login-throttle.service';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 export const BULL_BOARD_REALM = 'RaptorFlow Bull Board';
@@ -44,6 +45,8 @@ export interface BullBoardDeps {
   /** Its queues carry the configured prefix, so the board sees the same keys the workers use. */
   bus: RaptorBus;
   verifier: TokenVerifier;
+  /** Failed sign-ins per client address; pass the same one to every admin mount. */
+  loginThrottle: AdminLoginThrottle;
   logger?: Logger;
 }
 
@@ -87,6 +90,7 @@ export function mountBullBoard(app: Express, deps: BullBoardDeps): BullBoardMoun
       basic: settings.bullBoard,
       adminUserIds: settings.adminUserIds,
       verifier: deps.verifier,
+      throttle: deps.loginThrottle,
       realm: BULL_BOARD_REALM,
       ...(logger ? { logger } : {}),
     }),

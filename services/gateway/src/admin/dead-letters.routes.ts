@@ -5,6 +5,7 @@ import { FailedEventsService, QUEUE_NAMES, getContext, parseOrThrow } from '@rap
 import type { Logger, RaptorBus, ReplayActor, Settings } from '@raptorflow/shared';
 import { requireAdmin } from './admin-auth.middleware';
 import type { TokenVerifier } from './admin-auth.middleware';
+import type { AdminLoginThrottle } from './admin-login-throttle.service';
 import { BULL_BOARD_REALM } from './bull-board';
 
 export const DEAD_LETTERS_PATH = '/admin/events';
@@ -20,6 +21,8 @@ export interface DeadLettersDeps {
   bus: RaptorBus;
   settings: Settings;
   verifier: TokenVerifier;
+  /** Failed sign-ins per client address; the same one as Bull Board's, so both share one count. */
+  loginThrottle: AdminLoginThrottle;
   /** For the outbox and the audit rows; the process-wide pool when omitted. */
   db?: Knex;
   logger?: Logger;
@@ -47,6 +50,7 @@ export function deadLettersRouter(deps: DeadLettersDeps): Router {
       basic: settings.bullBoard,
       adminUserIds: settings.adminUserIds,
       verifier: deps.verifier,
+      throttle: deps.loginThrottle,
       realm: BULL_BOARD_REALM,
       ...(deps.logger ? { logger: deps.logger } : {}),
     }),

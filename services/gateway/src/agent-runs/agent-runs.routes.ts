@@ -80,7 +80,8 @@ export function agentRunsRouter({ runs, queries, streams, guards, cursors }: Age
     const after = lastEventId(req);
     const run = await queries.find(req.workspace!.id, id);
     if (!run) throw notFound();
-    await streams.open(res, run, after);
+    // The stream is re-checked against this reader's membership for as long as it stays open.
+    await streams.open(res, run, after, { userId: req.auth!.userId, workspaceId: req.workspace!.id });
   });
 
   return router;

@@ -1,12 +1,27 @@
 import type { Response } from 'express';
-import { RunEventLog, TERMINAL_STATUSES, getLogger } from '@raptorflow/shared';
+import {
+  PermissionDeniedError,
+  RunEventLog,
+  TERMINAL_STATUSES,
+  getCorrelationId,
+  getLogger,
+} from '@raptorflow/shared';
 import type { Logger, RunEventRow, RunStatus } from '@raptorflow/shared';
 import type { RunEventHub, RunWatcher } from './run-event.hub';
+import type { AccessHolder, RunStreamAccess } from './run-stream-access.service';
 
 const PAGE = 500;
 
+/** Who the stream was opened for: its access is re-checked as long as it is open. */
+export interface StreamReader {
+  userId: string;
+  workspaceId: string;
+}
+
 export interface RunEventStreamServiceOptions {
   hub: RunEventHub;
+  /** Ends a stream when its reader stops being a member of the run's workspace. */
+  access: RunStreamAccess;
   events?: RunEventLog;
   /** A comment line this often keeps proxies from closing an idle stream and finds dead clients. */
   heartbeatMs?: number;
@@ -20,23 +35,44 @@ export interface RunEventStreamServiceOptions {
  */
 export class RunEventStreamService {
   private readonly hub: RunEventHub;
+  private readonly access: RunStreamAccess;
   private readonly events: RunEventLog;
   private readonly heartbeatMs: number;
   private readonly logger: Logger;
 
   constructor(opts: RunEventStreamServiceOptions) {
     this.hub = opts.hub;
+    this.access = opts.access;
     this.events = opts.events ?? new RunEventLog();
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.logger = opts.logger ?? getLogger();
   }
 
-  async open(res: Response, run: { id: string; status: RunStatus }, afterId: number): Promise<void> {
+  async open(
+    res: Response,
+    run: { id: string; status: RunStatus },
+    afterId: number,
+    reader: StreamReader,
+  ): Promise<void> {
     const endedAtConnect = TERMINAL_STATUSES.includes(run.status);
-    const backlog = await this.events.since(run.id, afterId, PAGE);
+    const stream = new LiveStream(run.id, afterId, res, this.events, this.logger, reader);
+    // Watched from before the backlog is read, so a removal while it is read is not missed.
+    const untrack = this.access.track(stream);
+    let backlog: RunEventRow[];
+    try {
+      backlog = await this.events.since(run.id, afterId, PAGE);
+    } catch (err) {
+      untrack();
+      throw err;
+    }
+    if (stream.revoked) {
+      untrack();
+      throw new PermissionDeniedError('You are no longer a member of this workspace');
+    }
     // Nothing left to say about a finished run. 204 is also the one answer that stops a browser's
     // EventSource from reconnecting forever to a stream that has ended.
     if (endedAtConnect && backlog.length === 0) {
+      untrack();
       res.status(204).end();
       return;
     }
@@ -46,17 +82,19 @@ export class RunEventStreamService {
     // nginx (and proxies that honour it) would otherwise hold events back in its buffer.
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
+    stream.started = true;
 
-    const stream = new LiveStream(run.id, afterId, res, this.events, this.logger);
-    if (!stream.write(backlog)) return;
+    // A stream held for a re-check sends no backlog now: it is read again from afterId when resumed.
+    if (!stream.held && !stream.write(backlog)) return untrack();
     // A client gone while the backlog was read has already emitted 'close': nothing would clean up after it.
-    if (res.destroyed || res.socket?.destroyed !== false) return;
+    if (res.destroyed || res.socket?.destroyed !== false) return untrack();
     const unwatch = this.hub.watch(stream);
     const heartbeat = setInterval(() => stream.ping(), this.heartbeatMs);
     res.once('close', () => {
       stream.closed = true;
       clearInterval(heartbeat);
       unwatch();
+      untrack();
     });
     // Whatever was committed between the backlog read and the watch is caught here, not lost.
     stream.wake(endedAtConnect);
@@ -77,11 +115,19 @@ function frame(e: RunEventRow): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-class LiveStream implements RunWatcher {
+class LiveStream implements RunWatcher, AccessHolder {
   closed = false;
+  /** The 200 and its headers have gone out. */
+  started = false;
+  /** Access is being re-checked: nothing is sent meanwhile. */
+  held = false;
+  revoked = false;
+  readonly userId: string;
+  readonly workspaceId: string;
   private busy = false;
   private again = false;
   private runEnded = false;
+  private readonly correlationId: string | undefined;
 
   constructor(
     readonly runId: string,
@@ -89,7 +135,41 @@ class LiveStream implements RunWatcher {
     private readonly res: Response,
     private readonly events: RunEventLog,
     private readonly logger: Logger,
-  ) {}
+    reader: StreamReader,
+  ) {
+    this.userId = reader.userId;
+    this.workspaceId = reader.workspaceId;
+    // The request's, for the final error event, which is sent from outside the request's context.
+    this.correlationId = getCorrelationId();
+  }
+
+  hold(): void {
+    this.held = true;
+  }
+
+  resume(): void {
+    if (!this.held || this.closed) return;
+    this.held = false;
+    void this.pump();
+  }
+
+  /** A last `error` event (no `id:`, so a reconnect resumes after the last run event sent), then the end. */
+  revoke(): void {
+    if (this.revoked || this.closed) return;
+    this.revoked = true;
+    this.held = true;
+    // Before the headers went out, open() answers 403 itself.
+    if (!this.started) return;
+    const data = {
+      run_id: this.runId,
+      type: 'error',
+      error: { code: 'permission_denied', message: 'You are no longer a member of this workspace' },
+      correlation_id: this.correlationId ?? null,
+      at: new Date().toISOString(),
+    };
+    this.res.write(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
+    this.end();
+  }
 
   wake(runEnded: boolean): void {
     if (runEnded) this.runEnded = true;
@@ -116,7 +196,7 @@ class LiveStream implements RunWatcher {
 
   /** One reader at a time: wakes arriving mid-read only ask for one more round. */
   private async pump(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.held) return;
     if (this.busy) {
       this.again = true;
       return;
@@ -128,6 +208,8 @@ class LiveStream implements RunWatcher {
         // Read the flag before the rows: events committed with the final status are then in this read.
         const ended = this.runEnded;
         const rows = await this.events.since(this.runId, this.lastId, PAGE);
+        // Held while reading: these rows wait for the re-check (resume() reads them again).
+        if (this.held) return;
         if (!this.write(rows)) return;
         if (rows.length === PAGE) this.again = true;
         else if (ended) return this.end();

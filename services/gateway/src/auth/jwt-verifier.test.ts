@@ -18,6 +18,14 @@ describe('JwtVerifier', () => {
     expect(user.claims.role).toBe('authenticated');
   });
 
+  it('returns the user id in lower case, whatever case the sub was written in', async () => {
+    const token = await baseJwt().setSubject(USER_ID.toUpperCase()).sign(key);
+    const user = await verifier.verify(token);
+    expect(user.userId).toBe(USER_ID.toLowerCase());
+    // The claims stay as signed.
+    expect(user.claims.sub).toBe(USER_ID.toUpperCase());
+  });
+
   it('accepts an audience list that contains the expected audience', async () => {
     const token = await baseJwt().setAudience(['other', AUDIENCE]).sign(key);
     await expect(verifier.verify(token)).resolves.toMatchObject({ userId: USER_ID });

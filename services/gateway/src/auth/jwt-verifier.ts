@@ -7,6 +7,7 @@ import { JwksKeyStore } from './jwks-key.store';
 import { VerifiedTokenCache } from './verified-token.cache';
 
 export interface VerifiedUser {
+  /** The token's `sub`, lower case. */
   userId: string;
   email?: string;
   claims: Record<string, unknown>;
@@ -86,7 +87,9 @@ export class JwtVerifier {
       throw new UnauthenticatedError('Token subject (sub) must be a UUID');
     // Frozen because the same object is handed to every later request presenting this token.
     const user: VerifiedUser = Object.freeze({
-      userId: payload.sub as string,
+      // Normalized here, once: every later use (rate-limit buckets, membership cache keys, audit rows, logs)
+      // is a string comparison, and an upper-case `sub` must not make the same user someone new.
+      userId: (payload.sub as string).toLowerCase(),
       ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
       claims: deepFreeze({ ...payload }),
     });

@@ -39,7 +39,7 @@ export class MembershipCache {
     workspaceId: string | undefined,
     load: () => Promise<CachedMembership | undefined>,
   ): Promise<CachedMembership | undefined> {
-    const key = `${userId}:${workspaceId ?? ANY}`;
+    const key = `${userId.toLowerCase()}:${workspaceId?.toLowerCase() ?? ANY}`;
     const hit = this.lru?.get(key);
     if (hit) return 'none' in hit ? undefined : hit;
     const epoch = this.epoch;
@@ -58,8 +58,11 @@ export class MembershipCache {
   private dropUser(userId: string): void {
     this.epoch++;
     if (!this.lru) return;
+    // Keys are lower case whatever spelling a token or a request path used for the id: a removal written
+    // `/members/6F68…` must drop the entries of the user who signed in as `6f68…`, and the other way round.
+    const prefix = `${userId.toLowerCase()}:`;
     // A user has few memberships; scanning keys is cheaper than keeping a secondary index in sync.
-    for (const key of this.lru.keys()) if (key.startsWith(`${userId}:`)) this.lru.delete(key);
+    for (const key of this.lru.keys()) if (key.startsWith(prefix)) this.lru.delete(key);
   }
 
   get size(): number {
