@@ -153,6 +153,17 @@ describe('production refuses to start', () => {
     }
   });
 
+  it('on TRUST_PROXY=true (any client could pick the address its limits are counted by)', () => {
+    expect(problemsOf({ ...good(), TRUST_PROXY: 'true' })).toEqual([
+      expect.stringMatching(/^TRUST_PROXY=true/),
+    ]);
+    expect(parseSettings({ ...good(), TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(parseSettings({ ...good(), TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe(
+      '10.0.0.0/8, loopback',
+    );
+    expect(parseSettings(good()).trustProxy).toBe(false);
+  });
+
   it('lists every problem in one error', () => {
     const problems = problemsOf({
       ...good(),

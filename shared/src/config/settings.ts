@@ -92,6 +92,23 @@ const envSchema = z.object({
   OUTBOX_RELAY_INTERVAL_MS: intFrom(1_000, 50, 600_000),
   OUTBOX_RETENTION_HOURS: intFrom(168, 1, 100_000),
   RATE_LIMIT_USER_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  ADMIN_LOGIN_MAX_FAILURES: intFrom(10, 1, 10_000),
+  ADMIN_LOGIN_WINDOW_MS: intFrom(300_000, 1_000, 86_400_000),
+  RUN_STREAM_ACCESS_CHECK_MS: intFrom(30_000, 1_000, 3_600_000),
+  TRUST_PROXY: optionalString.pipe(
+    z
+      .union([
+        z.string().regex(/^\d{1,2}$/, 'a number of proxy hops'),
+        z.enum(['true', 'false']),
+        z
+          .string()
+          .regex(
+            /^[\w.:/,\s-]+$/,
+            'a number of hops, or comma-separated addresses/subnets or loopback, linklocal, uniquelocal',
+          ),
+      ])
+      .optional(),
+  ),
   RATE_LIMIT_WORKSPACE_PER_MINUTE: intFrom(3_000, 1, 1_000_000),
   TOKEN_CACHE_MAX: intFrom(10_000, 0, 1_000_000),
   MEMBERSHIP_CACHE_TTL_MS: intFrom(30_000, 0, 3_600_000),
@@ -147,6 +164,15 @@ export interface Settings {
   outbox: { relayIntervalMs: number; retentionHours: number };
   /** Requests per minute, per user and per workspace (Redis-backed, shared by every gateway replica). */
   rateLimits: { userPerMinute: number; workspacePerMinute: number };
+  /** Failed admin sign-ins allowed per client address within the window (Redis, shared by replicas). */
+  adminLogin: { maxFailures: number; windowMs: number };
+  /** How often an open run event stream re-checks its reader's membership (besides the invalidation bus). */
+  runStreamAccessCheckMs: number;
+  /**
+   * Express `trust proxy`: which hops may set X-Forwarded-For, so that per-address limits see the client and
+   * not the load balancer. false (default) = the TCP peer; a number = that many hops; else addresses/subnets.
+   */
+  trustProxy: boolean | number | string;
   /** Verified-token cache entries (0 disables it). */
   tokenCacheMax: number;
   membershipCache: { ttlMs: number; max: number };
@@ -233,6 +259,10 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     if ((e.BULL_BOARD_USERNAME === undefined) !== (e.BULL_BOARD_PASSWORD === undefined))
       problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
     problems.push(...tlsProblems(e), ...shippedSecretProblems(e));
+    if (e.TRUST_PROXY === 'true')
+      problems.push(
+        'TRUST_PROXY=true trusts any client to set X-Forwarded-For in production: name the hops or subnets instead',
+      );
     if (e.BULL_BOARD_PASSWORD !== undefined && e.BULL_BOARD_PASSWORD.length < MIN_BULL_BOARD_PASSWORD_LENGTH)
       problems.push(
         `BULL_BOARD_PASSWORD must be at least ${MIN_BULL_BOARD_PASSWORD_LENGTH} characters in production`,
@@ -298,6 +328,9 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       userPerMinute: e.RATE_LIMIT_USER_PER_MINUTE,
       workspacePerMinute: e.RATE_LIMIT_WORKSPACE_PER_MINUTE,
     },
+    adminLogin: { maxFailures: e.ADMIN_LOGIN_MAX_FAILURES, windowMs: e.ADMIN_LOGIN_WINDOW_MS },
+    runStreamAccessCheckMs: e.RUN_STREAM_ACCESS_CHECK_MS,
+    trustProxy: trustProxyFrom(e.TRUST_PROXY),
     tokenCacheMax: e.TOKEN_CACHE_MAX,
     membershipCache: { ttlMs: e.MEMBERSHIP_CACHE_TTL_MS, max: e.MEMBERSHIP_CACHE_MAX },
     llm,
@@ -317,6 +350,12 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     metricsToken: e.METRICS_TOKEN,
     defaultsUsed,
   });
+}
+
+function trustProxyFrom(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 /** A secret anyone can read in this repository is no secret: production refuses each, by variable. */
