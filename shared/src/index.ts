@@ -19,6 +19,8 @@ export * from './http/correlation.middleware';
 export * from './http/error.middleware';
 export * from './http/request-logger.middleware';
 export * from './http/pagination';
+export * from './http/input-limits';
+export * from './http/date.schemas';
 export * from './domain/council-of-lords';
 export * from './domain/agent-registry.service';
 export * from './domain/audit-log.service';

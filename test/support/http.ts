@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { answerClientErrors } from '../../services/gateway/src/edge/client-error.handler';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -10,7 +11,8 @@ export interface HttpResult<T = any> {
 
 export async function listen(app: Express): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    // As main.ts does: requests Node's parser refuses are answered in the error shape too.
+    const s = answerClientErrors(app.listen(0, '127.0.0.1', () => resolve(s)));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -44,6 +44,7 @@ import { costsRouter } from './costs/costs.routes';
 import { dispatchRouter } from './model/dispatch.routes';
 import { BudgetService } from './budgets/budget.service';
 import { edgeMiddlewares } from './edge/edge.middleware';
+import { jsonBody } from './edge/json-body.middleware';
 import { rateLimitPerUser, rateLimitPerWorkspace } from './edge/rate-limit.middleware';
 import { RateLimiter } from './edge/rate-limiter.service';
 import { eventsRouter } from './events/events.routes';
@@ -94,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(httpMetricsMiddleware());
   app.use(requestLoggerMiddleware(logger));
   app.use(...edgeMiddlewares(settings));
-  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBody(BODY_LIMIT));
 
   const router = deps.router ?? deps.dispatcher?.router ?? new ModelRouter({ settings: settings.llm });
   app.use(

@@ -16,6 +16,7 @@ import {
   migrateLatest,
 } from '@raptorflow/shared';
 import { createApp, whenReady } from './app';
+import { answerClientErrors } from './edge/client-error.handler';
 import { scrubSecrets } from '@raptorflow/shared';
 
 async function main(): Promise<void> {
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
     }
     app(req, res);
   });
+  // Oversized headers and malformed requests never reach Express: answer them in the error shape too.
+  answerClientErrors(server, { logger });
   server.listen(settings.port, () => logger.info({ port: settings.port }, 'gateway listening'));
 
   let stopping = false;

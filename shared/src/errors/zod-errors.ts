@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { findUnstorableText } from '../http/input-limits';
 import { ValidationFailedError } from './app-error';
 
 /** Turns a zod failure into the API's 422 with one entry per offending field path. */
@@ -14,8 +15,16 @@ export function fromZodError(err: z.ZodError, where?: string): ValidationFailedE
   );
 }
 
-/** Parses or throws a ValidationFailedError; the one helper routes and handlers use. */
+/**
+ * Parses or throws a ValidationFailedError; the one helper routes and handlers use. Before the schema, one
+ * rule for every string and key of every body, query and path it is given: no NUL, no lone surrogate
+ * (PostgreSQL refuses both, so they would otherwise fail later as a 500, schema or no schema — `z.unknown()`
+ * payloads and record keys included).
+ */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where?: string): z.output<S> {
+  const unstorable = findUnstorableText(value, where);
+  const first = unstorable[0];
+  if (first) throw new ValidationFailedError(`Invalid request: ${first.path}: ${first.message}`, unstorable);
   const result = schema.safeParse(value);
   if (!result.success) throw fromZodError(result.error, where);
   return result.data;

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { FLOW_INPUT_SCHEMAS, listQuerySchema } from '@raptorflow/shared';
+import { FLOW_INPUT_SCHEMAS, instantQuery, listQuerySchema } from '@raptorflow/shared';
 
 const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 const FLOWS = ['research', 'muse', 'matrix', 'guardian'] as const;
 export const runStatusSchema = z.enum(RUN_STATUSES);
-const isoInstant = z.iso.datetime({ offset: true });
 // The guard reads workspace_id from the query; strict query schemas must let it through.
 const workspaceIdQuery = z.uuid().optional();
 
@@ -36,15 +35,15 @@ export const runListQuery = z.strictObject({
   ...listQuerySchema.shape,
   status: runStatusSchema.optional(),
   agent: z.string().min(1).max(64).optional().meta({ description: 'An agent key, e.g. cognition' }),
-  from: isoInstant.optional().meta({ description: 'created_at ≥ from' }),
-  to: isoInstant.optional().meta({ description: 'created_at < to' }),
+  from: instantQuery.optional().meta({ description: 'created_at ≥ from' }),
+  to: instantQuery.optional().meta({ description: 'created_at < to' }),
   workspace_id: workspaceIdQuery,
 });
 export type RunListQuery = z.output<typeof runListQuery>;
 
 export const runStatsQuery = z.strictObject({
-  from: isoInstant.optional().meta({ description: 'created_at ≥ from; default 30 days before `to`' }),
-  to: isoInstant.optional().meta({ description: 'created_at < to; default now' }),
+  from: instantQuery.optional().meta({ description: 'created_at ≥ from; default 30 days before `to`' }),
+  to: instantQuery.optional().meta({ description: 'created_at < to; default now' }),
   workspace_id: workspaceIdQuery,
 });
 

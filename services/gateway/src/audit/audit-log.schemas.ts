@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuerySchema } from '@raptorflow/shared';
+import { instantQuery, listQuerySchema } from '@raptorflow/shared';
 
 export const auditLogQuery = listQuerySchema.extend({
   action: z.string().min(1).max(100).optional(),
@@ -9,8 +9,8 @@ export const auditLogQuery = listQuerySchema.extend({
   resource_id: z.string().min(1).max(200).optional(),
   tool_name: z.string().min(1).max(100).optional(),
   correlation_id: z.string().min(1).max(128).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instantQuery.optional(),
+  to: instantQuery.optional(),
 });
 export type AuditLogQuery = z.output<typeof auditLogQuery>;
 

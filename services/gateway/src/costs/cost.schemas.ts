@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { dayQuery, monthQuery } from '@raptorflow/shared';
 
 export const costSummaryQuery = z.strictObject({
-  month: z
-    .string()
-    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')
+  month: monthQuery
     .optional()
     .meta({ description: 'UTC calendar month; default the current one', example: '2026-11' }),
   workspace_id: z.uuid().optional(),
@@ -38,12 +37,10 @@ export const costSummarySchema = z.object({
   ),
 });
 
-const isoDay = z.iso.date();
-
 export const dailyCostsQuery = z
   .strictObject({
-    from: isoDay.optional().meta({ description: 'First UTC day (default: 30 days before `to`)' }),
-    to: isoDay.optional().meta({ description: 'Last UTC day, inclusive (default: today)' }),
+    from: dayQuery.optional().meta({ description: 'First UTC day (default: 30 days before `to`)' }),
+    to: dayQuery.optional().meta({ description: 'Last UTC day, inclusive (default: today)' }),
     workspace_id: z.uuid().optional(),
   })
   .transform((q, ctx) => {
