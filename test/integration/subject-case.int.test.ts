@@ -77,3 +77,30 @@ it('drops every cached membership of a removed member, however either side spell
   expectError(await asM1.get(`/v1/workspaces/${ws.id}`), 403, 'permission_denied');
   expectError(await asM2.get(`/v1/workspaces/${ws.id}`), 403, 'permission_denied');
 });
+
+it('writes a member id given in upper case in lower case: one member, one spelling in the audit trail', async () => {
+  const owner = await newUser();
+  const m = await newUser();
+  const ws = await newWorkspace(stack.db, owner);
+  const o = client(gateway.url(), owner.token);
+  const added = await o.post(`/v1/workspaces/${ws.id}/members`, {
+    user_id: m.id.toUpperCase(),
+    role: 'member',
+  });
+  expect(added.status).toBe(201);
+  expect(added.body.user_id).toBe(m.id);
+  expect(
+    (
+      await o.call('PATCH', `/v1/workspaces/${ws.id}/members/${m.id.toUpperCase()}`, {
+        body: { role: 'admin' },
+      })
+    ).status,
+  ).toBe(200);
+  const ids = await stack
+    .db('audit_logs')
+    .where({ workspace_id: ws.id })
+    .whereLike('action', 'member.%')
+    .pluck('resource_id');
+  expect(ids.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(ids)).toEqual(new Set([m.id]));
+});

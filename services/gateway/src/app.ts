@@ -77,7 +77,7 @@ export interface AppDeps {
   runEventsSubscriber?: Redis;
   /** SSE timings (fallback poll, heartbeat, membership re-check); tests shorten them. */
   runStreams?: { pollMs?: number; heartbeatMs?: number; accessCheckMs?: number };
-  /** Failed admin sign-ins allowed per client address and window (defaults: 10 per 5 minutes). */
+  /** Failed admin sign-ins allowed per client address and window; settings when omitted. */
   adminLogin?: { maxFailures?: number; windowMs?: number };
 }
 
@@ -90,6 +90,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   // Responses are per-user and per-request; hashing every body for an ETag costs more than it saves.
   app.disable('etag');
+  // Which hops may name the client in X-Forwarded-For (TRUST_PROXY): per-address limits count req.ip.
+  app.set('trust proxy', settings.trustProxy);
 
   app.use(correlationMiddleware());
   app.use(httpMetricsMiddleware());
@@ -194,7 +196,7 @@ export function createApp(deps: AppDeps): Express {
         access: new RunStreamAccess({
           memberships,
           invalidations,
-          recheckMs: deps.runStreams?.accessCheckMs,
+          recheckMs: deps.runStreams?.accessCheckMs ?? settings.runStreamAccessCheckMs,
           logger,
         }),
         hub: new RunEventHub({
@@ -228,6 +230,7 @@ export function createApp(deps: AppDeps): Express {
   const loginThrottle = new AdminLoginThrottle({
     redis: deps.redis,
     prefix: limiterPrefix,
+    ...settings.adminLogin,
     ...deps.adminLogin,
   });
   mountBullBoard(app, { settings, bus, verifier, loginThrottle, logger });

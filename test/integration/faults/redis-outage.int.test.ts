@@ -39,6 +39,8 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     WORKER_LOCK_DURATION_MS: '5000',
     WORKER_STALLED_INTERVAL_MS: '5000',
+    // One user creates every workspace of this test, more than the default cap of owned workspaces.
+    MAX_WORKSPACES_PER_USER: '1000',
   });
   [gateway, seeder] = await Promise.all([services.start('gateway', env), services.start('seeder', env)]);
   user = await newUser();
