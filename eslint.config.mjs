@@ -4,7 +4,11 @@ import tseslint from 'typescript-eslint';
 const noProcessEnv = {
   'no-restricted-properties': [
     'error',
-    { object: 'process', property: 'env', message: 'Read configuration through getSettings() (shared/src/config).' },
+    {
+      object: 'process',
+      property: 'env',
+      message: 'Read configuration through getSettings() (shared/src/config).',
+    },
   ],
 };
 
@@ -33,6 +37,8 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly' },
+    },
   },
 );

@@ -28,7 +28,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     `ALTER TABLE cost_logs ADD CONSTRAINT cost_logs_outcome_check CHECK (outcome IN ('success','failed','cancelled'))`,
   );
-  await knex.raw(`CREATE INDEX budget_reservations_active_expiry ON budget_reservations (expires_at) WHERE status = 'active'`);
+  await knex.raw(
+    `CREATE INDEX budget_reservations_active_expiry ON budget_reservations (expires_at) WHERE status = 'active'`,
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -27,7 +27,10 @@ async function main(): Promise<void> {
   // Built first: a catalog or alias problem stops start-up with every problem listed.
   const router = new ModelRouter({ settings: settings.llm });
   for (const w of router.retirementWarnings())
-    logger.warn(w, `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`);
+    logger.warn(
+      w,
+      `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`,
+    );
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger, router });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');

@@ -36,7 +36,10 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   // Built before anything starts: a catalog or alias problem stops the service with every problem listed.
   const router = opts.router ?? new ModelRouter({ settings: settings.llm });
   for (const w of router.retirementWarnings())
-    logger.warn(w, `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`);
+    logger.warn(
+      w,
+      `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`,
+    );
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   const workers = await opts.start();
