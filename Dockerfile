@@ -7,7 +7,10 @@
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY shared/package.json shared/
+COPY shared/core/package.json shared/core/
+COPY shared/data/package.json shared/data/
+COPY shared/events/package.json shared/events/
+COPY shared/llm/package.json shared/llm/
 COPY services/gateway/package.json services/gateway/
 COPY services/seeder/package.json services/seeder/
 COPY services/agent-runner/package.json services/agent-runner/

@@ -7,7 +7,7 @@ const noProcessEnv = {
     {
       object: 'process',
       property: 'env',
-      message: 'Read configuration through getSettings() (shared/src/config).',
+      message: 'Read configuration through getSettings() (shared/core/src/config).',
     },
   ],
 };
@@ -22,12 +22,20 @@ export default tseslint.config(
       ...noProcessEnv,
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // Import each module by its own path (subpath exports); a barrel hides where things live.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ExportAllDeclaration',
+          message: 'No `export *` barrels: import from the defining module.',
+        },
+      ],
     },
   },
   {
     // The config module is the one place that reads the environment; scripts and tests build
     // environments for the child processes they start.
-    files: ['shared/src/config/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['shared/core/src/config/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

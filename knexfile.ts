@@ -1,7 +1,7 @@
-// For the knex CLI (e.g. `npx knex migrate:status --knexfile knexfile.ts`); services use shared/src/db.
+// For the knex CLI (e.g. `npx knex migrate:status --knexfile knexfile.ts`); services migrate through @raptorflow/data/migrate.
 import type { Knex } from 'knex';
-import { migrationSource } from './migrations';
-import { getSettings } from './shared/src/config/settings';
+import { migrationSource } from '@raptorflow/data/migrations/index';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 const config: Knex.Config = {
   client: 'pg',

@@ -7,17 +7,14 @@ import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type { Knex } from 'knex';
 import pg from 'pg';
-import {
-  BudgetLedgerService,
-  DispatchTrailService,
-  EMPTY_GUARDRAILS,
-  FLOW_INPUT_SCHEMAS,
-  ModelDispatcher,
-  ModelRouter,
-  RaptorBus,
-  createModelDispatchTool,
-  parseSettings,
-} from '../shared/src';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { EMPTY_GUARDRAILS, FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { ModelRouter } from '@raptorflow/llm/model-router';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createModelDispatchTool } from '../services/agent-runner/src/tools/model-dispatch.tool';
+import { parseSettings } from '@raptorflow/core/config/settings';
 import { FLOWS } from '../services/agent-runner/src/flows/flow-registry';
 import { FakeStepRunner } from '../test/support/step-runner.fake';
 import type { RunOnce } from './agent-runs-measure';

@@ -5,7 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import type { Knex } from 'knex';
-import { AgentRegistryService, QUEUE_NAMES, RaptorBus, getSettings } from '../shared/src';
+import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
+import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { mintDevToken } from '../scripts/lib/dev-token';
 import { apiRunner, breakdown, footprint, startService, stopServices, warnings } from './agent-runs-api';
 import type { BenchService } from './agent-runs-api';

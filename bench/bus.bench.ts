@@ -6,7 +6,9 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Knex } from 'knex';
 import { buildBundles } from './build-bundles';
-import { RaptorBus, createRedis, getSettings } from '../shared/src';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { ROOT, freePort } from '../scripts/lib/local-stack';
 import { waitForExit } from '../scripts/lib/service-process';
 

@@ -2,16 +2,15 @@
 // per ModelDispatcher call, against the same call with budgets off, in the same run, on the `local` provider.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import {
-  BudgetLedgerService,
-  DispatchTrailService,
-  ModelDispatcher,
-  ModelRouter,
-  RaptorBus,
-  createDatabase,
-  parseSettings,
-} from '../shared/src';
-import type { DispatchRequest, Reservation, ReserveRequest } from '../shared/src';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { ModelRouter } from '@raptorflow/llm/model-router';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { parseSettings } from '@raptorflow/core/config/settings';
+import type { DispatchRequest } from '@raptorflow/llm/model-dispatcher.service';
+import type { Reservation, ReserveRequest } from '@raptorflow/llm/budget-ledger.service';
 
 const WARMUP = 200;
 const BLOCKS = 10;

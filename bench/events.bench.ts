@@ -3,7 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Knex } from 'knex';
-import { RaptorBus, createRedis, getSettings } from '../shared/src';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { SeederService } from '../services/seeder/src/seeder.service';
 import { createSeederWorkers } from '../services/seeder/src/seeder.worker';
 

@@ -2,7 +2,10 @@
 // argv[2]: "gateway" (the real app: helmet, CORS, JWT, rate limits, membership guard, agents query) or
 // "bare" (Express 5 hello-world, the baseline) or "bare-same-body" (Express 5 returning the gateway's body). Prints {"port": n} when listening; SIGTERM stops it.
 import express from 'express';
-import { RaptorBus, createDatabase, createRedis, getSettings } from '../shared/src';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { createApp } from '../services/gateway/src/app';
 
 const kind = process.argv[2];

@@ -67,7 +67,7 @@ export async function runGatewayBench(opts: GatewayBenchOptions): Promise<string
   const token = await mintDevToken({ userId, secret: opts.secret, audience: opts.audience });
   const [ws] = await opts.db('workspaces').insert({ name: 'bench', created_by: userId }).returning('id');
   await opts.db('workspace_members').insert({ workspace_id: ws.id, user_id: userId, role: 'owner' });
-  const { AgentRegistryService } = await import('../shared/src');
+  const { AgentRegistryService } = await import('@raptorflow/data/domain/agent-registry.service');
   await new AgentRegistryService({ db: opts.db }).seedWorkspace(ws.id);
 
   const duration = opts.durationSec ?? 8;

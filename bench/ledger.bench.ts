@@ -4,7 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Knex } from 'knex';
-import { BudgetAlertService, RaptorBus, createRedis, getSettings, nanoToDecimal } from '../shared/src';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { nanoToDecimal } from '@raptorflow/llm/pricing';
 import { CostLedgerService } from '../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../services/cost-ledger/src/cost-ledger.worker';
 

@@ -23,14 +23,17 @@ async function main(): Promise<void> {
     RATE_LIMIT_USER_PER_MINUTE: '1000000',
     RATE_LIMIT_WORKSPACE_PER_MINUTE: '1000000',
   });
-  const shared = await import('../shared/src');
-  const root = shared.createDatabase({ url: pg.url, poolMax: 1 });
+  const { createDatabase } = await import('@raptorflow/core/db/database');
+  const { getSettings } = await import('@raptorflow/core/config/settings');
+  const { migrateLatest } = await import('@raptorflow/data/migrate');
+  const { closeRedisConnections } = await import('@raptorflow/core/redis/redis.factory');
+  const root = createDatabase({ url: pg.url, poolMax: 1 });
   await root.raw(`CREATE DATABASE ${dbName}`);
-  const db = shared.createDatabase({ poolMax: 10 });
+  const db = createDatabase({ poolMax: 10 });
   const lines: string[] = [];
   try {
-    await shared.migrateLatest(db);
-    const settings = shared.getSettings();
+    await migrateLatest(db);
+    const settings = getSettings();
     if (!only || only === 'gateway') {
       const { runGatewayBench } = await import('./gateway.bench');
       lines.push(
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {
-    await shared.closeRedisConnections();
+    await closeRedisConnections();
     await db.destroy();
     await root.raw(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await root.destroy();

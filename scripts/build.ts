@@ -2,7 +2,7 @@
 // migrate script into dist/scripts/migrate.js) so that `node services/<name>/dist/main.js` runs without tsx.
 // `--bench` also bundles the benchmark's gateway server; without it the build needs nothing from bench/, which
 // .dockerignore keeps out of the image.
-// Our own code (services, @raptorflow/shared, migrations/) is bundled; every third-party npm package declared
+// Our own code (services, the @raptorflow/* packages under shared/, migrations included) is bundled; every third-party npm package declared
 // in a package.json stays external and is loaded from node_modules at run time.
 import fs from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -52,7 +52,7 @@ function packageName(specifier: string): string | undefined {
 }
 
 /**
- * Third-party packages → external; workspace packages (@raptorflow/shared points at TS source) → bundled.
+ * Third-party packages → external; workspace packages (@raptorflow/core, data, events, llm: TS source) → bundled.
  * A bare import that is in no package.json is an error: esbuild would otherwise quietly bundle whatever
  * happens to be hoisted in node_modules, and the image would break the day that changes.
  */

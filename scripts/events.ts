@@ -4,8 +4,11 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { withCliStack } from './lib/cli-stack';
-import { QUEUE_NAMES, isAppError, FailedEventsService } from '@raptorflow/shared';
-import type { FailedEvent, QueueName } from '@raptorflow/shared';
+import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
+import { isAppError } from '@raptorflow/core/errors/app-error';
+import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
+import type { FailedEvent } from '@raptorflow/events/bus/failed-events.service';
+import type { QueueName } from '@raptorflow/events/bus/event-catalog';
 
 const USAGE = `usage:
   npm run events -- failed [--limit N] [--queue ${QUEUE_NAMES.join('|')}] [--json]

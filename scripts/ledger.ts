@@ -4,7 +4,10 @@
 // Uses DATABASE_URL (and QUEUE_PREFIX/REDIS_URL for the alerts a correction may fire) like the services.
 import { parseArgs } from 'node:util';
 import { withCliStack } from './lib/cli-stack';
-import { AuditLogService, BudgetAlertService, BudgetLedgerService, createLogger } from '@raptorflow/shared';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { createLogger } from '@raptorflow/core/logging/logger';
 import { LedgerReconciler } from '../services/cost-ledger/src/ledger-reconciler.service';
 
 const USAGE = 'usage: npm run ledger -- reconcile [--month YYYY-MM] [--json]';

@@ -1,6 +1,7 @@
 // npm run migrate [-- --rollback-all]  — migrates DATABASE_URL (or the embedded development database).
 import path from 'node:path';
-import { createDatabase, migrateLatest, migrateRollbackAll } from '@raptorflow/shared';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { migrateLatest, migrateRollbackAll } from '@raptorflow/data/migrate';
 import { ROOT, ensurePostgres } from './lib/local-stack';
 
 async function main(): Promise<void> {

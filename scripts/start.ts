@@ -1,7 +1,9 @@
 // npm start: the whole system on one machine (SPEC §2).
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createDatabase, getSettings, migrateLatest } from '@raptorflow/shared';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { migrateLatest } from '@raptorflow/data/migrate';
 import { mintDevToken } from './lib/dev-token';
 import { ROOT, ensurePostgres, ensureRedis, freePort } from './lib/local-stack';
 import type { Dependency } from './lib/local-stack';

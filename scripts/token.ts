@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { getSettings } from '@raptorflow/shared';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { mintDevToken } from './lib/dev-token';
 
 async function main(): Promise<void> {

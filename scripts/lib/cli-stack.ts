@@ -1,5 +1,7 @@
-import { RaptorBus, closeRedisConnections, createDatabase } from '@raptorflow/shared';
-import type { Knex } from '@raptorflow/shared';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { closeRedisConnections } from '@raptorflow/core/redis/redis.factory';
+import { createDatabase } from '@raptorflow/core/db/database';
+import type { Knex } from '@raptorflow/core/db/database';
 
 /** What an operator command runs on: a small pool and a bus, closed together when the command ends. */
 export async function withCliStack<T>(

@@ -2,13 +2,11 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
 import { Redis as IORedis } from 'ioredis';
-import {
-  correlationMiddleware,
-  createLogger,
-  errorMiddleware,
-  getSettings,
-  redisOptionsFor,
-} from '../../shared/src';
+import { correlationMiddleware } from '../../services/gateway/src/http/correlation.middleware';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { errorMiddleware } from '../../services/gateway/src/http/error.middleware';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { redisOptionsFor } from '@raptorflow/core/redis/redis.factory';
 import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from '../../services/gateway/src/admin/dead-letters.routes';
 import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';

@@ -1,4 +1,4 @@
-import { EMPTY_GUARDRAILS } from '../../shared/src';
+import { EMPTY_GUARDRAILS } from '@raptorflow/data/runs/flow-inputs';
 import { expectAudited, invoke, newRun, runnerFor } from '../support/flow-harness';
 
 /** The matrix and guardian flows end to end in-process (see test/support/flow-harness.ts). */

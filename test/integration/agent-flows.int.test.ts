@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EMPTY_GUARDRAILS } from '../../shared/src';
-import { auditedTools } from '../../shared/src/tools';
+import { EMPTY_GUARDRAILS } from '@raptorflow/data/runs/flow-inputs';
+import { auditedTools } from '../../services/agent-runner/src/tools/council-tools';
 import { newDispatcher } from '../support/llm';
 import { FakeStepRunner, SimulatedCrash } from '../support/step-runner.fake';
 import {

@@ -1,7 +1,7 @@
 import { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
 import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
 import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
-import { RunEventLog } from '../../shared/src';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { insertRun, lordsWorkspace, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';
 import { openStack } from '../support/stack';

@@ -4,7 +4,8 @@ import { AgentRunService } from '../../services/agent-runner/src/agent-run.servi
 import { createAgentRunnerWorker } from '../../services/agent-runner/src/agent-runner.worker';
 import { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
 import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
-import { RunEventLog, getSettings } from '../../shared/src';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { runsClient } from '../support/agent-runs';
 import { newUser } from '../support/factories';
 import type { TestUser, TestWorkspace } from '../support/factories';

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
-import { RunEventLog, getSettings } from '../../shared/src';
-import type { RunEventType, Settings } from '../../shared/src';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { RunEventType } from '@raptorflow/data/runs/run-events';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { insertRun, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';

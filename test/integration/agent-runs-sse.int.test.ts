@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { RunEventLog, getSettings } from '../../shared/src';
-import type { RunEventType } from '../../shared/src';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { RunEventType } from '@raptorflow/data/runs/run-events';
 import express from 'express';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { RunEventHub } from '../../services/gateway/src/agent-runs/run-event.hub';

@@ -1,4 +1,5 @@
-import { createRedis, runCancelChannel } from '../../shared/src';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { runCancelChannel } from '@raptorflow/data/runs/run-events';
 import { RUN_KEYS, insertRun, lordsTeam } from '../support/agent-runs';
 import { expectError, useGateway } from '../support/gateway';
 import { client, eventually } from '../support/http';

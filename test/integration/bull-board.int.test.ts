@@ -1,15 +1,11 @@
 import express from 'express';
 import helmet from 'helmet';
-import {
-  QUEUE_NAMES,
-  correlationMiddleware,
-  createLogger,
-  errorMiddleware,
-  getSettings,
-  notFoundMiddleware,
-  parseSettings,
-} from '../../shared/src';
-import type { Settings } from '../../shared/src';
+import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
+import { correlationMiddleware } from '../../services/gateway/src/http/correlation.middleware';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { errorMiddleware, notFoundMiddleware } from '../../services/gateway/src/http/error.middleware';
+import { getSettings, parseSettings } from '@raptorflow/core/config/settings';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { BULL_BOARD_CSP, mountBullBoard } from '../../services/gateway/src/admin/bull-board';
 import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';

@@ -1,5 +1,5 @@
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
-import { BudgetAlertService } from '../../shared/src';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { newTeam } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';

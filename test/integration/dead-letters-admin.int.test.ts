@@ -2,21 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import express from 'express';
-import {
-  HealthService,
-  buildEnvelope,
-  correlationMiddleware,
-  createLogger,
-  createWorker,
-  errorMiddleware,
-  getSettings,
-  notFoundMiddleware,
-  startHealthServer,
-} from '../../shared/src';
-import type { Settings } from '../../shared/src';
-import { httpMetricsMiddleware } from '../../shared/src/http/http-metrics.middleware';
-import { metricsHandler, registerQueueDepth } from '../../shared/src/metrics/metrics';
-import { DeadLetterService } from '../../shared/src/worker/dead-letter.service';
+import { HealthService } from '@raptorflow/core/health/health.service';
+import { buildEnvelope } from '@raptorflow/events/bus/envelope';
+import { correlationMiddleware } from '../../services/gateway/src/http/correlation.middleware';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { createWorker } from '@raptorflow/events/worker/worker-runtime';
+import { errorMiddleware, notFoundMiddleware } from '../../services/gateway/src/http/error.middleware';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { startHealthServer } from '@raptorflow/events/worker/health-server';
+import type { Settings } from '@raptorflow/core/config/settings';
+import { httpMetricsMiddleware } from '../../services/gateway/src/http/http-metrics.middleware';
+import { metricsHandler, registerQueueDepth } from '@raptorflow/core/metrics/metrics';
+import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
 import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from '../../services/gateway/src/admin/dead-letters.routes';
 import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';

@@ -2,18 +2,14 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
-import {
-  ConflictError,
-  NotFoundError,
-  ValidationFailedError,
-  buildEnvelope,
-  createWorker,
-  jobOptionsFor,
-} from '../../shared/src';
-import type { Envelope } from '../../shared/src';
-import { FailedEventsService } from '../../shared/src/bus/failed-events.service';
-import { getMetrics } from '../../shared/src/metrics/metrics';
-import { DeadLetterService } from '../../shared/src/worker/dead-letter.service';
+import { ConflictError, NotFoundError, ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import { buildEnvelope } from '@raptorflow/events/bus/envelope';
+import { createWorker } from '@raptorflow/events/worker/worker-runtime';
+import { jobOptionsFor } from '@raptorflow/events/bus/event-catalog';
+import type { Envelope } from '@raptorflow/events/bus/envelope';
+import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
 import { ROOT } from '../../scripts/lib/local-stack';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestWorkspace } from '../support/factories';

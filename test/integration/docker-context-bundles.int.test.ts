@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { createDatabase } from '../../shared/src';
+import { createDatabase } from '@raptorflow/core/db/database';
 import { ROOT, freePort } from '../../scripts/lib/local-stack';
 import { waitForExit, waitForHttp } from '../../scripts/lib/service-process';
 import type { ServiceName } from '../../scripts/lib/service-process';
@@ -46,7 +46,7 @@ describe('.dockerignore matching', () => {
     ['.env', false],
     ['keep/other', true],
     ['keep/me', false],
-    ['shared/src/index.ts', false],
+    ['shared/core/src/config/settings.ts', false],
   ])('%s → ignored %s', (rel, expected) => expect(isIgnored(rules, rel)).toBe(expected));
 });
 

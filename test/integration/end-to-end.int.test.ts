@@ -1,4 +1,5 @@
-import { LORD_KEYS, getSettings } from '../../shared/src';
+import { LORD_KEYS } from '@raptorflow/data/domain/council-of-lords';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { freePort } from '../../scripts/lib/local-stack';
 import { spawnService, waitForExit, waitForHttp } from '../../scripts/lib/service-process';
 import { newUser } from '../support/factories';

@@ -1,5 +1,10 @@
-import { DEFAULT_JOB_OPTIONS, MAX_EVENT_PAYLOAD_BYTES, QUEUE_NAMES, jobOptionsFor } from '../../shared/src';
-import type { EventType } from '../../shared/src';
+import {
+  DEFAULT_JOB_OPTIONS,
+  MAX_EVENT_PAYLOAD_BYTES,
+  QUEUE_NAMES,
+  jobOptionsFor,
+} from '@raptorflow/events/bus/event-catalog';
+import type { EventType } from '@raptorflow/events/bus/event-catalog';
 import { newTeam } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';

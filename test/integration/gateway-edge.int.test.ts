@@ -1,4 +1,4 @@
-import { parseSettings } from '../../shared/src';
+import { parseSettings } from '@raptorflow/core/config/settings';
 import { newUser } from '../support/factories';
 import { useGateway } from '../support/gateway';
 import { openStack } from '../support/stack';

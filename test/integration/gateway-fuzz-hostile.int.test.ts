@@ -1,4 +1,5 @@
-import { RunEventLog, parseSettings } from '../../shared/src';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { parseSettings } from '@raptorflow/core/config/settings';
 import { insertRun, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser } from '../support/factories';

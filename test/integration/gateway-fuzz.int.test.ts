@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { RunEventLog, parseSettings } from '../../shared/src';
-import type { Settings } from '../../shared/src';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { parseSettings } from '@raptorflow/core/config/settings';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
 import { insertRun, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PermissionDeniedError } from '../../shared/src';
+import { PermissionDeniedError } from '@raptorflow/core/errors/app-error';
 import { MemberService } from '../../services/gateway/src/members/member.service';
 import { MembershipService } from '../../services/gateway/src/workspaces/membership.service';
 import { newTeam, newUser } from '../support/factories';

@@ -1,5 +1,7 @@
-import { ModelRouter, getModelCatalog, getSettings, parseSettings } from '../../shared/src';
-import type { Settings } from '../../shared/src';
+import { ModelRouter } from '@raptorflow/llm/model-router';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
+import { getSettings, parseSettings } from '@raptorflow/core/config/settings';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { newTeam } from '../support/factories';
 import { expectError } from '../support/gateway';

@@ -1,4 +1,4 @@
-import { parseSettings } from '../../shared/src';
+import { parseSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { getSettings } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
 import { newAgent, newUser, newWorkspace } from '../support/factories';
 import type { TestUser } from '../support/factories';

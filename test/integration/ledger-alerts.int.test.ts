@@ -1,6 +1,7 @@
 import { BudgetService } from '../../services/gateway/src/budgets/budget.service';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
-import { BudgetAlertService, createDatabase } from '../../shared/src';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { createDatabase } from '@raptorflow/core/db/database';
 import { newUser, newWorkspace } from '../support/factories';
 import { actualRollups, expectedRollups, insertCostRows } from '../support/ledger';
 import { openStack } from '../support/stack';

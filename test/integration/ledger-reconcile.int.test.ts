@@ -3,13 +3,11 @@ import type { Worker } from 'bullmq';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledger.worker';
 import { LedgerReconciler } from '../../services/cost-ledger/src/ledger-reconciler.service';
-import {
-  AuditLogService,
-  BudgetAlertService,
-  BudgetLedgerService,
-  getMetrics,
-  getSettings,
-} from '../../shared/src';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { actualRollups, expectedRollups, insertCostRows } from '../support/ledger';

@@ -8,7 +8,8 @@ import {
   createCostLedgerWorker,
   createNotifyWorker,
 } from '../../services/cost-ledger/src/cost-ledger.worker';
-import { BudgetAlertService, getSettings } from '../../shared/src';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { insertCostRows } from '../support/ledger';

@@ -1,6 +1,7 @@
 import { GoogleAuth } from 'google-auth-library';
-import { ProviderError } from '../../shared/src';
-import { AnthropicProvider, GeminiProvider } from '../../shared/src/llm/providers';
+import { ProviderError } from '@raptorflow/llm/llm.types';
+import { AnthropicProvider } from '@raptorflow/llm/providers/anthropic.provider';
+import { GeminiProvider } from '@raptorflow/llm/providers/gemini.provider';
 import { dispatchHelpers, newDispatcher, useFakeProviders } from '../support/llm';
 import { openStack } from '../support/stack';
 

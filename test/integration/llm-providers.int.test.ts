@@ -1,4 +1,4 @@
-import { ProviderError } from '../../shared/src/llm/llm.types';
+import { ProviderError } from '@raptorflow/llm/llm.types';
 import { FakeAnthropicServer, FakeGeminiServer } from '../support/fake-llm';
 import type { FakeBehaviour, FakeLlmServer } from '../support/fake-llm';
 import {

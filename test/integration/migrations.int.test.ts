@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { migrationSource } from '../../migrations';
-import { MIGRATION_TABLE, createDatabase, migrateLatest, migrateRollbackAll } from '../../shared/src';
+import { migrationSource } from '@raptorflow/data/migrations/index';
+import { MIGRATION_TABLE, migrateLatest, migrateRollbackAll } from '@raptorflow/data/migrate';
+import { createDatabase } from '@raptorflow/core/db/database';
 import { adminUrl, databaseUrlFor, runId } from '../setup/test-databases';
 
 const name = `raptorflow_test_${runId()}_mig_${process.env.JEST_WORKER_ID ?? '1'}`;

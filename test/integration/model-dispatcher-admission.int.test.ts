@@ -1,5 +1,8 @@
-import { BudgetExceededError, DispatchTrailService, ModelDispatcher, getMetrics } from '../../shared/src';
-import type { Knex } from '../../shared/src';
+import { BudgetExceededError } from '@raptorflow/core/errors/app-error';
+import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import type { Knex } from '@raptorflow/core/db/database';
 import { dispatchHelpers, fakeProviderEnv, newDispatcher, useFakeProviders } from '../support/llm';
 import { openStack } from '../support/stack';
 

@@ -1,6 +1,12 @@
 import { Model } from 'objection';
-import * as models from '../../shared/src/db/models';
-import { createDatabase } from '../../shared/src';
+import * as agent from '@raptorflow/data/models/agent.model';
+import * as auditLog from '@raptorflow/data/models/audit-log.model';
+import * as cost from '@raptorflow/data/models/cost.model';
+import * as eventOutbox from '@raptorflow/data/models/event-outbox.model';
+import * as workspace from '@raptorflow/data/models/workspace.model';
+
+const models = { ...agent, ...auditLog, ...cost, ...eventOutbox, ...workspace };
+import { createDatabase } from '@raptorflow/core/db/database';
 
 const db = createDatabase({ poolMax: 2 });
 afterAll(() => db.destroy());

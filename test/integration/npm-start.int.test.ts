@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { getSettings } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { ROOT } from '../../scripts/lib/local-stack';
 import { client, eventually } from '../support/http';
 

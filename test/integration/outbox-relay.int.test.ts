@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { OutboxRelay, RaptorBus, createRedis } from '../../shared/src';
+import { OutboxRelay } from '@raptorflow/events/bus/outbox-relay';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';

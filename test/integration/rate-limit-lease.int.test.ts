@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeRedisConnections, createRedis } from '@raptorflow/shared';
-import type { Redis } from '@raptorflow/shared';
+import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis.factory';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { RateLimiter, rateLimitKey } from '../../services/gateway/src/edge/rate-limiter.service';
 
 // Leases: a replica asks Redis for a small batch of requests and spends it locally.

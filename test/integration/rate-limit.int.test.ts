@@ -2,16 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import express from 'express';
 import type { Express, RequestHandler } from 'express';
 import { Redis as IORedis } from 'ioredis';
-import {
-  closeRedisConnections,
-  correlationMiddleware,
-  createLogger,
-  createRedis,
-  errorMiddleware,
-  notFoundMiddleware,
-  redisOptionsFor,
-} from '@raptorflow/shared';
-import type { Redis } from '@raptorflow/shared';
+import { closeRedisConnections, createRedis, redisOptionsFor } from '@raptorflow/core/redis/redis.factory';
+import { correlationMiddleware } from '../../services/gateway/src/http/correlation.middleware';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { errorMiddleware, notFoundMiddleware } from '../../services/gateway/src/http/error.middleware';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import {
   rateLimitPerUser,
   rateLimitPerWorkspace,

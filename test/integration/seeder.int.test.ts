@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import { COUNCIL_OF_LORDS, LORD_KEYS, runWithContext } from '../../shared/src';
+import { COUNCIL_OF_LORDS, LORD_KEYS } from '@raptorflow/data/domain/council-of-lords';
+import { runWithContext } from '@raptorflow/core/context/request-context';
 import { SeederService } from '../../services/seeder/src/seeder.service';
 import { createSeederWorkers } from '../../services/seeder/src/seeder.worker';
 import { newUser, newWorkspace } from '../support/factories';

@@ -1,4 +1,4 @@
-import { parseSettings } from '../../shared/src';
+import { parseSettings } from '@raptorflow/core/config/settings';
 import { mintDevToken } from '../../scripts/lib/dev-token';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser } from '../support/factories';

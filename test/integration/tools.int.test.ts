@@ -2,21 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { tool } from '@langchain/core/tools';
 import { ToolMessage } from '@langchain/core/messages';
 import { z } from 'zod';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import {
-  AuditLogService,
   BudgetExceededError,
   CancelledError,
   ConflictError,
   ValidationFailedError,
-} from '../../shared/src';
-import {
-  AUDIT_STRING_LIMIT,
-  auditedTools,
-  createBusPublishTool,
-  createModelDispatchTool,
-  withAudit,
-} from '../../shared/src/tools';
-import type { ToolContext } from '../../shared/src/tools';
+} from '@raptorflow/core/errors/app-error';
+import { AUDIT_STRING_LIMIT, withAudit } from '../../services/agent-runner/src/tools/audited-tool';
+import { createBusPublishTool } from '../../services/agent-runner/src/tools/bus-publish.tool';
+import { auditedTools } from '../../services/agent-runner/src/tools/council-tools';
+import { createModelDispatchTool } from '../../services/agent-runner/src/tools/model-dispatch.tool';
+import type { ToolContext } from '../../services/agent-runner/src/tools/tool-context';
 import { newAgent, newUser, newWorkspace } from '../support/factories';
 import { newDispatcher } from '../support/llm';
 import { openStack } from '../support/stack';

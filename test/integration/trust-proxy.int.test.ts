@@ -1,5 +1,5 @@
-import { getSettings } from '../../shared/src';
-import type { Settings } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { startGateway } from '../support/gateway';
 import { openStack } from '../support/stack';
 

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import type { Worker } from 'bullmq';
-import { ConflictError, buildEnvelope, createWorker, getContext, jobOptionsFor } from '../../shared/src';
-import type { RequestContext } from '../../shared/src';
+import { ConflictError } from '@raptorflow/core/errors/app-error';
+import { buildEnvelope } from '@raptorflow/events/bus/envelope';
+import { createWorker } from '@raptorflow/events/worker/worker-runtime';
+import { getContext } from '@raptorflow/core/context/request-context';
+import { jobOptionsFor } from '@raptorflow/events/bus/event-catalog';
+import type { RequestContext } from '@raptorflow/core/context/request-context';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
 

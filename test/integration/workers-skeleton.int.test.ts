@@ -1,5 +1,8 @@
 import type { Worker } from 'bullmq';
-import { HealthService, createDatabase, createRedis, getSettings, httpStatusFor } from '../../shared/src';
+import { HealthService, httpStatusFor } from '@raptorflow/core/health/health.service';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledger.worker';
 import { newUser, newWorkspace } from '../support/factories';

@@ -1,5 +1,5 @@
-import { getSettings } from '../../shared/src';
-import type { Settings } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
 import { newUser, newWorkspace } from '../support/factories';
 import { expectError } from '../support/gateway';

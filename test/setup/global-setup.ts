@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createDatabase, migrateLatest } from '../../shared/src';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { migrateLatest } from '@raptorflow/data/migrate';
 import { adminUrl, databaseUrlFor, templateDatabaseName, workerDatabaseName } from './test-databases';
 
 /**

@@ -1,4 +1,4 @@
-import { createDatabase } from '../../shared/src';
+import { createDatabase } from '@raptorflow/core/db/database';
 import { TEST_DB_PREFIX, adminUrl, runId } from './test-databases';
 
 export default async function globalTeardown(): Promise<void> {

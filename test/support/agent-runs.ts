@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AgentRegistryService } from '../../shared/src';
+import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
 import { newTeam, newUser, newWorkspace } from './factories';
 import type { TestTeam, TestUser, TestWorkspace } from './factories';
 import { client, eventually } from './http';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { getSettings } from '../../shared/src';
-import type { WorkspaceRole } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import { mintDevToken } from '../../scripts/lib/dev-token';
 
 export interface TestUser {

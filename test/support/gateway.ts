@@ -1,5 +1,5 @@
-import { getSettings } from '../../shared/src';
-import type { Settings } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { listen } from './http';
 import type { TestStack } from './stack';

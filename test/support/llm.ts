@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
-import {
-  BudgetLedgerService,
-  DispatchTrailService,
-  ModelDispatcher,
-  ModelRouter,
-  getModelCatalog,
-  parseSettings,
-} from '../../shared/src';
-import type { LlmSettings, ModelPricing, RaptorBus } from '../../shared/src';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { ModelRouter } from '@raptorflow/llm/model-router';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
+import { parseSettings } from '@raptorflow/core/config/settings';
+import type { LlmSettings } from '@raptorflow/core/config/llm-settings';
+import type { ModelPricing } from '@raptorflow/llm/pricing';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { newUser, newWorkspace } from './factories';
 import { FakeAnthropicServer, FakeGeminiServer } from './fake-llm';
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { openStack } from './stack';
 import type { TestStack } from './stack';
-import { getSettings } from '../../shared/src';
+import { getSettings } from '@raptorflow/core/config/settings';
 import { freePort } from '../../scripts/lib/local-stack';
 import { spawnService, waitForExit, waitForHttp } from '../../scripts/lib/service-process';
 import type { ServiceName } from '../../scripts/lib/service-process';

@@ -1,14 +1,11 @@
 import type { Worker } from 'bullmq';
 import type { Knex } from 'knex';
-import {
-  QUEUE_NAMES,
-  RaptorBus,
-  closeRedisConnections,
-  createDatabase,
-  createRedis,
-  getSettings,
-} from '../../shared/src';
-import type { Redis } from '../../shared/src';
+import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
+import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis.factory';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 
 /** Real PostgreSQL + Redis for one test file: this worker's database and this file's queue prefix. */
 export interface TestStack {

@@ -4,7 +4,10 @@ import type {
   StepRunner,
   StepScope,
 } from '../../services/agent-runner/src/flows/flow.types';
-import type { ModelDispatchInput, ModelDispatchOutput } from '../../shared/src/tools';
+import type {
+  ModelDispatchInput,
+  ModelDispatchOutput,
+} from '../../services/agent-runner/src/tools/model-dispatch.tool';
 
 /** The part of the audited Model Dispatch Tool a step needs. */
 export interface DispatchToolLike {

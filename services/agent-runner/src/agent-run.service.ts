@@ -1,20 +1,18 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { Knex } from 'knex';
-import {
-  AuditLogService,
-  EMPTY_GUARDRAILS,
-  ModelDispatcher,
-  RetryLaterError,
-  RunEventLog,
-  createLogger,
-  createModelDispatchTool,
-  getDatabase,
-  getSettings,
-  guardrailRulesSchema,
-  isAppError,
-  withAudit,
-} from '@raptorflow/shared';
-import type { AgentRun, Logger } from '@raptorflow/shared';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { EMPTY_GUARDRAILS, guardrailRulesSchema } from '@raptorflow/data/runs/flow-inputs';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { RetryLaterError } from '@raptorflow/events/worker/worker-runtime';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { createModelDispatchTool } from './tools/model-dispatch.tool';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { isAppError } from '@raptorflow/core/errors/app-error';
+import { withAudit } from './tools/audited-tool';
+import type { AgentRun } from '@raptorflow/data/models/agent.model';
+import type { Logger } from '@raptorflow/core/logging/logger';
 import { FLOWS } from './flows/flow-registry';
 import type { FlowDefinition, FlowGraph } from './flows/flow.types';
 import type { RunLeaseService } from './run-lease.service';

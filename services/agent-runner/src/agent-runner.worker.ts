@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
-import { createWorker, workerOptionsFor } from '@raptorflow/shared';
-import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
+import { createWorker } from '@raptorflow/events/worker/worker-runtime';
+import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
+import type { CreateWorkerOptions, EventHandler } from '@raptorflow/events/worker/worker-runtime';
 import type { AgentRunService } from './agent-run.service';
 
 export function createAgentRunnerWorker(service: AgentRunService, opts: CreateWorkerOptions = {}): Worker {

@@ -2,7 +2,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import pg from 'pg';
-import { getSettings, runWorkerService, scrubSecrets } from '@raptorflow/shared';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { runWorkerService } from '@raptorflow/events/worker/service-runner';
+import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { AgentRunService } from './agent-run.service';
 import { createAgentRunnerWorker } from './agent-runner.worker';
 import { RunAgentResolver } from './run-agent-resolver.service';
@@ -24,6 +28,11 @@ const sweeper = new RunSweeper();
 runWorkerService({
   service: 'agent-runner',
   port: settings.workerPorts.agentRunner,
+  models: () => {
+    const router = new ModelRouter({ settings: getSettings().llm });
+    warnAboutRetirements(router, createLogger('agent-runner'));
+    return router;
+  },
   start: async () => {
     await controls.start();
     sweeper.start();

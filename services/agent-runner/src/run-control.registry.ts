@@ -1,5 +1,8 @@
-import { createRedis, getLogger, runCancelChannel } from '@raptorflow/shared';
-import type { Logger, Redis } from '@raptorflow/shared';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import { runCancelChannel } from '@raptorflow/data/runs/run-events';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 
 export type AbortReason = 'cancelled' | 'timeout' | 'lease_lost' | 'shutdown';
 

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
-import { RunEventLog, getDatabase, getSettings } from '@raptorflow/shared';
-import type { AgentRun } from '@raptorflow/shared';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { AgentRun } from '@raptorflow/data/models/agent.model';
 import { RunAgentResolver } from './run-agent-resolver.service';
 
 export type ClaimResult =

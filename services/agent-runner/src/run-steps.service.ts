@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { isAppError } from '@raptorflow/shared';
-import type { AgentRun, RunEventLog } from '@raptorflow/shared';
+import { isAppError } from '@raptorflow/core/errors/app-error';
+import type { AgentRun } from '@raptorflow/data/models/agent.model';
+import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepDispatchRequest, StepDispatchResult, StepRunner, StepScope } from './flows/flow.types';
 
 /** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */

@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
-import { getBus, getDatabase, getLogger, getSettings } from '@raptorflow/shared';
-import type { Logger, RaptorBus } from '@raptorflow/shared';
+import { getBus } from '@raptorflow/events/bus/raptor-bus';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 
 export interface RunSweeperOptions {
   db?: Knex;

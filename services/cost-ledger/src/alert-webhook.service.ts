@@ -1,7 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
-import { createLogger, getDatabase, getMetrics, getSettings } from '@raptorflow/shared';
-import type { EventPayload, Logger } from '@raptorflow/shared';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { EventPayload } from '@raptorflow/events/bus/event-catalog';
+import type { Logger } from '@raptorflow/core/logging/logger';
 import { postWebhook } from './webhook-client';
 
 export interface AlertWebhookOptions {

@@ -1,13 +1,11 @@
 import type { Knex } from 'knex';
-import {
-  BudgetAlertService,
-  createLogger,
-  getDatabase,
-  getMetrics,
-  lockWorkspaceMonth,
-  runPrepared,
-} from '@raptorflow/shared';
-import type { FiredAlert, Logger } from '@raptorflow/shared';
+import { BudgetAlertService, lockWorkspaceMonth } from '@raptorflow/llm/budget-alerts.service';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import { runPrepared } from '@raptorflow/core/db/prepared';
+import type { FiredAlert } from '@raptorflow/llm/budget-alerts.service';
+import type { Logger } from '@raptorflow/core/logging/logger';
 
 /** Claims the cost row ($1) and bumps both rollups: two different rows, so one statement may do both. */
 const FOLD_STATEMENT = {

@@ -1,14 +1,12 @@
 import type { Knex } from 'knex';
-import {
-  AuditLogService,
-  BudgetAlertService,
-  BudgetLedgerService,
-  createLogger,
-  getDatabase,
-  getMetrics,
-  CURRENT_MONTH_SQL,
-} from '@raptorflow/shared';
-import type { Logger } from '@raptorflow/shared';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import { CURRENT_MONTH_SQL } from '@raptorflow/data/costs/budget-sql';
+import type { Logger } from '@raptorflow/core/logging/logger';
 
 const FIELDS = [
   'calls',

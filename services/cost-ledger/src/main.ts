@@ -1,4 +1,10 @@
-import { buildEnvelope, getBus, getSettings, runWorkerService, scrubSecrets } from '@raptorflow/shared';
+import { buildEnvelope } from '@raptorflow/events/bus/envelope';
+import { getBus } from '@raptorflow/events/bus/raptor-bus';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { runWorkerService } from '@raptorflow/events/worker/service-runner';
+import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { AlertWebhookService } from './alert-webhook.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { createCostLedgerWorker, createNotifyWorker } from './cost-ledger.worker';
@@ -9,6 +15,11 @@ const settings = getSettings();
 runWorkerService({
   service: 'cost-ledger',
   port: settings.workerPorts.costLedger,
+  models: () => {
+    const router = new ModelRouter({ settings: getSettings().llm });
+    warnAboutRetirements(router, createLogger('cost-ledger'));
+    return router;
+  },
   start: async () => {
     const every = settings.ledger.reconcileIntervalMs;
     const queue = getBus().queue('cost');

@@ -1,28 +1,28 @@
 import express from 'express';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
-import {
-  AgentRegistryService,
-  BudgetAlertService,
-  BudgetLedgerService,
-  DispatchTrailService,
-  CursorCodec,
-  HealthService,
-  InvalidationBus,
-  ModelDispatcher,
-  ModelRouter,
-  RunEventLog,
-  correlationMiddleware,
-  httpMetricsMiddleware,
-  metricsHandler,
-  createLogger,
-  createRedis,
-  errorMiddleware,
-  guardedMetrics,
-  notFoundMiddleware,
-  requestLoggerMiddleware,
-} from '@raptorflow/shared';
-import type { Logger, RaptorBus, Redis, Settings } from '@raptorflow/shared';
+import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { CursorCodec } from '@raptorflow/core/validation/pagination';
+import { HealthService } from '@raptorflow/core/health/health.service';
+import { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { ModelRouter } from '@raptorflow/llm/model-router';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { correlationMiddleware } from './http/correlation.middleware';
+import { httpMetricsMiddleware } from './http/http-metrics.middleware';
+import { metricsHandler } from '@raptorflow/core/metrics/metrics';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { errorMiddleware, notFoundMiddleware } from './http/error.middleware';
+import { guardedMetrics } from '@raptorflow/core/metrics/metrics-access';
+import { requestLoggerMiddleware } from './http/request-logger.middleware';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { AdminLoginThrottle } from './admin/admin-login-throttle.service';
 import { mountBullBoard } from './admin/bull-board';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';

@@ -1,4 +1,4 @@
-import type { WorkspaceRole } from '@raptorflow/shared';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import type { VerifiedUser } from './auth/jwt-verifier';
 
 declare global {

@@ -1,23 +1,18 @@
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
-import {
-  ModelRouter,
-  OutboxRelay,
-  QUEUE_NAMES,
-  registerQueueDepth,
-  closeBus,
-  closeDatabase,
-  closeRedisConnections,
-  createLogger,
-  createRedis,
-  getBus,
-  getDatabase,
-  getSettings,
-  migrateLatest,
-} from '@raptorflow/shared';
+import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import { OutboxRelay } from '@raptorflow/events/bus/outbox-relay';
+import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
+import { registerQueueDepth } from '@raptorflow/core/metrics/metrics';
+import { closeBus, getBus } from '@raptorflow/events/bus/raptor-bus';
+import { closeDatabase, getDatabase } from '@raptorflow/core/db/database';
+import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis.factory';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { migrateLatest } from '@raptorflow/data/migrate';
 import { createApp, whenReady } from './app';
 import { answerClientErrors } from './edge/client-error.handler';
-import { scrubSecrets } from '@raptorflow/shared';
+import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 
 async function main(): Promise<void> {
   const settings = getSettings();
@@ -26,11 +21,7 @@ async function main(): Promise<void> {
   if (settings.migrateOnStart) await migrateLatest(db);
   // Built first: a catalog or alias problem stops start-up with every problem listed.
   const router = new ModelRouter({ settings: settings.llm });
-  for (const w of router.retirementWarnings())
-    logger.warn(
-      w,
-      `model ${w.model} (${w.aliases.join(', ')}) retires on ${w.retires_on}: set its alias to a current model`,
-    );
+  warnAboutRetirements(router, logger);
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger, router });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');

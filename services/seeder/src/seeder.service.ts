@@ -1,15 +1,13 @@
 import type { Knex } from 'knex';
-import {
-  AgentRegistryService,
-  AuditLogService,
-  INVALIDATION_TOPICS,
-  InvalidationBus,
-  createLogger,
-  createRedis,
-  getDatabase,
-  getSettings,
-} from '@raptorflow/shared';
-import type { Envelope, Logger } from '@raptorflow/shared';
+import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { INVALIDATION_TOPICS, InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
+import type { Envelope } from '@raptorflow/events/bus/envelope';
+import type { Logger } from '@raptorflow/core/logging/logger';
 
 export interface SeederServiceOptions {
   db?: Knex;

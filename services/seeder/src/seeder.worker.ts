@@ -1,5 +1,6 @@
-import { createWorker, workerOptionsFor } from '@raptorflow/shared';
-import type { CreateWorkerOptions, EventHandler } from '@raptorflow/shared';
+import { createWorker } from '@raptorflow/events/worker/worker-runtime';
+import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
+import type { CreateWorkerOptions, EventHandler } from '@raptorflow/events/worker/worker-runtime';
 import type { Worker } from 'bullmq';
 import { SeederService } from './seeder.service';
 

@@ -1,4 +1,5 @@
-import { nanoToDecimal, promptTokenUpperBound, worstCaseNanoUsd } from '../../../shared/src';
+import { nanoToDecimal, worstCaseNanoUsd } from '@raptorflow/llm/pricing';
+import { promptTokenUpperBound } from '@raptorflow/llm/token-estimate';
 import { catalogPricing } from '../../support/llm';
 import { newUser, newWorkspace } from '../../support/factories';
 import type { TestUser, TestWorkspace } from '../../support/factories';

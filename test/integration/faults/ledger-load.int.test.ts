@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { nanoToDecimal } from '../../../shared/src';
+import { nanoToDecimal } from '@raptorflow/llm/pricing';
 import { newUser, newWorkspace } from '../../support/factories';
 import { eventually } from '../../support/http';
 import { actualRollups, expectedRollups, insertCostRows } from '../../support/ledger';

@@ -1,6 +1,7 @@
 import { OAuth2Client } from 'google-auth-library';
-import type { LlmProvider, ProviderRequest } from '../../../shared/src/llm/llm.types';
-import { AnthropicProvider, GeminiProvider } from '../../../shared/src/llm/providers';
+import type { LlmProvider, ProviderRequest } from '@raptorflow/llm/llm.types';
+import { AnthropicProvider } from '@raptorflow/llm/providers/anthropic.provider';
+import { GeminiProvider } from '@raptorflow/llm/providers/gemini.provider';
 import type { FakeAnthropicServer } from './fake-anthropic.server';
 import type { FakeGeminiServer } from './fake-gemini.server';
 

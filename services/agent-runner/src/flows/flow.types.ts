@@ -1,5 +1,6 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
-import type { FlowName, GuardrailRules } from '@raptorflow/shared';
+import type { FlowName } from '@raptorflow/data/models/agent.model';
+import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
 
 /**
  * The contract between the run lifecycle (claims, leases, steps, events: `agent-run.service.ts`) and the

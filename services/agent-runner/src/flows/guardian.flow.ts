@@ -1,7 +1,7 @@
 import { END, START, StateGraph } from '@langchain/langgraph';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
-import { FLOW_INPUT_SCHEMAS } from '@raptorflow/shared';
+import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
 import { z } from 'zod';
 import { runtimeOf } from './flow-runtime';
 import type { FlowDefinition, FlowGraph } from './flow.types';

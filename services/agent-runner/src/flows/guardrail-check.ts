@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GuardrailRules } from '@raptorflow/shared';
+import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
 
 export const violationSchema = z.object({
   kind: z.enum(['banned_phrase', 'banned_claim', 'missing_disclaimer']),

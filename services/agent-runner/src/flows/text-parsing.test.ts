@@ -1,4 +1,4 @@
-import { LocalProvider } from '@raptorflow/shared';
+import { LocalProvider } from '@raptorflow/llm/providers/local.provider';
 import { parseTasks, parsePlan } from './matrix.flow';
 import { parseBrief } from './research.flow';
 import { cleanText, leadText, paragraph, parseListItems, splitSections } from './text-parsing';

@@ -6,9 +6,9 @@ import {
   RateLimitedError,
   ServiceUnavailableError,
   isAppError,
-  updateContext,
-} from '@raptorflow/shared';
-import type { Logger } from '@raptorflow/shared';
+} from '@raptorflow/core/errors/app-error';
+import { updateContext } from '@raptorflow/core/context/request-context';
+import type { Logger } from '@raptorflow/core/logging/logger';
 import type { AdminLoginThrottle, LoginAttempt } from './admin-login-throttle.service';
 
 /**

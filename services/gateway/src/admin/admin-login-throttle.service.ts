@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Redis } from '@raptorflow/shared';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { rateLimitKey } from '../edge/rate-limiter.service';
 
 /**

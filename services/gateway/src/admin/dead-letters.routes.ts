@@ -1,8 +1,14 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { FailedEventsService, QUEUE_NAMES, getContext, parseOrThrow } from '@raptorflow/shared';
-import type { Logger, RaptorBus, ReplayActor, Settings } from '@raptorflow/shared';
+import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
+import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
+import { getContext } from '@raptorflow/core/context/request-context';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import type { ReplayActor } from '@raptorflow/events/bus/failed-events.service';
+import type { Settings } from '@raptorflow/core/config/settings';
 import { requireAdmin } from './admin-auth.middleware';
 import type { TokenVerifier } from './admin-auth.middleware';
 import type { AdminLoginThrottle } from './admin-login-throttle.service';

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
-import { ValidationFailedError, getDatabase, keysetPage } from '@raptorflow/shared';
-import type { Keyset, KeysetPage, RunStatus } from '@raptorflow/shared';
+import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { keysetPage } from '@raptorflow/core/validation/pagination';
+import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
+import type { RunStatus } from '@raptorflow/data/models/agent.model';
 import type { RunListQuery } from './agent-run.schemas';
 import {
   COST_COLUMNS,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { FLOW_INPUT_SCHEMAS, instantQuery, listQuerySchema } from '@raptorflow/shared';
+import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
+import { instantQuery } from '@raptorflow/core/validation/date.schemas';
+import { listQuerySchema } from '@raptorflow/core/validation/pagination';
 
 const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 const FLOWS = ['research', 'muse', 'matrix', 'guardian'] as const;

@@ -1,23 +1,22 @@
 import type { Knex } from 'knex';
 import type { z } from 'zod';
-import {
-  COUNCIL_OF_LORDS,
-  ConflictError,
-  FLOW_INPUT_SCHEMAS,
-  ModelRouter,
-  NotFoundError,
-  RunEventLog,
-  ValidationFailedError,
-  createRedis,
-  getBus,
-  getCorrelationId,
-  getDatabase,
-  getLogger,
-  getSettings,
-  parseOrThrow,
-  runCancelChannel,
-} from '@raptorflow/shared';
-import type { FlowName, LordDefinition, Logger, RaptorBus, Redis } from '@raptorflow/shared';
+import { COUNCIL_OF_LORDS } from '@raptorflow/data/domain/council-of-lords';
+import { ConflictError, NotFoundError, ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
+import { ModelRouter } from '@raptorflow/llm/model-router';
+import { RunEventLog, runCancelChannel } from '@raptorflow/data/runs/run-events';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getBus } from '@raptorflow/events/bus/raptor-bus';
+import { getCorrelationId } from '@raptorflow/core/context/request-context';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { FlowName } from '@raptorflow/data/models/agent.model';
+import type { LordDefinition } from '@raptorflow/data/domain/council-of-lords';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import type { createRunBody } from './agent-run.schemas';
 import { RUN_COLUMNS, toRunView } from './agent-run.views';
 import type { RunRow, RunView } from './agent-run.views';

@@ -1,4 +1,4 @@
-import type { FlowName, RunStatus, StepStatus } from '@raptorflow/shared';
+import type { FlowName, RunStatus, StepStatus } from '@raptorflow/data/models/agent.model';
 
 /** The API shapes of a run and its parts; NUMERIC money leaves as a JSON number only here, at the edge. */
 type RunError = { code: string; message: string } | null;

@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import type { Request } from 'express';
-import { NotFoundError, parseOrThrow, toPage } from '@raptorflow/shared';
-import type { CursorCodec } from '@raptorflow/shared';
+import { NotFoundError } from '@raptorflow/core/errors/app-error';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import { toPage } from '@raptorflow/core/validation/pagination';
+import type { CursorCodec } from '@raptorflow/core/validation/pagination';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import {
   createRunBody,

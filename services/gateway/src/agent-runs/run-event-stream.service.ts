@@ -1,12 +1,11 @@
 import type { Response } from 'express';
-import {
-  PermissionDeniedError,
-  RunEventLog,
-  TERMINAL_STATUSES,
-  getCorrelationId,
-  getLogger,
-} from '@raptorflow/shared';
-import type { Logger, RunEventRow, RunStatus } from '@raptorflow/shared';
+import { PermissionDeniedError } from '@raptorflow/core/errors/app-error';
+import { RunEventLog, TERMINAL_STATUSES } from '@raptorflow/data/runs/run-events';
+import { getCorrelationId } from '@raptorflow/core/context/request-context';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { RunEventRow } from '@raptorflow/data/runs/run-events';
+import type { RunStatus } from '@raptorflow/data/models/agent.model';
 import type { RunEventHub, RunWatcher } from './run-event.hub';
 import type { AccessHolder, RunStreamAccess } from './run-stream-access.service';
 

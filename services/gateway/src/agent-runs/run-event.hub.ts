@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
-import { TERMINAL_STATUSES, createRedis, getDatabase, getLogger, runEventsChannel } from '@raptorflow/shared';
-import type { Logger, Redis, RunStatus } from '@raptorflow/shared';
+import { TERMINAL_STATUSES, runEventsChannel } from '@raptorflow/data/runs/run-events';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
+import type { RunStatus } from '@raptorflow/data/models/agent.model';
 
 /** One open stream of a run, as the hub sees it. */
 export interface RunWatcher {

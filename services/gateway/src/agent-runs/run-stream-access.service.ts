@@ -1,5 +1,7 @@
-import { INVALIDATION_TOPICS, getLogger } from '@raptorflow/shared';
-import type { InvalidationBus, Logger } from '@raptorflow/shared';
+import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import type { Logger } from '@raptorflow/core/logging/logger';
 import type { MembershipService } from '../workspaces/membership.service';
 
 /** One open stream, as the access check sees it. */

@@ -1,7 +1,7 @@
-import { InvalidationBus } from '@raptorflow/shared';
-import type { Redis } from '@raptorflow/shared';
+import { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { AgentListCache } from './agent-list.cache';
-import type { AgentView } from './agents.routes';
+import type { AgentView } from './agent.schemas';
 
 const agent = (key: string): AgentView => ({
   id: key,

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import { INVALIDATION_TOPICS } from '@raptorflow/shared';
-import type { InvalidationBus } from '@raptorflow/shared';
-import type { AgentView } from './agents.routes';
+import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
+import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import type { AgentView } from './agent.schemas';
 
 export interface AgentListCacheOptions {
   ttlMs: number;

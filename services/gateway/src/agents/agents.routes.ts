@@ -1,17 +1,7 @@
 import { Router } from 'express';
-import type { AgentRegistryService } from '@raptorflow/shared';
+import type { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { AgentListCache } from './agent-list.cache';
-
-export interface AgentView {
-  id: string;
-  key: string;
-  name: string;
-  domain: string;
-  description: string;
-  default_flow: string;
-  default_model: string;
-}
 
 export interface AgentRoutesDeps {
   registry: AgentRegistryService;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { getDatabase, keysetPage } from '@raptorflow/shared';
-import type { Keyset, KeysetPage } from '@raptorflow/shared';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { keysetPage } from '@raptorflow/core/validation/pagination';
+import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
 import type { AuditLogQuery } from './audit-log.schemas';
 
 const COLUMNS = [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { instantQuery, listQuerySchema } from '@raptorflow/shared';
+import { instantQuery } from '@raptorflow/core/validation/date.schemas';
+import { listQuerySchema } from '@raptorflow/core/validation/pagination';
 
 export const auditLogQuery = listQuerySchema.extend({
   action: z.string().min(1).max(100).optional(),

@@ -1,6 +1,7 @@
 import { Router } from 'express';
-import { parseOrThrow, toPage } from '@raptorflow/shared';
-import type { CursorCodec } from '@raptorflow/shared';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import { toPage } from '@raptorflow/core/validation/pagination';
+import type { CursorCodec } from '@raptorflow/core/validation/pagination';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { auditLogQuery } from './audit-log.schemas';
 import type { AuditLogQueryService } from './audit-log-query.service';

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
-import { UnauthenticatedError, updateContext } from '@raptorflow/shared';
+import { UnauthenticatedError } from '@raptorflow/core/errors/app-error';
+import { updateContext } from '@raptorflow/core/context/request-context';
 import type { JwtVerifier } from './jwt-verifier';
 
 const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/;

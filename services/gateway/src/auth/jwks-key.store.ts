@@ -1,6 +1,6 @@
 import { createLocalJWKSet, errors } from 'jose';
 import type { FlattenedJWSInput, JSONWebKeySet, JWK, JWTHeaderParameters, JWTVerifyGetKey } from 'jose';
-import { ServiceUnavailableError } from '@raptorflow/shared';
+import { ServiceUnavailableError } from '@raptorflow/core/errors/app-error';
 
 export interface JwksKeyStoreOptions {
   /** The JWKS document, e.g. `${supabaseUrl}/auth/v1/.well-known/jwks.json`. */

@@ -1,6 +1,6 @@
 // Tokens verified against a Supabase JWKS served over real HTTP: the forged and broken ones are all refused.
 import { SignJWT, exportJWK, exportSPKI, importJWK } from 'jose';
-import type { UnauthenticatedError } from '@raptorflow/shared';
+import type { UnauthenticatedError } from '@raptorflow/core/errors/app-error';
 import { JwtVerifier } from './jwt-verifier';
 import {
   AUDIENCE,

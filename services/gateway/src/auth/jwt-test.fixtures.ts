@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import { ServiceUnavailableError, UnauthenticatedError } from '@raptorflow/shared';
+import { ServiceUnavailableError, UnauthenticatedError } from '@raptorflow/core/errors/app-error';
 import type { JwtVerifier } from './jwt-verifier';
 
 export const SECRET = 'test-supabase-jwt-secret-0123456789abcdef';

@@ -1,5 +1,5 @@
 import { SignJWT, generateKeyPair } from 'jose';
-import type { UnauthenticatedError } from '@raptorflow/shared';
+import type { UnauthenticatedError } from '@raptorflow/core/errors/app-error';
 import { JwtVerifier } from './jwt-verifier';
 import { AUDIENCE, SECRET, USER_ID, b64url, baseJwt, expectRejected, key, now } from './jwt-test.fixtures';
 

@@ -1,8 +1,8 @@
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { z } from 'zod';
-import { ServiceUnavailableError, UnauthenticatedError } from '@raptorflow/shared';
-import type { AppError } from '@raptorflow/shared';
+import { ServiceUnavailableError, UnauthenticatedError } from '@raptorflow/core/errors/app-error';
+import type { AppError } from '@raptorflow/core/errors/app-error';
 import { JwksKeyStore } from './jwks-key.store';
 import { VerifiedTokenCache } from './verified-token.cache';
 

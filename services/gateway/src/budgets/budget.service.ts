@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
-import type { BudgetAlertService } from '@raptorflow/shared';
-import { AuditLogService, getDatabase, getSettings } from '@raptorflow/shared';
+import type { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 export interface BudgetView {
   workspace_id: string;

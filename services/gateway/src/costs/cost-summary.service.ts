@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
-import { BudgetLedgerService, decimalToNano, getDatabase, nanoToNumber } from '@raptorflow/shared';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { decimalToNano, nanoToNumber } from '@raptorflow/llm/pricing';
+import { getDatabase } from '@raptorflow/core/db/database';
 
 export interface CostSummary {
   month: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dayQuery, monthQuery } from '@raptorflow/shared';
+import { dayQuery, monthQuery } from '@raptorflow/core/validation/date.schemas';
 
 export const costSummaryQuery = z.strictObject({
   month: monthQuery

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { parseOrThrow } from '@raptorflow/shared';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { costSummaryQuery, dailyCostsQuery } from './cost.schemas';
 import type { CostSummaryService } from './cost-summary.service';

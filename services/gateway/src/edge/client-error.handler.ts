@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '@raptorflow/shared';
+import type { Logger } from '@raptorflow/core/logging/logger';
 
 interface Answer {
   status: number;

@@ -1,7 +1,7 @@
 import cors from 'cors';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
-import type { Settings } from '@raptorflow/shared';
+import type { Settings } from '@raptorflow/core/config/settings';
 
 type HeaderOp = ['set', string, string | number | readonly string[]] | ['remove', string];
 

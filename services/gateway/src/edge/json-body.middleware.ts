@@ -1,6 +1,7 @@
 import express from 'express';
 import type { RequestHandler } from 'express';
-import { MAX_JSON_DEPTH, ValidationFailedError, exceedsDepth } from '@raptorflow/shared';
+import { MAX_JSON_DEPTH, exceedsDepth } from '@raptorflow/core/validation/input-limits';
+import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
 
 /**
  * The one JSON body parser of the gateway: express.json (size limit → 413, malformed → 400) plus the

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { RateLimitedError } from '@raptorflow/shared';
+import { RateLimitedError } from '@raptorflow/core/errors/app-error';
 import type { RateLimitDecision, RateLimiter } from './rate-limiter.service';
 
 // Which decision a response currently advertises, and which subjects a request was already counted for.

@@ -1,4 +1,4 @@
-import type { Redis } from '@raptorflow/shared';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { RateLimiter, rateLimitKey } from './rate-limiter.service';
 
 describe('rateLimitKey', () => {

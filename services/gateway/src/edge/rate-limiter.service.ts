@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createLogger } from '@raptorflow/shared';
-import type { Logger, Redis } from '@raptorflow/shared';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
 
 /**
  * Sliding-window counter (the Cloudflare / nginx approximation): one counter per fixed 60 s window, and the

@@ -1,6 +1,9 @@
 import { Router } from 'express';
-import { EVENT_CATALOG, ValidationFailedError, isEventType, parseOrThrow } from '@raptorflow/shared';
-import type { EventPayload, RaptorBus } from '@raptorflow/shared';
+import { EVENT_CATALOG, isEventType } from '@raptorflow/events/bus/event-catalog';
+import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { EventPayload } from '@raptorflow/events/bus/event-catalog';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { publishEventBody } from './event.schemas';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { guardrailRulesSchema } from '@raptorflow/shared';
+import { guardrailRulesSchema } from '@raptorflow/data/runs/flow-inputs';
 
 /** PUT replaces the whole rule set; a list left out becomes empty (the shared schema's defaults). */
 export const putGuardrailsBody = guardrailRulesSchema;

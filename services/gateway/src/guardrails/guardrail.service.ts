@@ -1,12 +1,10 @@
 import type { Knex } from 'knex';
-import {
-  AuditLogService,
-  EMPTY_GUARDRAILS,
-  getDatabase,
-  getLogger,
-  guardrailRulesSchema,
-} from '@raptorflow/shared';
-import type { GuardrailRules, Logger } from '@raptorflow/shared';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { EMPTY_GUARDRAILS, guardrailRulesSchema } from '@raptorflow/data/runs/flow-inputs';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
+import type { Logger } from '@raptorflow/core/logging/logger';
 
 export interface GuardrailsView {
   workspace_id: string;

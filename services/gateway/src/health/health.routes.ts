@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { httpStatusFor } from '@raptorflow/shared';
-import type { HealthService } from '@raptorflow/shared';
+import { httpStatusFor } from '@raptorflow/core/health/health.service';
+import type { HealthService } from '@raptorflow/core/health/health.service';
 
 export function healthRouter(health: HealthService): Router {
   const router = Router();

@@ -1,13 +1,10 @@
 import type { Knex } from 'knex';
-import {
-  AuditLogService,
-  ConflictError,
-  NotFoundError,
-  PermissionDeniedError,
-  getDatabase,
-} from '@raptorflow/shared';
-import { keysetPage } from '@raptorflow/shared';
-import type { Keyset, KeysetPage, WorkspaceRole } from '@raptorflow/shared';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { ConflictError, NotFoundError, PermissionDeniedError } from '@raptorflow/core/errors/app-error';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { keysetPage } from '@raptorflow/core/validation/pagination';
+import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import type { MembershipService } from '../workspaces/membership.service';
 
 export interface MemberView {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
-import { listQuerySchema, parseOrThrow, toPage } from '@raptorflow/shared';
-import type { CursorCodec } from '@raptorflow/shared';
+import { listQuerySchema, toPage } from '@raptorflow/core/validation/pagination';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { CursorCodec } from '@raptorflow/core/validation/pagination';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { addMemberBody, changeRoleBody, memberParams } from './member.schemas';
 import type { MemberService } from './member.service';

@@ -1,6 +1,7 @@
 import { Router } from 'express';
-import { dispatchResultView, parseOrThrow } from '@raptorflow/shared';
-import type { ModelDispatcher } from '@raptorflow/shared';
+import { dispatchResultView } from '@raptorflow/llm/model-dispatcher.service';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import { dispatchBody } from './dispatch.schemas';
 

@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { listQuerySchema } from '@raptorflow/shared';
+import { listQuerySchema } from '@raptorflow/core/validation/pagination';
 import { auditLogQuery, auditLogSchema } from '../audit/audit-log.schemas';
 import { budgetSchema, putBudgetBody } from '../budgets/budget.schemas';
 import { publishEventBody, publishEventResponse } from '../events/event.schemas';

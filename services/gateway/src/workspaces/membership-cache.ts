@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import { INVALIDATION_TOPICS } from '@raptorflow/shared';
-import type { InvalidationBus, WorkspaceRole } from '@raptorflow/shared';
+import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
+import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 
 export interface CachedMembership {
   workspaceId: string;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { getDatabase } from '@raptorflow/shared';
-import type { WorkspaceRole } from '@raptorflow/shared';
+import { getDatabase } from '@raptorflow/core/db/database';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import { MembershipCache } from './membership-cache';
 
 export interface Membership {

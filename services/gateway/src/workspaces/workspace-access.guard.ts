@@ -5,9 +5,9 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
   ValidationFailedError,
-  updateContext,
-} from '@raptorflow/shared';
-import type { WorkspaceRole } from '@raptorflow/shared';
+} from '@raptorflow/core/errors/app-error';
+import { updateContext } from '@raptorflow/core/context/request-context';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import type { MembershipService } from './membership.service';
 
 const RANK: Record<WorkspaceRole, number> = { member: 1, admin: 2, owner: 3 };

@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
-import { ConflictError, getBus, getDatabase, keysetPage } from '@raptorflow/shared';
-import type { Keyset, KeysetPage, RaptorBus, WorkspaceRole } from '@raptorflow/shared';
+import { ConflictError } from '@raptorflow/core/errors/app-error';
+import { getBus } from '@raptorflow/events/bus/raptor-bus';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { keysetPage } from '@raptorflow/core/validation/pagination';
+import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import type { MembershipService } from './membership.service';
 
 export interface WorkspaceView {

@@ -1,6 +1,8 @@
 import { Router } from 'express';
-import { NotFoundError, listQuerySchema, parseOrThrow, toPage } from '@raptorflow/shared';
-import type { CursorCodec } from '@raptorflow/shared';
+import { NotFoundError } from '@raptorflow/core/errors/app-error';
+import { listQuerySchema, toPage } from '@raptorflow/core/validation/pagination';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { CursorCodec } from '@raptorflow/core/validation/pagination';
 import type { WorkspaceGuards } from './workspace-access.guard';
 import { createWorkspaceBody } from './workspace.schemas';
 import type { WorkspaceService } from './workspace.service';

@@ -1,0 +1,125 @@
+import type { Request, RequestHandler } from 'express';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
+
+/**
+ * Times every request into `raptorflow_http_request_duration_seconds`. Mount it before the routers.
+ *
+ * The route label is the matched template (`/v1/workspaces/:workspace_id/members/:user_id`), never the raw
+ * URL: an id in a label would publish it on /metrics and add a series set per workspace. Requests no route
+ * matched (404s, scanners, a guard refusing before the route) share `unmatched`.
+ *
+ * Express gives only part of the template: `req.route.path` is the innermost router's pattern, and
+ * `req.baseUrl` is the *actual* path of the routers above it (with ids in it, for a router mounted at
+ * `/workspaces/:workspace_id/members`). So the middleware watches the router set `req.baseUrl` as the request
+ * enters each mounted router, when `req.params` holds exactly that mount's parameters, and rebuilds the
+ * mount's template by putting the parameter names back in place of their values.
+ */
+export function httpMetricsMiddleware(): RequestHandler {
+  const { httpRequestDuration } = getMetrics();
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    const mounts = trackMountTemplates(req);
+    let route: string | undefined;
+    // Captured when a route starts handling the request: when an error leaves a nested router, Express
+    // restores req.baseUrl, so reading both at 'finish' would glue the inner pattern to the outer base.
+    let current: unknown;
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set: (value: unknown) => {
+        current = value;
+        const path = (value as { path?: unknown } | undefined)?.path;
+        if (path === undefined) return;
+        const base = mounts.template();
+        // A router's root route ('/') is the mount itself: `/v1/workspaces/:workspace_id/members`.
+        route = base && path === '/' ? base : `${base}${String(path)}`;
+      },
+    });
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      httpRequestDuration.observe(
+        { method: req.method, route: route ?? 'unmatched', status: String(res.statusCode) },
+        seconds,
+      );
+    });
+    next();
+  };
+}
+
+interface Frame {
+  /** req.baseUrl as Express set it (actual path). */
+  actual: string;
+  template: string;
+}
+
+/**
+ * Follows req.baseUrl through the routers: entering a mount makes it longer (a frame is pushed), leaving it
+ * or trying the next layer sets it back to a shorter value (frames are popped). A stack rather than a map
+ * from actual to template: two mounts can match the same actual prefix one after the other (`/:id` first,
+ * then `/x`), and only the one currently entered names it.
+ */
+function trackMountTemplates(req: Request): { template(): string } {
+  const initial = req.baseUrl ?? '';
+  const frames: Frame[] = [{ actual: initial, template: initial }];
+  Object.defineProperty(req, 'baseUrl', {
+    configurable: true,
+    enumerable: true,
+    get: () => frames[frames.length - 1]!.actual,
+    set: (value: unknown) => {
+      const next = typeof value === 'string' ? value : '';
+      while (frames.length > 1 && !isWithin(next, frames[frames.length - 1]!.actual)) frames.pop();
+      const top = frames[frames.length - 1]!;
+      if (next === top.actual) return;
+      if (!isWithin(next, top.actual)) {
+        // Set from outside the router's own bookkeeping: keep it, but it names no template.
+        frames.length = 1;
+        frames[0] = { actual: next, template: next };
+        return;
+      }
+      const suffix = next.slice(top.actual.length);
+      frames.push({ actual: next, template: top.template + templateOf(suffix, req.params) });
+    },
+  });
+  return { template: () => frames[frames.length - 1]!.template };
+}
+
+function isWithin(path: string, base: string): boolean {
+  return path === base || (path.startsWith(base) && (base === '' || path[base.length] === '/'));
+}
+
+/**
+ * `/workspaces/6f68…/members` with params `{workspace_id: '6f68…'}` → `/workspaces/:workspace_id/members`.
+ * Segments are compared decoded (Express decodes parameter values); a wildcard's value is an array of
+ * segments and becomes `*name`.
+ */
+function templateOf(suffix: string, params: Request['params'] | undefined): string {
+  const entries = Object.entries(params ?? {});
+  if (entries.length === 0) return suffix;
+  const segments = suffix.split('/');
+  const decoded = segments.map(safeDecode);
+  for (const [name, value] of entries) {
+    if (Array.isArray(value)) {
+      const run = value.map(String);
+      for (let i = 1; i + run.length <= decoded.length; i++) {
+        if (run.length && run.every((v, k) => decoded[i + k] === v)) {
+          segments.splice(i, run.length, `*${name}`);
+          decoded.splice(i, run.length, `*${name}`);
+          break;
+        }
+      }
+      continue;
+    }
+    const i = decoded.indexOf(String(value));
+    if (i > 0) segments[i] = decoded[i] = `:${name}`;
+  }
+  return segments.join('/');
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

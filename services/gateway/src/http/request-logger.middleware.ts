@@ -1,0 +1,23 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from '@raptorflow/core/logging/logger';
+
+/** One line per request with its latency; the context mixin adds correlation, user and workspace. */
+export function requestLoggerMiddleware(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
+      logger[level](
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          duration_ms: Math.round(ms * 100) / 100,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}

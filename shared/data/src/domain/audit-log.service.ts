@@ -1,0 +1,60 @@
+import type { Knex } from 'knex';
+import { getContext } from '@raptorflow/core/context/request-context';
+import { getDatabase } from '@raptorflow/core/db/database';
+import type { ActorType } from '../models/audit-log.model';
+
+export interface AuditEntry {
+  action: string;
+  workspaceId?: string | null;
+  actorType?: ActorType;
+  actorId?: string | null;
+  resourceType?: string;
+  resourceId?: string;
+  toolName?: string;
+  input?: unknown;
+  output?: unknown;
+  metadata?: Record<string, unknown>;
+  agentRunId?: string;
+  /** When set, at most one row per (event, action) is ever written: redelivery is harmless. */
+  eventId?: string;
+  correlationId?: string;
+}
+
+export class AuditLogService {
+  private readonly db: Knex;
+
+  constructor(opts: { db?: Knex } = {}) {
+    this.db = opts.db ?? getDatabase();
+  }
+
+  /** Writes one audit row; ids not given come from the request/job context. Returns false for a duplicate. */
+  async record(entry: AuditEntry, trx?: Knex.Transaction): Promise<boolean> {
+    const ctx = getContext();
+    const actorId = entry.actorId !== undefined ? entry.actorId : (ctx?.userId ?? null);
+    const row = {
+      workspace_id: entry.workspaceId !== undefined ? entry.workspaceId : (ctx?.workspaceId ?? null),
+      actor_type: entry.actorType ?? (actorId ? 'user' : 'system'),
+      actor_id: actorId,
+      action: entry.action,
+      resource_type: entry.resourceType ?? null,
+      resource_id: entry.resourceId ?? null,
+      tool_name: entry.toolName ?? null,
+      input: entry.input === undefined ? null : JSON.stringify(entry.input),
+      output: entry.output === undefined ? null : JSON.stringify(entry.output),
+      metadata: JSON.stringify(entry.metadata ?? {}),
+      agent_run_id: entry.agentRunId ?? null,
+      event_id: entry.eventId ?? null,
+      correlation_id: entry.correlationId ?? ctx?.correlationId ?? null,
+    };
+    const q = (trx ?? this.db)('audit_logs').insert(row);
+    if (!entry.eventId) {
+      await q;
+      return true;
+    }
+    const inserted = await q
+      .onConflict(this.db.raw('(event_id, action) WHERE event_id IS NOT NULL'))
+      .ignore()
+      .returning('id');
+    return inserted.length > 0;
+  }
+}

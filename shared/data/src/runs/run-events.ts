@@ -1,0 +1,87 @@
+import type { Knex } from 'knex';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { getDatabase } from '@raptorflow/core/db/database';
+import type { RunStatus } from '../models/agent.model';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
+
+/**
+ * A run's progress log. Each event is a row (its id is the SSE event id, so a client reconnecting with
+ * Last-Event-ID gets exactly what it missed); a Redis PUBLISH of the run id then wakes whoever streams the run.
+ * Redis carries no data, only the nudge: a lost message delays a stream until its next poll, never reorders
+ * or loses an event.
+ */
+export type RunEventType = 'status' | 'step.started' | 'step.completed' | 'step.failed';
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface RunEventRow {
+  id: number;
+  run_id: string;
+  type: RunEventType;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** The pub/sub channels, under the queue prefix so test runs and deployments sharing a Redis stay apart. */
+export function runEventsChannel(prefix = getSettings().queuePrefix): string {
+  return `${prefix}:run-events`;
+}
+
+export function runCancelChannel(prefix = getSettings().queuePrefix): string {
+  return `${prefix}:run-cancel`;
+}
+
+export interface RunEventLogOptions {
+  db?: Knex;
+  /** Publishing connection (fail-fast); made on first use when omitted. */
+  redis?: Redis;
+  prefix?: string;
+}
+
+export class RunEventLog {
+  private readonly db: Knex;
+  private redis: Redis | undefined;
+  private readonly channel: string;
+
+  constructor(opts: RunEventLogOptions = {}) {
+    this.db = opts.db ?? getDatabase();
+    this.redis = opts.redis;
+    this.channel = runEventsChannel(opts.prefix);
+  }
+
+  /** Appends an event; inside `trx` it becomes visible (and is announced) only once that commits. */
+  async append(
+    run: { id: string; workspace_id: string },
+    type: RunEventType,
+    data: Record<string, unknown>,
+    trx?: Knex.Transaction,
+  ): Promise<number> {
+    const [row] = await (trx ?? this.db)('agent_run_events')
+      .insert({ run_id: run.id, workspace_id: run.workspace_id, type, data: JSON.stringify(data) })
+      .returning<Array<{ id: number }>>('id');
+    const announce = () => this.announce(run.id);
+    if (trx) void trx.executionPromise.then(announce, () => undefined);
+    else announce();
+    return Number(row!.id);
+  }
+
+  /** Events of a run after `afterId`, oldest first. */
+  async since(runId: string, afterId = 0, limit = 500): Promise<RunEventRow[]> {
+    const rows = await this.db('agent_run_events')
+      .where('run_id', runId)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .select<RunEventRow[]>('id', 'run_id', 'type', 'data', 'created_at');
+    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  private announce(runId: string): void {
+    this.redis ??= createRedis('producer');
+    this.redis.publish(this.channel, runId).catch((err: unknown) => {
+      getLogger().debug({ err, run_id: runId }, 'run event not announced (Redis); streams poll');
+    });
+  }
+}

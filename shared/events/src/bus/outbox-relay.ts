@@ -1,0 +1,157 @@
+import type { Knex } from 'knex';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import type { Envelope } from './envelope';
+import { getBus } from './raptor-bus';
+import type { RaptorBus } from './raptor-bus';
+
+export interface OutboxRelayOptions {
+  db?: Knex;
+  bus?: RaptorBus;
+  logger?: Logger;
+  intervalMs?: number;
+  batchSize?: number;
+  /** Rows younger than this are left to the publisher's own post-commit enqueue (the fast path). */
+  minAgeMs?: number;
+  retentionHours?: number;
+  /** How often the leader prunes enqueued rows older than the retention. */
+  pruneEveryMs?: number;
+}
+
+export interface RelayTick {
+  leader: boolean;
+  sent: number;
+  failed: number;
+  pruned: number;
+}
+
+// pg_try_advisory_xact_lock key: any constant shared by every RaptorFlow process on this database.
+const RELAY_LOCK_KEY = 7_466_110_502;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Re-sends outbox rows that the publisher could not enqueue (Redis down, process died between commit and
+ * enqueue). Every service process runs one; a transaction-scoped advisory lock makes exactly one of them the
+ * leader for each tick, and `FOR UPDATE SKIP LOCKED` keeps even a second leader (lock lost mid-tick) from
+ * sending the same row twice. While Redis refuses, the relay backs off exponentially up to 30 s; the rows
+ * wait in PostgreSQL, so nothing is lost. Enqueued rows are pruned after the retention period.
+ */
+export class OutboxRelay {
+  private readonly db: Knex;
+  private readonly bus: RaptorBus;
+  private readonly logger: Logger;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private readonly minAgeMs: number;
+  private readonly retentionHours: number;
+  private readonly pruneEveryMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private backoffMs = 0;
+  private lastPruneAt = 0;
+  private stopped = true;
+
+  constructor(opts: OutboxRelayOptions = {}) {
+    const settings = getSettings();
+    this.db = opts.db ?? getDatabase();
+    this.bus = opts.bus ?? getBus();
+    this.logger = opts.logger ?? createLogger('outbox-relay');
+    this.intervalMs = opts.intervalMs ?? settings.outbox.relayIntervalMs;
+    this.batchSize = opts.batchSize ?? 100;
+    this.minAgeMs = opts.minAgeMs ?? 2_000;
+    this.retentionHours = opts.retentionHours ?? settings.outbox.retentionHours;
+    this.pruneEveryMs = opts.pruneEveryMs ?? 60_000;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick()
+        .catch((err: unknown) => {
+          // PostgreSQL unreachable: nothing to relay from; try again later.
+          this.logger.warn({ err }, 'outbox relay tick failed');
+          this.backoffMs = nextBackoff(this.backoffMs, this.intervalMs);
+          return undefined;
+        })
+        .finally(() => this.schedule(this.intervalMs + this.backoffMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One pass; public so tests and `npm run events` can drive the relay deterministically. */
+  async tick(): Promise<RelayTick> {
+    const result: RelayTick = { leader: false, sent: 0, failed: 0, pruned: 0 };
+    await this.db.transaction(async (trx) => {
+      const { rows } = await trx.raw<{ rows: Array<{ locked: boolean }> }>(
+        'SELECT pg_try_advisory_xact_lock(?) AS locked',
+        [RELAY_LOCK_KEY],
+      );
+      if (!rows[0]?.locked) return;
+      result.leader = true;
+      const pending = await trx('event_outbox')
+        .whereNull('enqueued_at')
+        .andWhere('available_at', '<=', trx.fn.now())
+        .andWhere('created_at', '<', trx.raw(`now() - (? * interval '1 millisecond')`, [this.minAgeMs]))
+        .orderBy('created_at')
+        .limit(this.batchSize)
+        .forUpdate()
+        .skipLocked()
+        .select<Array<{ id: string; envelope: Envelope; attempts: number }>>('id', 'envelope', 'attempts');
+      for (const row of pending) {
+        try {
+          await this.bus.addJob(row.envelope);
+          await trx('event_outbox')
+            .where({ id: row.id })
+            .update({ enqueued_at: trx.fn.now(), attempts: row.attempts + 1, last_error: null });
+          result.sent += 1;
+        } catch (err) {
+          result.failed += 1;
+          const delay = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** Math.min(row.attempts, 5));
+          await trx('event_outbox')
+            .where({ id: row.id })
+            .update({
+              attempts: row.attempts + 1,
+              last_error: String((err as Error).message).slice(0, 500),
+              available_at: trx.raw(`now() + (? * interval '1 millisecond')`, [delay]),
+            });
+          // Redis is most likely down: stop this batch rather than time out on every row.
+          break;
+        }
+      }
+      if (Date.now() - this.lastPruneAt >= this.pruneEveryMs) {
+        this.lastPruneAt = Date.now();
+        result.pruned = await trx('event_outbox')
+          .whereIn(
+            'id',
+            trx('event_outbox')
+              .select('id')
+              .whereNotNull('enqueued_at')
+              .andWhere('enqueued_at', '<', trx.raw(`now() - (? * interval '1 hour')`, [this.retentionHours]))
+              .limit(5_000),
+          )
+          .delete();
+      }
+    });
+    this.backoffMs = result.failed > 0 ? nextBackoff(this.backoffMs, this.intervalMs) : 0;
+    if (result.sent || result.failed || result.pruned) this.logger.info(result, 'outbox relay pass');
+    return result;
+  }
+}
+
+function nextBackoff(current: number, base: number): number {
+  return Math.min(MAX_BACKOFF_MS, current === 0 ? base : current * 2);
+}

@@ -1,0 +1,208 @@
+import { Queue } from 'bullmq';
+import type { Knex } from 'knex';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { PayloadTooLargeError } from '@raptorflow/core/errors/app-error';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import { createLogger } from '@raptorflow/core/logging/logger';
+import type { Logger } from '@raptorflow/core/logging/logger';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import type { Redis } from '@raptorflow/core/redis/redis.factory';
+import { buildEnvelope } from './envelope';
+import { OutboxBatcher } from './outbox-batcher';
+import type { EnvelopeOverrides, Envelope, TypedEnvelope } from './envelope';
+import { EVENT_CATALOG, MAX_EVENT_PAYLOAD_BYTES, jobOptionsFor } from './event-catalog';
+import type { EventPayload, EventType, QueueName } from './event-catalog';
+
+export interface PublishOptions extends EnvelopeOverrides {
+  /** Write the outbox row in this transaction; the job is enqueued only once it commits. */
+  trx?: Knex.Transaction;
+}
+
+export interface RaptorBusOptions {
+  db?: Knex;
+  connection?: Redis;
+  prefix?: string;
+  logger?: Logger;
+  /** How long a publish waits for Redis before leaving the event to the outbox relay. */
+  enqueueTimeoutMs?: number;
+}
+
+/**
+ * Every event is first an `event_outbox` row (in the caller's transaction when there is one), then a BullMQ
+ * job on its domain queue with job id = event id, so a re-send is deduplicated by BullMQ itself.
+ * If Redis is down the row simply stays pending; nothing a caller committed is lost.
+ */
+export class RaptorBus {
+  private readonly db: Knex;
+  private readonly connection: Redis;
+  private readonly ownsConnection: boolean;
+  readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly enqueueTimeoutMs: number;
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly batcher: OutboxBatcher;
+
+  constructor(opts: RaptorBusOptions = {}) {
+    this.db = opts.db ?? getDatabase();
+    this.ownsConnection = !opts.connection;
+    this.connection = opts.connection ?? createRedis('producer');
+    this.prefix = opts.prefix ?? getSettings().queuePrefix;
+    this.logger = opts.logger ?? createLogger('bus');
+    this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? 3_000;
+    this.batcher = new OutboxBatcher({
+      db: this.db,
+      logger: this.logger,
+      addJobs: (envelopes) => this.addJobs(envelopes),
+      queueOf: (e) => EVENT_CATALOG[e.event_type as EventType].queue,
+    });
+  }
+
+  queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      q.on('error', (err) => this.logger.warn({ err, queue: name }, 'queue connection error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async publish<E extends EventType>(
+    type: E,
+    payload: EventPayload<E>,
+    opts: PublishOptions = {},
+  ): Promise<TypedEnvelope<E>> {
+    const def = EVENT_CATALOG[type];
+    const checked = parseOrThrow(def.schema, payload, 'payload') as EventPayload<E>;
+    const envelope = buildEnvelope(type, checked, opts);
+    // Events travel through Redis, which keeps every job in memory: a payload is a message, not storage.
+    const bytes = Buffer.byteLength(JSON.stringify(envelope.payload));
+    if (bytes > MAX_EVENT_PAYLOAD_BYTES)
+      throw new PayloadTooLargeError(`${MAX_EVENT_PAYLOAD_BYTES / 1024} KiB`, `The ${type} event payload`, {
+        max_bytes: MAX_EVENT_PAYLOAD_BYTES,
+        bytes,
+      });
+    if (!opts.trx) {
+      await this.batcher.submit(envelope);
+      return envelope;
+    }
+    const inserted = await opts
+      .trx('event_outbox')
+      .insert({
+        id: envelope.event_id,
+        event_type: type,
+        queue: def.queue,
+        workspace_id: envelope.workspace_id,
+        envelope: JSON.stringify(envelope),
+      })
+      .onConflict('id')
+      .ignore()
+      .returning('id');
+    // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
+    if (inserted.length === 0) return envelope;
+    // Enqueue after commit; a rollback rejects executionPromise and the event never existed.
+    opts.trx.executionPromise.then(
+      () => this.enqueue(envelope),
+      () => undefined,
+    );
+    return envelope;
+  }
+
+  /** Sends an outbox envelope to its queue and marks the row; false when Redis could not take it. */
+  async enqueue(envelope: Envelope): Promise<boolean> {
+    try {
+      await this.addJob(envelope);
+      await this.db('event_outbox')
+        .where({ id: envelope.event_id })
+        .whereNull('enqueued_at')
+        .update({ enqueued_at: this.db.fn.now(), attempts: this.db.raw('attempts + 1') });
+      return true;
+    } catch (err) {
+      this.logger.warn(
+        { err, event_id: envelope.event_id, event_type: envelope.event_type },
+        'event not enqueued yet; it stays in the outbox for the relay',
+      );
+      await this.db('event_outbox')
+        .where({ id: envelope.event_id })
+        .update({
+          attempts: this.db.raw('attempts + 1'),
+          last_error: String((err as Error).message).slice(0, 500),
+        })
+        .catch(() => undefined);
+      return false;
+    }
+  }
+
+  /**
+   * Adds the job (name = event type, id = event id) without touching the outbox row; throws when Redis does
+   * not take it within enqueueTimeoutMs. BullMQ ignores an id it already holds, so re-sending is harmless.
+   */
+  async addJob(envelope: Envelope): Promise<void> {
+    const type = envelope.event_type as EventType;
+    const def = EVENT_CATALOG[type];
+    if (!def) throw new Error(`unknown event type ${envelope.event_type}`);
+    await withTimeout(
+      this.queue(def.queue).add(type, envelope, { ...jobOptionsFor(type), jobId: envelope.event_id }),
+      this.enqueueTimeoutMs,
+    );
+  }
+
+  /** addJob for many envelopes: one addBulk per queue. */
+  async addJobs(envelopes: Envelope[]): Promise<void> {
+    const byQueue = new Map<QueueName, Envelope[]>();
+    for (const e of envelopes) {
+      const def = EVENT_CATALOG[e.event_type as EventType];
+      if (!def) throw new Error(`unknown event type ${e.event_type}`);
+      byQueue.set(def.queue, [...(byQueue.get(def.queue) ?? []), e]);
+    }
+    await withTimeout(
+      Promise.all(
+        [...byQueue].map(([queue, list]) =>
+          this.queue(queue).addBulk(
+            list.map((e) => {
+              const type = e.event_type as EventType;
+              return { name: type, data: e, opts: { ...jobOptionsFor(type), jobId: e.event_id } };
+            }),
+          ),
+        ),
+      ),
+      this.enqueueTimeoutMs,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queues.clear();
+    if (this.ownsConnection) this.connection.disconnect();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+let bus: RaptorBus | undefined;
+
+export function getBus(): RaptorBus {
+  bus ??= new RaptorBus();
+  return bus;
+}
+
+export async function closeBus(): Promise<void> {
+  const b = bus;
+  bus = undefined;
+  if (b) await b.close();
+}
