@@ -65,6 +65,19 @@ describe('the image', () => {
   });
 });
 
+describe('the deps stage', () => {
+  it("copies every workspace's package.json, without which its npm ci fails", () => {
+    const deps = dockerStages(dockerfile).find((s) => s.name === 'deps');
+    const copied = new Set(deps?.copies.flat());
+    const manifests = [
+      'package.json',
+      'package-lock.json',
+      ...rootPkg.workspaces.map((w) => `${w}/package.json`),
+    ];
+    expect(manifests.filter((m) => !copied.has(m))).toEqual([]);
+  });
+});
+
 describe('docker-compose.yml', () => {
   // Line-based on purpose: no YAML parser is a declared dependency, and CI validates the whole file with
   // `docker-compose config` (.ci/run). Service blocks are the two-space-indented keys under `services:`.

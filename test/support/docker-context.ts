@@ -128,14 +128,18 @@ export interface DockerStage {
   name: string | undefined;
   base: string;
   runs: string[];
+  /** Sources of each `COPY <src…> <dest>` without --from (paths in the build context). */
+  copies: string[][];
 }
 
-/** The Dockerfile's stages with their RUN commands (single-line RUNs, as ours are). */
+/** The Dockerfile's stages with their RUN and COPY lines (single-line instructions, as ours are). */
 export function dockerStages(dockerfile: string): DockerStage[] {
   const stages: DockerStage[] = [];
   for (const line of dockerfile.split(/\r?\n/).map((l) => l.trim())) {
     const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
-    if (from) stages.push({ base: from[1]!, name: from[2], runs: [] });
+    if (from) stages.push({ base: from[1]!, name: from[2], runs: [], copies: [] });
+    const copy = /^COPY\s+(?!--from)(.+)$/i.exec(line);
+    if (copy) stages.at(-1)?.copies.push(copy[1]!.split(/\s+/).slice(0, -1));
     const run = /^RUN\s+(.+)$/i.exec(line);
     if (run) {
       if (run[1]!.endsWith('\\')) throw new Error(`multi-line RUN is not supported here: ${line}`);
