@@ -27,8 +27,14 @@ export const DEFAULT_JOB_OPTIONS = Object.freeze({
   removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
 } satisfies JobsOptions);
 
+/** The services that run workers; each event is consumed by exactly one of them (a test checks the code). */
+export const CONSUMER_SERVICES = Object.freeze(['seeder', 'agent-runner', 'cost-ledger'] as const);
+export type ConsumerService = (typeof CONSUMER_SERVICES)[number];
+
 export interface EventDefinition<Q extends QueueName = QueueName, S extends z.ZodType = z.ZodType> {
   queue: Q;
+  /** The one service whose worker handles it (services/<consumer>/src). */
+  consumer: ConsumerService;
   schema: S;
   description: string;
   jobOptions?: JobsOptions;
@@ -44,11 +50,13 @@ function defineEvent<Q extends QueueName, S extends z.ZodType>(def: EventDefinit
 export const EVENT_CATALOG = {
   'workspace.created': defineEvent({
     queue: 'workspace',
+    consumer: 'seeder',
     description: 'A workspace was created; the seeder gives it the seven Lords.',
     schema: z.object({ workspace_id: uuid, name: z.string().min(1).max(200), created_by: uuid }),
   }),
   'agent.run.requested': defineEvent({
     queue: 'agent',
+    consumer: 'agent-runner',
     description: 'A client asked an agent of the Council to run; the agent-runner executes it.',
     schema: z.object({ agent_run_id: uuid, agent_key: z.string().min(1).max(64) }),
     // A retried run can pay the LLM twice: fewer, slower attempts than the default.
@@ -56,11 +64,13 @@ export const EVENT_CATALOG = {
   }),
   'cost.recorded': defineEvent({
     queue: 'cost',
+    consumer: 'cost-ledger',
     description: 'A model call was billed; the cost-ledger folds it into the rollups.',
     schema: z.object({ cost_log_id: uuid, model: z.string().min(1), cost_usd: decimalString }),
   }),
   'ledger.reconcile.requested': defineEvent({
     queue: 'cost',
+    consumer: 'cost-ledger',
     description:
       'Recompute the rollups of the given UTC month (default: this one and the last) from cost_logs, correct ' +
       'drift, reclaim expired budget reservations. Scheduled hourly by the cost-ledger.',
@@ -74,6 +84,7 @@ export const EVENT_CATALOG = {
   }),
   'budget.alert.fired': defineEvent({
     queue: 'notify',
+    consumer: 'cost-ledger',
     description:
       "A workspace's month spend crossed 50, 80 or 100 % of its budget; the cost-ledger POSTs the signed " +
       'webhook (when BUDGET_ALERT_WEBHOOK_URL is set), retried with backoff on its own queue.',
@@ -89,6 +100,7 @@ export const EVENT_CATALOG = {
   }),
   'test.event': defineEvent({
     queue: 'system',
+    consumer: 'seeder',
     description: 'Smoke event: the seeder writes one audit row per event id.',
     schema: z.object({
       message: z.string().max(1_000).optional(),
