@@ -8,7 +8,7 @@ import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { getSettings } from '@raptorflow/core/config/settings';
-import { nanoToDecimal } from '@raptorflow/llm/pricing';
+import { nanoToDecimal } from '@raptorflow/core/money/money';
 import { CostLedgerService } from '../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../services/cost-ledger/src/cost-ledger.worker';
 

@@ -1,7 +1,5 @@
-import { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
-import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
-import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
-import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import type { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
+import { agentResolver, runLease, runSweeper } from '../support/runner-wiring';
 import { insertRun, lordsWorkspace, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';
 import { openStack } from '../support/stack';
@@ -13,14 +11,7 @@ afterAll(() => stack.close());
 const lease = (
   owner: string,
   extra: { leaseMs?: number; workspaceConcurrency?: number; agents?: RunAgentResolver } = {},
-) =>
-  new RunLeaseService({
-    db: stack.db,
-    events: new RunEventLog({ db: stack.db }),
-    owner,
-    leaseMs: 60_000,
-    ...extra,
-  });
+) => runLease(stack, owner, { leaseMs: 60_000, ...extra });
 
 /** A queued research run of the workspace's Cognition, as the full row the lease service takes. */
 async function queuedRun(wsId: string) {
@@ -75,7 +66,7 @@ it('the sweeper requeues a ghost run (no live lease) once, through the outbox', 
     .where({ id: run.id })
     .update({ heartbeat_at: stack.db.raw(`now() - interval '1 minute'`) });
   await new Promise((r) => setTimeout(r, 250));
-  const sweeper = new RunSweeper({ db: stack.db, bus: stack.bus, leaseMs: 100 });
+  const sweeper = runSweeper(stack, { leaseMs: 100 });
   const outbox = () =>
     stack
       .db('event_outbox')
@@ -102,7 +93,7 @@ it('prunes the checkpoints of runs finished longer ago than the retention', asyn
     .update({ status: 'completed', completed_at: stack.db.fn.now() });
   for (const id of [old.id, recent.id])
     await stack.db('langgraph.checkpoints').insert({ thread_id: id, checkpoint_id: 'c1', checkpoint: '{}' });
-  await new RunSweeper({ db: stack.db, bus: stack.bus, retentionHours: 24 }).pruneCheckpoints();
+  await runSweeper(stack, { retentionHours: 24 }).pruneCheckpoints();
   const left = await stack
     .db('langgraph.checkpoints')
     .whereIn('thread_id', [old.id, recent.id])
@@ -129,7 +120,7 @@ async function unseededRun(agedMs = 0) {
 
 it('a run whose agent is not seeded yet stays queued (not started, no attempt) and starts once it is', async () => {
   const run = await unseededRun();
-  const runner = lease('before-seeding', { agents: new RunAgentResolver({ seedingWaitMs: 60_000 }) });
+  const runner = lease('before-seeding', { agents: agentResolver(stack, 60_000) });
   const early = await runner.claim(run.id);
   if (early.kind !== 'unseeded') throw new Error(`expected unseeded, got ${early.kind}`);
   expect(early.retryInMs).toBeGreaterThanOrEqual(500);
@@ -154,7 +145,7 @@ it('a run whose agent is not seeded yet stays queued (not started, no attempt) a
 });
 
 it('fails a run never seeded once the wait is over, without starting it; never waits past the bound', async () => {
-  const agents = new RunAgentResolver({ seedingWaitMs: 1_000 });
+  const agents = agentResolver(stack, 1_000);
   // Aged by its created_at (the database clock decides), not by sleeping.
   const nearly = await unseededRun(900);
   const last = await lease('r', { agents }).claim(nearly.id);

@@ -1,10 +1,6 @@
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type { Job } from 'bullmq';
-import { AgentRunService } from '../../services/agent-runner/src/agent-run.service';
 import { createAgentRunnerWorker } from '../../services/agent-runner/src/agent-runner.worker';
-import { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
-import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
-import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { runsClient } from '../support/agent-runs';
 import { newUser } from '../support/factories';
@@ -12,6 +8,7 @@ import type { TestUser, TestWorkspace } from '../support/factories';
 import { expectError } from '../support/gateway';
 import { client, eventually } from '../support/http';
 import { newDispatcher } from '../support/llm';
+import { agentResolver, agentRunService, runLease } from '../support/runner-wiring';
 import { serviceEnv, useServices } from '../support/processes';
 import type { RunningService } from '../support/processes';
 
@@ -99,14 +96,9 @@ describe('with an in-process runner whose seeding wait is short, and no seeder',
   const checkpointer = PostgresSaver.fromConnString(getSettings().databaseUrl, { schema: 'langgraph' });
   let worker: ReturnType<typeof createAgentRunnerWorker>;
   beforeAll(() => {
-    const lease = new RunLeaseService({
-      db: stack.db,
-      events: new RunEventLog({ db: stack.db }),
-      owner: 'seeding-wait-test',
-      agents: new RunAgentResolver({ seedingWaitMs: WAIT_MS }),
-    });
+    const lease = runLease(stack, 'seeding-wait-test', { agents: agentResolver(stack, WAIT_MS) });
     const { dispatcher } = newDispatcher(stack, { LLM_PROVIDER: 'local' });
-    const service = new AgentRunService({ lease, checkpointer, db: stack.db, dispatcher });
+    const service = agentRunService(stack, { lease, checkpointer, dispatcher });
     worker = createAgentRunnerWorker(service, { concurrency: 2 });
   });
   // Closed before the next test starts the runner process, so that one is the only runner there is.

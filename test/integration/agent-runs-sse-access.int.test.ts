@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { getSettings } from '@raptorflow/core/config/settings';
-import type { RunEventType } from '@raptorflow/data/runs/run-events';
+import type { RunEventType } from '@raptorflow/data/repositories/agent-run.rows';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { insertRun, seedLords } from '../support/agent-runs';

@@ -1,7 +1,8 @@
+import { getLogger } from '@raptorflow/core/logging/logger';
 import type { Knex } from 'knex';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { getSettings } from '@raptorflow/core/config/settings';
-import type { RunEventType } from '@raptorflow/data/runs/run-events';
+import type { RunEventType } from '@raptorflow/data/repositories/agent-run.rows';
 import express from 'express';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { RunEventHub } from '../../services/gateway/src/agent-runs/run-event.hub';
@@ -231,10 +232,16 @@ it('refuses other workspaces’ runs (404) and a malformed Last-Event-ID (422)',
 
 it('stops watching, polling and heartbeating for a client that went away', async () => {
   const run = await insertRun(stack.db, t.ws.id, 'seer', { status: 'running' });
-  const hub = new RunEventHub({ db: stack.db, prefix: stack.prefix, pollMs: 100 });
+  const hub = new RunEventHub({ db: stack.db, prefix: stack.prefix, pollMs: 100, logger: getLogger() });
   const log = announced();
   const access = new RunStreamAccess({ memberships: new MembershipService({ db: stack.db }) });
-  const streams = new RunEventStreamService({ hub, access, events: log, heartbeatMs: 50 });
+  const streams = new RunEventStreamService({
+    hub,
+    access,
+    events: log,
+    heartbeatMs: 50,
+    logger: getLogger(),
+  });
   const app = express();
   const reader = { userId: t.member.id, workspaceId: t.ws.id };
   app.get('/s', (_req, res) => streams.open(res, { id: run.id, status: 'running' }, 0, reader));

@@ -5,7 +5,7 @@ import type { FlowRuntime } from '../../services/agent-runner/src/flows/flow.typ
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { EMPTY_GUARDRAILS } from '@raptorflow/data/runs/flow-inputs';
 import { getSettings } from '@raptorflow/core/config/settings';
-import type { FlowName } from '@raptorflow/data/models/agent.model';
+import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
 import { auditedTools } from '../../services/agent-runner/src/tools/council-tools';
 import type { ToolContext } from '../../services/agent-runner/src/tools/tool-context';

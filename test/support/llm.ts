@@ -6,7 +6,7 @@ import { ModelRouter } from '@raptorflow/llm/model-router';
 import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 import { parseSettings } from '@raptorflow/core/config/settings';
 import type { LlmSettings } from '@raptorflow/core/config/llm-settings';
-import type { ModelPricing } from '@raptorflow/llm/pricing';
+import type { ModelPricing } from '@raptorflow/core/money/money';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { newUser, newWorkspace } from './factories';
 import { FakeAnthropicServer, FakeGeminiServer } from './fake-llm';

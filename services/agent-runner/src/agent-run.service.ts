@@ -1,36 +1,35 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { Knex } from 'knex';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
+import { AgentRepository } from '@raptorflow/data/repositories/agent.repository';
+import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
+import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import { EMPTY_GUARDRAILS, guardrailRulesSchema } from '@raptorflow/data/runs/flow-inputs';
-import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import type { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import { RetryLaterError } from '@raptorflow/events/worker/worker-runtime';
-import { RunEventLog } from '@raptorflow/data/runs/run-events';
-import { createLogger } from '@raptorflow/core/logging/logger';
+import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { createModelDispatchTool } from './tools/model-dispatch.tool';
-import { getDatabase } from '@raptorflow/core/db/database';
-import { getSettings } from '@raptorflow/core/config/settings';
 import { isAppError } from '@raptorflow/core/errors/app-error';
 import { withAudit } from './tools/audited-tool';
-import type { AgentRun } from '@raptorflow/data/models/agent.model';
 import type { Logger } from '@raptorflow/core/logging/logger';
-import { FLOWS } from './flows/flow-registry';
 import type { FlowDefinition, FlowGraph } from './flows/flow.types';
 import type { RunLeaseService } from './run-lease.service';
-import { RunControlRegistry } from './run-control.registry';
+import type { RunControlRegistry } from './run-control.registry';
 import type { AbortReason } from './run-control.registry';
 import { RunSteps } from './run-steps.service';
 
 export interface AgentRunServiceOptions {
   lease: RunLeaseService;
   checkpointer: BaseCheckpointSaver;
-  db?: Knex;
-  events?: RunEventLog;
-  dispatcher?: ModelDispatcher;
-  audit?: AuditLogService;
-  controls?: RunControlRegistry;
-  flows?: Record<string, FlowDefinition>;
-  timeoutMs?: number;
-  logger?: Logger;
+  db: Knex;
+  events: RunEventLog;
+  dispatcher: ModelDispatcher;
+  audit: AuditLogService;
+  controls: RunControlRegistry;
+  flows: Record<string, FlowDefinition>;
+  timeoutMs: number;
+  logger: Logger;
 }
 
 /** How long a run waiting for its workspace's slot sits in the delayed set before it asks again. */
@@ -43,6 +42,9 @@ const CAP_RETRY_MS = 1_000;
  */
 export class AgentRunService {
   private readonly db: Knex;
+  private readonly steps: AgentRunStepRepository;
+  private readonly costs: CostLogRepository;
+  private readonly agents: AgentRepository;
   private readonly events: RunEventLog;
   private readonly dispatcher: ModelDispatcher;
   private readonly audit: AuditLogService;
@@ -53,14 +55,17 @@ export class AgentRunService {
   private readonly logger: Logger;
 
   constructor(private readonly o: AgentRunServiceOptions) {
-    this.db = o.db ?? getDatabase();
-    this.events = o.events ?? new RunEventLog({ db: this.db });
-    this.dispatcher = o.dispatcher ?? new ModelDispatcher();
-    this.audit = o.audit ?? new AuditLogService({ db: this.db });
-    this.controls = o.controls ?? new RunControlRegistry();
-    this.flows = o.flows ?? FLOWS;
-    this.timeoutMs = o.timeoutMs ?? getSettings().agentRuns.timeoutMs;
-    this.logger = o.logger ?? createLogger('agent-runner');
+    this.db = o.db;
+    this.steps = new AgentRunStepRepository(o.db);
+    this.costs = new CostLogRepository(o.db);
+    this.agents = new AgentRepository(o.db);
+    this.events = o.events;
+    this.dispatcher = o.dispatcher;
+    this.audit = o.audit;
+    this.controls = o.controls;
+    this.flows = o.flows;
+    this.timeoutMs = o.timeoutMs;
+    this.logger = o.logger;
   }
 
   /** `isLastAttempt`: BullMQ will not retry, so an infrastructure failure must end the run here. */
@@ -142,7 +147,7 @@ export class AgentRunService {
   }
 
   private async runFlow(
-    run: AgentRun,
+    run: AgentRunRow,
     signal: AbortSignal,
     resumed: boolean,
   ): Promise<Record<string, unknown>> {
@@ -153,11 +158,7 @@ export class AgentRunService {
       graph = flow.compile(this.o.checkpointer);
       this.graphs.set(run.flow, graph);
     }
-    const agent = run.agent_id
-      ? await this.db('agents')
-          .where({ id: run.agent_id })
-          .first<{ key: string; name: string; domain: string } | undefined>('key', 'name', 'domain')
-      : undefined;
+    const agent = run.agent_id ? await this.agents.persona(run.agent_id) : undefined;
     const rules = await this.db('workspace_guardrails')
       .where({ workspace_id: run.workspace_id })
       .first<{ rules: unknown } | undefined>('rules');
@@ -173,7 +174,8 @@ export class AgentRunService {
       audit: this.audit,
     });
     const steps = new RunSteps({
-      db: this.db,
+      steps: this.steps,
+      costs: this.costs,
       events: this.events,
       run,
       model: run.model,

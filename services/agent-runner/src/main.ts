@@ -3,18 +3,28 @@ import { randomBytes } from 'node:crypto';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import pg from 'pg';
 import { getSettings } from '@raptorflow/core/config/settings';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { getBus } from '@raptorflow/events/bus/raptor-bus';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
 import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { AgentRunService } from './agent-run.service';
+import { FLOWS } from './flows/flow-registry';
 import { createAgentRunnerWorker } from './agent-runner.worker';
 import { RunAgentResolver } from './run-agent-resolver.service';
 import { RunControlRegistry } from './run-control.registry';
 import { RunLeaseService } from './run-lease.service';
 import { RunSweeper } from './run-sweeper.service';
 
+// The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
+const db = getDatabase();
+const logger = createLogger('agent-runner');
 // Checkpoints get their own small pool, so a burst of checkpoint writes never starves the run bookkeeping.
 const checkpointPool = new pg.Pool({
   connectionString: settings.databaseUrl,
@@ -22,28 +32,54 @@ const checkpointPool = new pg.Pool({
   application_name: 'raptorflow-checkpoints',
 });
 checkpointPool.on('error', () => undefined);
-const controls = new RunControlRegistry();
-const sweeper = new RunSweeper();
+const controls = new RunControlRegistry({ logger });
+const sweeper = new RunSweeper({
+  db,
+  bus: getBus(),
+  leaseMs: settings.agentRuns.leaseMs,
+  retentionHours: settings.agentRuns.checkpointRetentionHours,
+  logger,
+});
 
 runWorkerService({
   service: 'agent-runner',
   port: settings.workerPorts.agentRunner,
   models: () => {
     const router = new ModelRouter({ settings: getSettings().llm });
-    warnAboutRetirements(router, createLogger('agent-runner'));
+    warnAboutRetirements(router, logger);
     return router;
   },
   start: async () => {
     await controls.start();
     sweeper.start();
     // How long a run asked for before its workspace was seeded waits for its agent (AGENT_SEEDING_WAIT_MS).
-    const agents = new RunAgentResolver({ seedingWaitMs: settings.agentRuns.seedingWaitMs });
+    const agents = new RunAgentResolver({
+      runs: new AgentRunRepository(db),
+      seedingWaitMs: settings.agentRuns.seedingWaitMs,
+    });
+    const events = new RunEventLog({ db, prefix: settings.queuePrefix });
     const lease = new RunLeaseService({
+      db,
+      events,
       owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      leaseMs: settings.agentRuns.leaseMs,
+      workspaceConcurrency: settings.agentRuns.workspaceConcurrency,
       agents,
     });
     const checkpointer = new PostgresSaver(checkpointPool, undefined, { schema: 'langgraph' });
-    return [createAgentRunnerWorker(new AgentRunService({ lease, checkpointer, controls }))];
+    const runs = new AgentRunService({
+      lease,
+      checkpointer,
+      db,
+      events,
+      dispatcher: new ModelDispatcher(),
+      audit: new AuditLogService({ db }),
+      controls,
+      flows: FLOWS,
+      timeoutMs: settings.agentRuns.timeoutMs,
+      logger,
+    });
+    return [createAgentRunnerWorker(runs)];
   },
   beforeStop: () => sweeper.stop(),
   afterStop: async () => {

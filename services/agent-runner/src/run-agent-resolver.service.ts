@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
+import type { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 
-/** How long a run asked for before its workspace's Lords were seeded waits for them, by default. */
-export const DEFAULT_SEEDING_WAIT_MS = 60_000;
 /** Between two looks at a waiting run: seeding normally lands within milliseconds of the workspace. */
 const SEEDING_RETRY_MS = 500;
 
@@ -12,8 +11,9 @@ export type AgentResolution =
   | { kind: 'never_seeded'; error: { code: 'agent_not_seeded'; message: string } };
 
 export interface RunAgentResolverOptions {
+  runs: AgentRunRepository;
   /** From the run's request: how long its agent may take to appear before the run fails. */
-  seedingWaitMs?: number;
+  seedingWaitMs: number;
   retryMs?: number;
 }
 
@@ -25,9 +25,12 @@ export interface RunAgentResolverOptions {
 export class RunAgentResolver {
   readonly seedingWaitMs: number;
   private readonly retryMs: number;
+  private readonly runs: AgentRunRepository;
 
-  constructor(opts: RunAgentResolverOptions = {}) {
-    this.seedingWaitMs = opts.seedingWaitMs ?? DEFAULT_SEEDING_WAIT_MS;
+  constructor(opts: RunAgentResolverOptions) {
+    this.runs = opts.runs;
+    this.seedingWaitMs = opts.seedingWaitMs;
+    // A tuning constant rather than a dependency: tests shorten it.
     this.retryMs = opts.retryMs ?? SEEDING_RETRY_MS;
   }
 
@@ -35,15 +38,7 @@ export class RunAgentResolver {
     trx: Knex.Transaction,
     run: { id: string; workspace_id: string; agent_key: string },
   ): Promise<AgentResolution> {
-    const { rows } = await trx.raw<{ rows: Array<{ agent_id: string | null; waited_ms: string }> }>(
-      `SELECT a.id AS agent_id,
-              (EXTRACT(EPOCH FROM (clock_timestamp() - r.created_at)) * 1000)::bigint AS waited_ms
-         FROM agent_runs r
-         LEFT JOIN agents a ON a.workspace_id = r.workspace_id AND a.key = r.agent_key
-        WHERE r.id = ?`,
-      [run.id],
-    );
-    const row = rows[0];
+    const row = await this.runs.agentAndWait(trx, run.id);
     if (row?.agent_id) return { kind: 'resolved', agentId: row.agent_id };
     const left = this.seedingWaitMs - Number(row?.waited_ms ?? this.seedingWaitMs);
     if (left > 0) {

@@ -1,5 +1,4 @@
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
-import { getLogger } from '@raptorflow/core/logging/logger';
 import { runCancelChannel } from '@raptorflow/data/runs/run-events';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
@@ -16,8 +15,8 @@ export class RunControlRegistry {
   private subscriber: Redis | undefined;
   private readonly logger: Logger;
 
-  constructor(opts: { logger?: Logger } = {}) {
-    this.logger = opts.logger ?? getLogger();
+  constructor(opts: { logger: Logger }) {
+    this.logger = opts.logger;
   }
 
   async start(subscriber: Redis = createRedis('worker'), channel = runCancelChannel()): Promise<void> {

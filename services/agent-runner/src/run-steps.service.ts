@@ -1,6 +1,8 @@
-import type { Knex } from 'knex';
 import { isAppError } from '@raptorflow/core/errors/app-error';
-import type { AgentRun } from '@raptorflow/data/models/agent.model';
+import { decimalToNumber, nanoToDecimal, nanoToNumber, usdToNano } from '@raptorflow/core/money/money';
+import type { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
+import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
+import type { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepDispatchRequest, StepDispatchResult, StepRunner, StepScope } from './flows/flow.types';
 
@@ -25,9 +27,10 @@ interface ToolOutput {
 }
 
 export interface RunStepsOptions {
-  db: Knex;
+  steps: AgentRunStepRepository;
+  costs: CostLogRepository;
   events: RunEventLog;
-  run: AgentRun;
+  run: AgentRunRow;
   model: string;
   dispatchTool: DispatchToolLike;
   signal: AbortSignal;
@@ -45,41 +48,22 @@ export class RunSteps implements StepRunner {
   constructor(private readonly o: RunStepsOptions) {}
 
   async step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
-    const { db, run, events } = this.o;
-    const done = await db('agent_run_steps')
-      .where({ run_id: run.id, key, status: 'completed' })
-      .first<{ output: T } | undefined>('output');
+    const { steps, run, events } = this.o;
+    const done = await steps.completedOutput<T>(run.id, key);
     if (done) return done.output;
 
-    this.position ??= Number(
-      ((
-        await db('agent_run_steps')
-          .where({ run_id: run.id })
-          .max<{ max: number | null }>('position as max')
-          .first()
-      )?.max ?? -1) + 1,
-    );
-    const [row] = await db('agent_run_steps')
-      .insert({
-        run_id: run.id,
-        workspace_id: run.workspace_id,
-        key,
-        position: this.position,
-        status: 'running',
-      })
-      .onConflict(['run_id', 'key'])
-      .merge({
-        status: 'running',
-        attempts: db.raw('agent_run_steps.attempts + 1'),
-        started_at: db.fn.now(),
-        error: null,
-        completed_at: null,
-      })
-      .returning<Array<{ position: number; attempts: number }>>(['position', 'attempts']);
-    if (row!.position === this.position) this.position++;
-    await events.append(run, 'step.started', { step: key, position: row!.position, attempt: row!.attempts });
+    this.position ??= await steps.nextPosition(run.id);
+    const row = await steps.start({
+      run_id: run.id,
+      workspace_id: run.workspace_id,
+      key,
+      position: this.position,
+    });
+    if (row.position === this.position) this.position++;
+    await events.append(run, 'step.started', { step: key, position: row.position, attempt: row.attempts });
 
-    const spent = { input: 0, output: 0, cost: 0, model: null as string | null };
+    // Cost in nano-USD: a step of many calls sums exactly (a float sum of the calls' USD would drift).
+    const spent = { input: 0, output: 0, costNano: 0n, model: null as string | null };
     const scope: StepScope = {
       signal: this.o.signal,
       dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
@@ -90,7 +74,7 @@ export class RunSteps implements StepRunner {
         const out = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ToolOutput;
         spent.input += (out.usage?.input_tokens ?? 0) + (out.usage?.cached_input_tokens ?? 0);
         spent.output += (out.usage?.output_tokens ?? 0) + (out.usage?.thinking_tokens ?? 0);
-        spent.cost += out.cost_usd;
+        spent.costNano += usdToNano(out.cost_usd);
         spent.model = out.model;
         return { text: out.text, model: out.model, costUsd: out.cost_usd };
       },
@@ -98,21 +82,17 @@ export class RunSteps implements StepRunner {
 
     try {
       const output = await fn(scope);
-      await db('agent_run_steps')
-        .where({ run_id: run.id, key })
-        .update({
-          status: 'completed',
-          output: JSON.stringify(output ?? null),
-          model: spent.model,
-          input_tokens: spent.input,
-          output_tokens: spent.output,
-          cost_usd: spent.cost.toFixed(9),
-          completed_at: db.fn.now(),
-        });
+      await steps.complete(run.id, key, {
+        output,
+        model: spent.model,
+        input_tokens: spent.input,
+        output_tokens: spent.output,
+        cost_usd: nanoToDecimal(spent.costNano),
+      });
       await events.append(run, 'step.completed', {
         step: key,
-        position: row!.position,
-        cost_usd: spent.cost,
+        position: row.position,
+        cost_usd: nanoToNumber(spent.costNano),
         run_cost_usd: await this.runCost(),
       });
       return output;
@@ -120,12 +100,9 @@ export class RunSteps implements StepRunner {
       const error = isAppError(err)
         ? { code: err.code, message: err.message }
         : { code: 'step_failed', message: err instanceof Error ? err.message : String(err) };
-      await db('agent_run_steps')
-        .where({ run_id: run.id, key })
-        .update({ status: 'failed', error: JSON.stringify(error), completed_at: db.fn.now() })
-        .catch(() => undefined);
+      await steps.fail(run.id, key, error).catch(() => undefined);
       await events
-        .append(run, 'step.failed', { step: key, position: row!.position, error })
+        .append(run, 'step.failed', { step: key, position: row.position, error })
         .catch(() => undefined);
       throw err;
     }
@@ -133,10 +110,7 @@ export class RunSteps implements StepRunner {
 
   /** Everything this run has cost so far, failed and cancelled calls included (from its cost rows). */
   private async runCost(): Promise<number> {
-    const [r] = await this.o
-      .db('cost_logs')
-      .where({ agent_run_id: this.o.run.id })
-      .sum<Array<{ sum: string | null }>>('cost_usd as sum');
-    return Number(r?.sum ?? 0);
+    const totals = await this.o.costs.runTotals(this.o.run.id);
+    return decimalToNumber(totals.costUsd);
   }
 }

@@ -1,17 +1,14 @@
 import type { Knex } from 'knex';
-import { getBus } from '@raptorflow/events/bus/raptor-bus';
-import { getDatabase } from '@raptorflow/core/db/database';
-import { getLogger } from '@raptorflow/core/logging/logger';
-import { getSettings } from '@raptorflow/core/config/settings';
+import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 
 export interface RunSweeperOptions {
-  db?: Knex;
-  bus?: RaptorBus;
-  leaseMs?: number;
-  retentionHours?: number;
-  logger?: Logger;
+  db: Knex;
+  bus: RaptorBus;
+  leaseMs: number;
+  retentionHours: number;
+  logger: Logger;
 }
 
 /**
@@ -22,19 +19,20 @@ export interface RunSweeperOptions {
  */
 export class RunSweeper {
   private readonly db: Knex;
+  private readonly runs: AgentRunRepository;
   private readonly bus: RaptorBus;
   private readonly leaseMs: number;
   private readonly retentionHours: number;
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(opts: RunSweeperOptions = {}) {
-    const s = getSettings().agentRuns;
-    this.db = opts.db ?? getDatabase();
-    this.bus = opts.bus ?? getBus();
-    this.leaseMs = opts.leaseMs ?? s.leaseMs;
-    this.retentionHours = opts.retentionHours ?? s.checkpointRetentionHours;
-    this.logger = opts.logger ?? getLogger();
+  constructor(opts: RunSweeperOptions) {
+    this.db = opts.db;
+    this.runs = new AgentRunRepository(opts.db);
+    this.bus = opts.bus;
+    this.leaseMs = opts.leaseMs;
+    this.retentionHours = opts.retentionHours;
+    this.logger = opts.logger;
   }
 
   start(intervalMs = this.leaseMs): void {
@@ -54,23 +52,7 @@ export class RunSweeper {
 
   async requeueGhosts(): Promise<number> {
     return this.db.transaction(async (trx) => {
-      // heartbeat_at doubles as "last swept": a requeued run is left alone for two lease periods.
-      const ghosts = await trx('agent_runs')
-        .where({ status: 'running' })
-        .where(
-          'lease_expires_at',
-          '<',
-          trx.raw(`now() - make_interval(secs => ?::double precision / 1000)`, [this.leaseMs]),
-        )
-        .where(
-          'heartbeat_at',
-          '<',
-          trx.raw(`now() - make_interval(secs => ?::double precision / 500)`, [this.leaseMs]),
-        )
-        .update({ heartbeat_at: trx.fn.now(), lease_owner: null })
-        .returning<
-          Array<{ id: string; workspace_id: string; agent_key: string; correlation_id: string | null }>
-        >(['id', 'workspace_id', 'agent_key', 'correlation_id']);
+      const ghosts = await this.runs.markGhosts(trx, this.leaseMs);
       for (const g of ghosts) {
         this.logger.warn({ agent_run_id: g.id }, 'ghost run (no live lease): requeued');
         await this.bus.publish(
@@ -84,13 +66,6 @@ export class RunSweeper {
   }
 
   async pruneCheckpoints(): Promise<number> {
-    const finished = this.db('agent_runs')
-      .select(this.db.raw('id::text'))
-      .whereIn('status', ['completed', 'failed', 'cancelled'])
-      .where('completed_at', '<', this.db.raw(`now() - make_interval(hours => ?)`, [this.retentionHours]));
-    let pruned = 0;
-    for (const table of ['checkpoint_writes', 'checkpoint_blobs', 'checkpoints'])
-      pruned += await this.db(`langgraph.${table}`).whereIn('thread_id', finished.clone()).del();
-    return pruned;
+    return this.runs.pruneCheckpoints(this.retentionHours);
   }
 }

@@ -4,7 +4,7 @@ import { getDatabase } from '@raptorflow/core/db/database';
 import { runPrepared } from '@raptorflow/core/db/prepared';
 import { CURRENT_MONTH_SQL, budgetOfSql } from '@raptorflow/data/costs/budget-sql';
 import { BudgetExceededError } from '@raptorflow/core/errors/app-error';
-import { decimalToNano, nanoToDecimal, nanoToNumber } from './pricing';
+import { decimalToNano, nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
 
 /** $1 workspace, $2 default budget, $3 amount, $4 model, $5 agent run, $6 correlation id, $7 TTL ms. */
 const RESERVE_STATEMENT = {

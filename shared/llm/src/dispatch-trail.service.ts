@@ -9,7 +9,7 @@ import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
 import type { ChatMessage, ProviderName, TokenUsage } from './llm.types';
-import { nanoToDecimal, nanoToNumber } from './pricing';
+import { nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
 
 export interface DispatchActor {
   workspaceId: string;

@@ -1,3 +1,5 @@
+import type { TokenUsage } from '@raptorflow/core/money/money';
+
 /**
  * The contract between the ModelDispatcher and the providers. A provider makes exactly ONE attempt per
  * `generate` call (the SDKs' own retries are off): retries, fallbacks, rate limits and budgets live in the
@@ -21,18 +23,8 @@ export interface ProviderRequest {
   signal: AbortSignal;
 }
 
-/**
- * Token counts by billing kind, already disjoint: `inputTokens` EXCLUDES cached reads and cache writes, and
- * `outputTokens` EXCLUDES thinking tokens, so pricing adds each kind once (no double count).
- */
-export interface TokenUsage {
-  inputTokens: number;
-  cachedInputTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  thinkingTokens: number;
-}
-
+// One definition of billable usage, beside the money math that prices it.
+export type { TokenUsage } from '@raptorflow/core/money/money';
 export interface ProviderResponse {
   text: string;
   /** The model id the provider reports (falls back to the requested one). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CatalogError, loadCatalogOverride } from './catalog-override.schema';
 import type { CatalogOverride } from './catalog-override.schema';
 import { buildModelCatalog, catalogPackageVersion } from './model-catalog.builder';
-import { costNanoUsd, nanoToDecimal } from './pricing';
+import { costNanoUsd, nanoToDecimal } from '@raptorflow/core/money/money';
 
 const catalog = buildModelCatalog();
 const day = (d: string) => new Date(`${d}T12:00:00Z`);

@@ -1,4 +1,4 @@
-import type { ModelPricing } from './pricing';
+import type { ModelPricing } from '@raptorflow/core/money/money';
 
 export type CatalogProvider = 'gemini' | 'anthropic';
 

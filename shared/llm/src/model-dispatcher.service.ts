@@ -18,7 +18,7 @@ import { ProviderError } from './llm.types';
 import type { ChatMessage, ProviderName, ProviderResponse, TokenUsage } from './llm.types';
 import { ModelRouter } from './model-router';
 import type { ResolvedRoute } from './model-router';
-import { costNanoUsd, nanoToNumber, worstCaseNanoUsd } from './pricing';
+import { costNanoUsd, nanoToNumber, worstCaseNanoUsd } from '@raptorflow/core/money/money';
 import { AbortedError, backoffMs, sleep } from './retry-policy';
 import { promptTokenUpperBound } from './token-estimate';
 

@@ -8,7 +8,7 @@ import type { LlmProvider, ProviderName } from './llm.types';
 import type { CatalogEntry, ModelCatalog } from './model-catalog';
 import { getModelCatalog } from './model-catalog.builder';
 import { RETIREMENT_WARNING_DAYS } from './model-facts';
-import type { ModelPricing } from './pricing';
+import type { ModelPricing } from '@raptorflow/core/money/money';
 import { AnthropicProvider } from './providers/anthropic.provider';
 import { GeminiProvider } from './providers/gemini.provider';
 import { LocalProvider } from './providers/local.provider';

@@ -1,4 +1,4 @@
-import type { ModelPricing, PriceTier } from './pricing';
+import type { ModelPricing, PriceTier } from '@raptorflow/core/money/money';
 
 /**
  * Turns list prices in USD per 1M tokens (as the price catalog and the operator file write them) into the

@@ -1,4 +1,4 @@
-import { nanoToDecimal, worstCaseNanoUsd } from '@raptorflow/llm/pricing';
+import { nanoToDecimal, worstCaseNanoUsd } from '@raptorflow/core/money/money';
 import { promptTokenUpperBound } from '@raptorflow/llm/token-estimate';
 import { catalogPricing } from '../../support/llm';
 import { newUser, newWorkspace } from '../../support/factories';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { nanoToDecimal } from '@raptorflow/llm/pricing';
+import { nanoToDecimal } from '@raptorflow/core/money/money';
 import { newUser, newWorkspace } from '../../support/factories';
 import { eventually } from '../../support/http';
 import { actualRollups, expectedRollups, insertCostRows } from '../../support/ledger';

@@ -1,4 +1,4 @@
-import type { FlowName } from '@raptorflow/data/models/agent.model';
+import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { FlowDefinition } from './flow.types';
 import { guardianFlow } from './guardian.flow';
 import { matrixFlow } from './matrix.flow';

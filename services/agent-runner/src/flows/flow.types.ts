@@ -1,5 +1,5 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
-import type { FlowName } from '@raptorflow/data/models/agent.model';
+import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
 
 /**

@@ -3,34 +3,33 @@ import type { z } from 'zod';
 import { COUNCIL_OF_LORDS } from '@raptorflow/data/domain/council-of-lords';
 import { ConflictError, NotFoundError, ValidationFailedError } from '@raptorflow/core/errors/app-error';
 import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
-import { ModelRouter } from '@raptorflow/llm/model-router';
-import { RunEventLog, runCancelChannel } from '@raptorflow/data/runs/run-events';
+import type { ModelRouter } from '@raptorflow/llm/model-router';
+import { runCancelChannel } from '@raptorflow/data/runs/run-events';
+import type { RunEventLog } from '@raptorflow/data/runs/run-events';
+import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import { AgentRepository } from '@raptorflow/data/repositories/agent.repository';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
-import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import { getCorrelationId } from '@raptorflow/core/context/request-context';
-import { getDatabase } from '@raptorflow/core/db/database';
-import { getLogger } from '@raptorflow/core/logging/logger';
-import { getSettings } from '@raptorflow/core/config/settings';
 import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
-import type { FlowName } from '@raptorflow/data/models/agent.model';
+import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { LordDefinition } from '@raptorflow/data/domain/council-of-lords';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import type { createRunBody } from './agent-run.schemas';
-import { RUN_COLUMNS, toRunView } from './agent-run.views';
-import type { RunRow, RunView } from './agent-run.views';
+import { toRunView } from './agent-run.views';
+import type { RunView } from './agent-run.views';
 
 export interface AgentRunServiceOptions {
-  db?: Knex;
-  bus?: RaptorBus;
-  events?: RunEventLog;
+  db: Knex;
+  bus: RaptorBus;
+  events: RunEventLog;
   /** Validates a requested model the way the dispatcher will resolve it, so a bad one fails now, not later. */
-  router?: ModelRouter;
+  router: ModelRouter;
   /** Fail-fast connection the cancel nudge is published on. */
   redis?: Redis;
-  prefix?: string;
-  logger?: Logger;
+  prefix: string;
+  logger: Logger;
   /** The Council every workspace is seeded with: what a run may ask for before its workspace is seeded. */
   lords?: readonly LordDefinition[];
 }
@@ -50,6 +49,8 @@ export type CancelOutcome =
 /** Run writes: the request (row + first event + outbox row, atomically) and cancellation. */
 export class AgentRunService {
   private readonly db: Knex;
+  private readonly runs: AgentRunRepository;
+  private readonly agents: AgentRepository;
   private readonly bus: RaptorBus;
   private readonly events: RunEventLog;
   private readonly router: ModelRouter;
@@ -58,14 +59,17 @@ export class AgentRunService {
   private readonly logger: Logger;
   private readonly lords: readonly LordDefinition[];
 
-  constructor(opts: AgentRunServiceOptions = {}) {
-    this.db = opts.db ?? getDatabase();
-    this.bus = opts.bus ?? getBus();
-    this.prefix = opts.prefix ?? getSettings().queuePrefix;
+  constructor(opts: AgentRunServiceOptions) {
+    this.db = opts.db;
+    this.runs = new AgentRunRepository(opts.db);
+    this.agents = new AgentRepository(opts.db);
+    this.bus = opts.bus;
+    this.prefix = opts.prefix;
     this.redis = opts.redis;
-    this.events = opts.events ?? new RunEventLog({ db: this.db, redis: opts.redis, prefix: this.prefix });
-    this.router = opts.router ?? new ModelRouter();
-    this.logger = opts.logger ?? getLogger();
+    this.events = opts.events;
+    this.router = opts.router;
+    this.logger = opts.logger;
+    // Data, not a dependency: the Council is the same everywhere unless a test narrows it.
     this.lords = opts.lords ?? COUNCIL_OF_LORDS;
   }
 
@@ -85,32 +89,23 @@ export class AgentRunService {
     const model = body.model ?? agent.default_model;
 
     return this.db.transaction(async (trx) => {
-      const [run] = await trx('agent_runs')
-        .insert({
-          workspace_id: workspaceId,
-          agent_id: agent.id,
-          agent_key: agent.key,
-          flow: agent.default_flow,
-          model,
-          status: 'queued',
-          input: JSON.stringify(input),
-          requested_by: userId,
-          correlation_id: getCorrelationId() ?? null,
-        })
-        .returning<Array<{ id: string }>>('id');
-      if (!run) throw new Error('agent_runs insert returned no row');
-      await this.events.append(
-        { id: run.id, workspace_id: workspaceId },
-        'status',
-        { status: 'queued' },
-        trx,
-      );
+      const id = await this.runs.insertQueued(trx, {
+        workspace_id: workspaceId,
+        agent_id: agent.id,
+        agent_key: agent.key,
+        flow: agent.default_flow,
+        model,
+        input,
+        requested_by: userId,
+        correlation_id: getCorrelationId() ?? null,
+      });
+      await this.events.append({ id, workspace_id: workspaceId }, 'status', { status: 'queued' }, trx);
       await this.bus.publish(
         'agent.run.requested',
-        { agent_run_id: run.id, agent_key: agent.key },
+        { agent_run_id: id, agent_key: agent.key },
         { trx, workspaceId },
       );
-      return { id: run.id, status: 'queued' as const };
+      return { id, status: 'queued' as const };
     });
   }
 
@@ -119,9 +114,7 @@ export class AgentRunService {
    * from (seeding is asynchronous: a run asked for right after the workspace was created is still accepted).
    */
   private async agentFor(workspaceId: string, key: string): Promise<RunAgent> {
-    const row = await this.db('agents')
-      .where({ workspace_id: workspaceId, key })
-      .first<RunAgent | undefined>('id', 'key', 'default_flow', 'default_model');
+    const row = await this.agents.findByKey(workspaceId, key);
     if (row) return row;
     const lord = this.lords.find((l) => l.key === key);
     if (lord) return { id: null, key, default_flow: lord.default_flow, default_model: lord.default_model };
@@ -137,34 +130,21 @@ export class AgentRunService {
    */
   async cancel(workspaceId: string, id: string): Promise<CancelOutcome> {
     const outcome = await this.db.transaction(async (trx): Promise<CancelOutcome> => {
-      const current = await trx('agent_runs')
-        .where({ id, workspace_id: workspaceId })
-        .forUpdate()
-        .first<{ status: string } | undefined>('status');
-      if (!current) throw new NotFoundError('Run not found');
-      if (current.status === 'queued') {
-        const [row] = await trx('agent_runs')
-          .where({ id })
-          .update({
-            status: 'cancelled',
-            completed_at: trx.fn.now(),
-            updated_at: trx.fn.now(),
-            error: JSON.stringify({ code: 'cancelled', message: 'Cancelled before it started' }),
-          })
-          .returning<RunRow[]>([...RUN_COLUMNS]);
+      const status = await this.runs.lockStatus(trx, workspaceId, id);
+      if (!status) throw new NotFoundError('Run not found');
+      if (status === 'queued') {
+        const row = await this.runs.cancelQueued(trx, id, {
+          code: 'cancelled',
+          message: 'Cancelled before it started',
+        });
         await this.events.append({ id, workspace_id: workspaceId }, 'status', { status: 'cancelled' }, trx);
-        return { kind: 'cancelled', run: toRunView(row!) };
+        return { kind: 'cancelled', run: toRunView(row) };
       }
-      if (current.status === 'running') {
-        await trx('agent_runs')
-          .where({ id })
-          .whereNull('cancel_requested_at')
-          .update({ cancel_requested_at: trx.fn.now(), updated_at: trx.fn.now() });
+      if (status === 'running') {
+        await this.runs.requestCancel(trx, id);
         return { kind: 'requested', id, status: 'running', cancel_requested: true };
       }
-      throw new ConflictError(`The run already ended (${current.status}); there is nothing to cancel`, {
-        status: current.status,
-      });
+      throw new ConflictError(`The run already ended (${status}); there is nothing to cancel`, { status });
     });
     if (outcome.kind === 'requested') await this.nudgeRunner(id);
     return outcome;

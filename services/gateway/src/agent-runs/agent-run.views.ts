@@ -1,43 +1,16 @@
-import type { FlowName, RunStatus, StepStatus } from '@raptorflow/data/models/agent.model';
+import { decimalToNumber } from '@raptorflow/core/money/money';
+import type {
+  FlowName,
+  RunStatus,
+  RunViewRow,
+  StepViewRow,
+} from '@raptorflow/data/repositories/agent-run.rows';
+import type { RunCostViewRow } from '@raptorflow/data/repositories/cost.rows';
 
 /** The API shapes of a run and its parts; NUMERIC money leaves as a JSON number only here, at the edge. */
 type RunError = { code: string; message: string } | null;
 
-export const RUN_COLUMNS = [
-  'id',
-  'agent_key',
-  'flow',
-  'status',
-  'input',
-  'output',
-  'error',
-  'model',
-  'cost_usd',
-  'input_tokens',
-  'output_tokens',
-  'duration_ms',
-  'created_at',
-  'started_at',
-  'completed_at',
-] as const;
-
-export interface RunRow {
-  id: string;
-  agent_key: string;
-  flow: FlowName;
-  status: RunStatus;
-  input: Record<string, unknown>;
-  output: Record<string, unknown> | null;
-  error: RunError;
-  model: string;
-  cost_usd: string;
-  input_tokens: number;
-  output_tokens: number;
-  duration_ms: number | null;
-  created_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
-}
+export type RunRow = RunViewRow;
 
 export interface RunView {
   id: string;
@@ -69,7 +42,7 @@ export function toRunView(r: RunRow): RunView {
     output: r.output,
     error: r.error,
     model: r.model,
-    cost_usd: Number(r.cost_usd),
+    cost_usd: decimalToNumber(r.cost_usd),
     input_tokens: Number(r.input_tokens),
     output_tokens: Number(r.output_tokens),
     duration_ms: r.duration_ms,
@@ -79,31 +52,7 @@ export function toRunView(r: RunRow): RunView {
   };
 }
 
-export const STEP_COLUMNS = [
-  'key',
-  'position',
-  'status',
-  'model',
-  'input_tokens',
-  'output_tokens',
-  'cost_usd',
-  'started_at',
-  'completed_at',
-  'error',
-] as const;
-
-export interface StepRow {
-  key: string;
-  position: number;
-  status: StepStatus;
-  model: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: string;
-  started_at: Date;
-  completed_at: Date | null;
-  error: RunError;
-}
+export type StepRow = StepViewRow;
 
 export function toStepView(s: StepRow) {
   return {
@@ -113,34 +62,14 @@ export function toStepView(s: StepRow) {
     model: s.model,
     input_tokens: Number(s.input_tokens),
     output_tokens: Number(s.output_tokens),
-    cost_usd: Number(s.cost_usd),
+    cost_usd: decimalToNumber(s.cost_usd),
     started_at: s.started_at.toISOString(),
     completed_at: iso(s.completed_at),
     error: s.error,
   };
 }
 
-export const COST_COLUMNS = [
-  'id',
-  'provider',
-  'model',
-  'outcome',
-  'input_tokens',
-  'output_tokens',
-  'cost_usd',
-  'created_at',
-] as const;
-
-export interface CostRow {
-  id: string;
-  provider: string;
-  model: string;
-  outcome: 'success' | 'failed' | 'cancelled';
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: string;
-  created_at: Date;
-}
+export type CostRow = RunCostViewRow;
 
 export function toCostView(c: CostRow) {
   return {
@@ -150,7 +79,7 @@ export function toCostView(c: CostRow) {
     outcome: c.outcome,
     input_tokens: Number(c.input_tokens),
     output_tokens: Number(c.output_tokens),
-    cost_usd: Number(c.cost_usd),
+    cost_usd: decimalToNumber(c.cost_usd),
     created_at: c.created_at.toISOString(),
   };
 }

@@ -1,11 +1,10 @@
 import type { Response } from 'express';
 import { PermissionDeniedError } from '@raptorflow/core/errors/app-error';
-import { RunEventLog, TERMINAL_STATUSES } from '@raptorflow/data/runs/run-events';
+import { TERMINAL_STATUSES } from '@raptorflow/data/repositories/agent-run.rows';
 import { getCorrelationId } from '@raptorflow/core/context/request-context';
-import { getLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
-import type { RunEventRow } from '@raptorflow/data/runs/run-events';
-import type { RunStatus } from '@raptorflow/data/models/agent.model';
+import type { RunEventLog, RunEventRow } from '@raptorflow/data/runs/run-events';
+import type { RunStatus } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunEventHub, RunWatcher } from './run-event.hub';
 import type { AccessHolder, RunStreamAccess } from './run-stream-access.service';
 
@@ -21,10 +20,10 @@ export interface RunEventStreamServiceOptions {
   hub: RunEventHub;
   /** Ends a stream when its reader stops being a member of the run's workspace. */
   access: RunStreamAccess;
-  events?: RunEventLog;
+  events: RunEventLog;
   /** A comment line this often keeps proxies from closing an idle stream and finds dead clients. */
   heartbeatMs?: number;
-  logger?: Logger;
+  logger: Logger;
 }
 
 /**
@@ -42,9 +41,9 @@ export class RunEventStreamService {
   constructor(opts: RunEventStreamServiceOptions) {
     this.hub = opts.hub;
     this.access = opts.access;
-    this.events = opts.events ?? new RunEventLog();
+    this.events = opts.events;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
-    this.logger = opts.logger ?? getLogger();
+    this.logger = opts.logger;
   }
 
   async open(

@@ -1,11 +1,10 @@
 import type { Knex } from 'knex';
-import { TERMINAL_STATUSES, runEventsChannel } from '@raptorflow/data/runs/run-events';
+import { runEventsChannel } from '@raptorflow/data/runs/run-events';
+import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import { TERMINAL_STATUSES } from '@raptorflow/data/repositories/agent-run.rows';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
-import { getDatabase } from '@raptorflow/core/db/database';
-import { getLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
-import type { RunStatus } from '@raptorflow/data/models/agent.model';
 
 /** One open stream of a run, as the hub sees it. */
 export interface RunWatcher {
@@ -17,12 +16,12 @@ export interface RunWatcher {
 }
 
 export interface RunEventHubOptions {
-  db?: Knex;
+  db: Knex;
   /** A connection the hub may put in subscriber mode; made on the first watch when omitted. */
   subscriber?: Redis;
-  prefix?: string;
+  prefix: string;
   pollMs?: number;
-  logger?: Logger;
+  logger: Logger;
 }
 
 /**
@@ -32,7 +31,7 @@ export interface RunEventHubOptions {
  * not one per stream, so a thousand watchers cost the database the same as one.
  */
 export class RunEventHub {
-  private readonly db: Knex;
+  private readonly runs: AgentRunRepository;
   private readonly channel: string;
   private readonly pollMs: number;
   private readonly logger: Logger;
@@ -42,12 +41,12 @@ export class RunEventHub {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(opts: RunEventHubOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: RunEventHubOptions) {
+    this.runs = new AgentRunRepository(opts.db);
     this.subscriber = opts.subscriber;
     this.channel = runEventsChannel(opts.prefix);
     this.pollMs = opts.pollMs ?? 1_000;
-    this.logger = opts.logger ?? getLogger();
+    this.logger = opts.logger;
   }
 
   /** Starts waking `w`; the returned function stops it. */
@@ -100,13 +99,7 @@ export class RunEventHub {
     this.polling = true;
     try {
       const ids = [...this.watchers.keys()];
-      const rows = await this.db('agent_runs as r')
-        .whereRaw('r.id = ANY(?::uuid[])', [ids])
-        .select<Array<{ id: string; status: RunStatus; last_event_id: string | number | null }>>(
-          'r.id',
-          'r.status',
-          this.db.raw('(SELECT max(e.id) FROM agent_run_events e WHERE e.run_id = r.id) AS last_event_id'),
-        );
+      const rows = await this.runs.progress(ids);
       const seen = new Map(rows.map((r) => [r.id, r]));
       for (const id of ids) {
         const row = seen.get(id);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
-import { decimalToNano, nanoToNumber } from '@raptorflow/llm/pricing';
+import { decimalToNano, nanoToNumber } from '@raptorflow/core/money/money';
 import { getDatabase } from '@raptorflow/core/db/database';
 
 export interface CostSummary {

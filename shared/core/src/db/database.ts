@@ -1,6 +1,5 @@
 import knexFactory from 'knex';
 import type { Knex } from 'knex';
-import { Model } from 'objection';
 import pg from 'pg';
 import { getSettings } from '../config/settings';
 
@@ -36,12 +35,9 @@ export function createDatabase(opts: DatabaseOptions = {}): Knex {
 
 let shared: Knex | undefined;
 
-/** The process-wide pool; Objection models are bound to it. */
+/** The process-wide pool, for composition roots (each service's main.ts); everything else is handed a Knex. */
 export function getDatabase(): Knex {
-  if (!shared) {
-    shared = createDatabase();
-    Model.knex(shared);
-  }
+  shared ??= createDatabase();
   return shared;
 }
 

@@ -1,20 +1,21 @@
 import type { Knex } from 'knex';
-import { getDatabase } from '@raptorflow/core/db/database';
-import type { Agent } from '../models/agent.model';
+import { AgentRepository } from '../repositories/agent.repository';
+import type { AgentRow } from '../repositories/agent.repository';
 import { COUNCIL_OF_LORDS } from './council-of-lords';
 import type { LordDefinition } from './council-of-lords';
 
 export interface AgentRegistryOptions {
-  db?: Knex;
+  db: Knex;
   lords?: readonly LordDefinition[];
 }
 
 export class AgentRegistryService {
-  private readonly db: Knex;
+  private readonly agents: AgentRepository;
   private readonly lords: readonly LordDefinition[];
 
-  constructor(opts: AgentRegistryOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: AgentRegistryOptions) {
+    this.agents = new AgentRepository(opts.db);
+    // Data, not a dependency: the Council is the same everywhere unless a test narrows it.
     this.lords = opts.lords ?? COUNCIL_OF_LORDS;
   }
 
@@ -23,16 +24,10 @@ export class AgentRegistryService {
    * repeated deliveries of the same event converge on exactly one row per Lord. Returns how many were new.
    */
   async seedWorkspace(workspaceId: string, trx?: Knex.Transaction): Promise<number> {
-    const rows = this.lords.map((l) => ({ workspace_id: workspaceId, ...l }));
-    const inserted = await (trx ?? this.db)('agents')
-      .insert(rows)
-      .onConflict(['workspace_id', 'key'])
-      .ignore()
-      .returning('id');
-    return inserted.length;
+    return this.agents.insertMissing(workspaceId, this.lords, trx);
   }
 
-  async listAgents(workspaceId: string): Promise<Agent[]> {
-    return this.db('agents').where({ workspace_id: workspaceId }).orderBy('key', 'asc');
+  async listAgents(workspaceId: string): Promise<AgentRow[]> {
+    return this.agents.listForWorkspace(workspaceId);
   }
 }

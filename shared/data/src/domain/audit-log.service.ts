@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { getContext } from '@raptorflow/core/context/request-context';
 import { getDatabase } from '@raptorflow/core/db/database';
-import type { ActorType } from '../models/audit-log.model';
+import type { ActorType } from '../repositories/audit-log.rows';
 
 export interface AuditEntry {
   action: string;

@@ -1,4 +1,4 @@
-import type { FlowName } from '../models/agent.model';
+import type { FlowName } from '../repositories/agent-run.rows';
 
 export type ModelAlias = 'fast' | 'standard' | 'heavy';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FlowName } from '../models/agent.model';
+import type { FlowName } from '../repositories/agent-run.rows';
 
 /** SPEC §9: what each flow takes. The gateway validates a run's input against these (422 otherwise). */
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { getSettings } from '@raptorflow/core/config/settings';
-import { getDatabase } from '@raptorflow/core/db/database';
-import type { RunStatus } from '../models/agent.model';
 import { getLogger } from '@raptorflow/core/logging/logger';
+import { AgentRunEventRepository } from '../repositories/agent-run-event.repository';
+import type { AgentRunEventRow, RunEventType } from '../repositories/agent-run.rows';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
 
@@ -12,17 +12,7 @@ import type { Redis } from '@raptorflow/core/redis/redis.factory';
  * Redis carries no data, only the nudge: a lost message delays a stream until its next poll, never reorders
  * or loses an event.
  */
-export type RunEventType = 'status' | 'step.started' | 'step.completed' | 'step.failed';
-
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
-
-export interface RunEventRow {
-  id: number;
-  run_id: string;
-  type: RunEventType;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
+export type RunEventRow = Pick<AgentRunEventRow, 'id' | 'run_id' | 'type' | 'data' | 'created_at'>;
 
 /** The pub/sub channels, under the queue prefix so test runs and deployments sharing a Redis stay apart. */
 export function runEventsChannel(prefix = getSettings().queuePrefix): string {
@@ -34,19 +24,19 @@ export function runCancelChannel(prefix = getSettings().queuePrefix): string {
 }
 
 export interface RunEventLogOptions {
-  db?: Knex;
+  db: Knex;
   /** Publishing connection (fail-fast); made on first use when omitted. */
   redis?: Redis;
-  prefix?: string;
+  prefix: string;
 }
 
 export class RunEventLog {
-  private readonly db: Knex;
+  private readonly events: AgentRunEventRepository;
   private redis: Redis | undefined;
   private readonly channel: string;
 
-  constructor(opts: RunEventLogOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: RunEventLogOptions) {
+    this.events = new AgentRunEventRepository(opts.db);
     this.redis = opts.redis;
     this.channel = runEventsChannel(opts.prefix);
   }
@@ -58,24 +48,16 @@ export class RunEventLog {
     data: Record<string, unknown>,
     trx?: Knex.Transaction,
   ): Promise<number> {
-    const [row] = await (trx ?? this.db)('agent_run_events')
-      .insert({ run_id: run.id, workspace_id: run.workspace_id, type, data: JSON.stringify(data) })
-      .returning<Array<{ id: number }>>('id');
+    const id = await this.events.append(run, type, data, trx);
     const announce = () => this.announce(run.id);
     if (trx) void trx.executionPromise.then(announce, () => undefined);
     else announce();
-    return Number(row!.id);
+    return id;
   }
 
   /** Events of a run after `afterId`, oldest first. */
   async since(runId: string, afterId = 0, limit = 500): Promise<RunEventRow[]> {
-    const rows = await this.db('agent_run_events')
-      .where('run_id', runId)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .select<RunEventRow[]>('id', 'run_id', 'type', 'data', 'created_at');
-    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    return this.events.since(runId, afterId, limit);
   }
 
   private announce(runId: string): void {

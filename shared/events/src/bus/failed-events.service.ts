@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { getContext } from '@raptorflow/core/context/request-context';
 import { getDatabase } from '@raptorflow/core/db/database';
-import type { ActorType } from '@raptorflow/data/models/audit-log.model';
+import type { ActorType } from '@raptorflow/data/repositories/audit-log.rows';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import {
   ConflictError,

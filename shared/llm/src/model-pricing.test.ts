@@ -1,4 +1,4 @@
-import { costNanoUsd, decimalToNano, nanoToDecimal, worstCaseNanoUsd } from './pricing';
+import { costNanoUsd, decimalToNano, nanoToDecimal, worstCaseNanoUsd } from '@raptorflow/core/money/money';
 import { buildModelCatalog } from './model-catalog.builder';
 import type { TokenUsage } from './llm.types';
 

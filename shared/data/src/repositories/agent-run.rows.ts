@@ -1,0 +1,105 @@
+/**
+ * The row types of the runs aggregate: one per table (`agent_runs`, `agent_run_steps`, `agent_run_events`).
+ * Repositories return these (or a `Pick` of them), so a column has one declared type wherever it is read.
+ * NUMERIC money columns are exact decimal strings; bigint token counts arrive as numbers (see database.ts).
+ */
+
+export type FlowName = 'research' | 'muse' | 'matrix' | 'guardian';
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type StepStatus = 'running' | 'completed' | 'failed';
+export type RunEventType = 'status' | 'step.started' | 'step.completed' | 'step.failed';
+export type RunError = { code: string; message: string };
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface AgentRunRow {
+  id: string;
+  workspace_id: string;
+  /** Null until the run starts when it was asked for before the workspace's Lords were seeded. */
+  agent_id: string | null;
+  agent_key: string;
+  flow: FlowName;
+  model: string;
+  status: RunStatus;
+  input: Record<string, unknown>;
+  output: Record<string, unknown> | null;
+  error: RunError | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: string;
+  attempts: number;
+  requested_by: string | null;
+  correlation_id: string | null;
+  cancel_requested_at: Date | null;
+  heartbeat_at: Date | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  duration_ms: number | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  updated_at: Date;
+}
+
+/** One step (LangGraph node) of a run; a completed step's output is reused when the run resumes. */
+export interface AgentRunStepRow {
+  id: string;
+  run_id: string;
+  workspace_id: string;
+  key: string;
+  position: number;
+  status: StepStatus;
+  output: unknown;
+  error: RunError | null;
+  model: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: string;
+  attempts: number;
+  started_at: Date;
+  completed_at: Date | null;
+}
+
+/** The run's progress log: SSE event ids are these row ids. */
+export interface AgentRunEventRow {
+  id: number;
+  run_id: string;
+  workspace_id: string;
+  type: RunEventType;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** The columns the API shows of a run, of a step. */
+export const RUN_VIEW_COLUMNS = [
+  'id',
+  'agent_key',
+  'flow',
+  'status',
+  'input',
+  'output',
+  'error',
+  'model',
+  'cost_usd',
+  'input_tokens',
+  'output_tokens',
+  'duration_ms',
+  'created_at',
+  'started_at',
+  'completed_at',
+] as const satisfies ReadonlyArray<keyof AgentRunRow>;
+export type RunViewRow = Pick<AgentRunRow, (typeof RUN_VIEW_COLUMNS)[number]>;
+
+export const STEP_VIEW_COLUMNS = [
+  'key',
+  'position',
+  'status',
+  'model',
+  'input_tokens',
+  'output_tokens',
+  'cost_usd',
+  'started_at',
+  'completed_at',
+  'error',
+] as const satisfies ReadonlyArray<keyof AgentRunStepRow>;
+export type StepViewRow = Pick<AgentRunStepRow, (typeof STEP_VIEW_COLUMNS)[number]>;

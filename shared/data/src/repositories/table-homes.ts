@@ -1,0 +1,27 @@
+/**
+ * Where each table's SQL lives: one repository file and one row type per table (checked against the schema and
+ * the sources by test/integration/table-homes.int.test.ts). Paths are relative to shared/data/src/repositories.
+ */
+export interface TableHome {
+  repository: string;
+  row: string;
+}
+
+export const TABLE_HOMES: Readonly<Record<string, TableHome>> = Object.freeze({
+  agents: { repository: 'agent.repository.ts', row: 'AgentRow' },
+  agent_runs: { repository: 'agent-run.repository.ts', row: 'AgentRunRow' },
+  agent_run_steps: { repository: 'agent-run-step.repository.ts', row: 'AgentRunStepRow' },
+  agent_run_events: { repository: 'agent-run-event.repository.ts', row: 'AgentRunEventRow' },
+  cost_logs: { repository: 'cost-log.repository.ts', row: 'CostLogRow' },
+  cost_rollups: { repository: 'cost-rollup.repository.ts', row: 'CostRollupRow' },
+  cost_rollup_folds: { repository: 'cost-rollup.repository.ts', row: 'CostRollupFoldRow' },
+  budget_usage: { repository: 'budget.repository.ts', row: 'BudgetUsageRow' },
+  budget_reservations: { repository: 'budget.repository.ts', row: 'BudgetReservationRow' },
+  workspace_budgets: { repository: 'budget.repository.ts', row: 'WorkspaceBudgetRow' },
+  budget_alerts: { repository: 'budget-alert.repository.ts', row: 'BudgetAlertRow' },
+  audit_logs: { repository: 'audit-log.repository.ts', row: 'AuditLogRow' },
+  event_outbox: { repository: 'event-outbox.repository.ts', row: 'EventOutboxRow' },
+  workspaces: { repository: 'workspace.repository.ts', row: 'WorkspaceRow' },
+  workspace_members: { repository: 'workspace.repository.ts', row: 'WorkspaceMemberRow' },
+  workspace_guardrails: { repository: 'workspace.repository.ts', row: 'WorkspaceGuardrailRow' },
+});

@@ -1,0 +1,119 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createDatabase } from '@raptorflow/core/db/database';
+import { TABLE_HOMES } from '@raptorflow/data/repositories/table-homes';
+
+/**
+ * One data home per table: every table of the schema has exactly one repository holding its SQL and exactly
+ * one row type. Checked against the live schema (a new migration needs a home) and the sources (SQL on a
+ * table outside its home fails, naming the file).
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const REPOSITORIES = 'shared/data/src/repositories';
+
+/**
+ * SQL not moved to its repository yet, as `table: [files]`. Each entry must still be true (so the list only
+ * shrinks); moving the SQL means deleting the entry.
+ */
+const NOT_YET_HOMED: Record<string, string[]> = {
+  cost_logs: [
+    'services/cost-ledger/src/cost-ledger.service.ts',
+    'services/cost-ledger/src/ledger-reconciler.service.ts',
+    'services/gateway/src/costs/cost-summary.service.ts',
+    'shared/llm/src/dispatch-trail.service.ts',
+  ],
+  cost_rollups: [
+    'services/cost-ledger/src/cost-ledger.service.ts',
+    'services/cost-ledger/src/ledger-reconciler.service.ts',
+    'services/gateway/src/costs/cost-summary.service.ts',
+    'shared/data/src/costs/budget-sql.ts',
+  ],
+  cost_rollup_folds: [
+    'services/cost-ledger/src/cost-ledger.service.ts',
+    'services/cost-ledger/src/ledger-reconciler.service.ts',
+  ],
+  budget_usage: [
+    'services/cost-ledger/src/ledger-reconciler.service.ts',
+    'shared/llm/src/budget-ledger.service.ts',
+  ],
+  budget_reservations: ['shared/llm/src/budget-ledger.service.ts'],
+  workspace_budgets: [
+    'services/gateway/src/budgets/budget.service.ts',
+    'shared/data/src/costs/budget-sql.ts',
+  ],
+  budget_alerts: [
+    'services/cost-ledger/src/alert-webhook.service.ts',
+    'services/gateway/src/costs/cost-summary.service.ts',
+    'shared/llm/src/budget-alerts.service.ts',
+  ],
+  audit_logs: [
+    'services/gateway/src/audit/audit-log-query.service.ts',
+    'shared/data/src/domain/audit-log.service.ts',
+  ],
+  event_outbox: [
+    'shared/events/src/bus/failed-events.service.ts',
+    'shared/events/src/bus/outbox-batcher.ts',
+    'shared/events/src/bus/outbox-relay.ts',
+    'shared/events/src/bus/raptor-bus.ts',
+  ],
+  workspaces: [
+    'services/gateway/src/members/member.service.ts',
+    'services/gateway/src/workspaces/workspace.service.ts',
+    'services/seeder/src/seeder.service.ts',
+  ],
+  workspace_members: [
+    'services/gateway/src/members/member.service.ts',
+    'services/gateway/src/workspaces/membership.service.ts',
+    'services/gateway/src/workspaces/workspace.service.ts',
+  ],
+  workspace_guardrails: [
+    'services/agent-runner/src/agent-run.service.ts',
+    'services/gateway/src/guardrails/guardrail.service.ts',
+  ],
+};
+
+const db = createDatabase({ poolMax: 1 });
+afterAll(() => db.destroy());
+
+function sources(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir)).flatMap((name) => {
+    const rel = `${dir}/${name}`;
+    if (['node_modules', 'dist', 'migrations'].includes(name)) return [];
+    if (statSync(path.join(ROOT, rel)).isDirectory()) return sources(rel);
+    return rel.endsWith('.ts') && !rel.endsWith('.test.ts') ? [rel] : [];
+  });
+}
+
+const files = [...sources('shared'), ...sources('services')].map((f) => ({
+  file: f,
+  text: readFileSync(path.join(ROOT, f), 'utf8'),
+}));
+
+/** knex calls on the table (`db('t')`, `trx('t as x')`) and SQL naming it after a keyword. */
+const touches = (text: string, table: string) =>
+  new RegExp(
+    `\\(\\s*'${table}(\\s+as\\s+\\w+)?'\\s*[),]|\\b(FROM|INTO|UPDATE|JOIN|TABLE|USING)\\s+${table}\\b`,
+  ).test(text);
+
+it('every table of the schema has a home, and every home a table', async () => {
+  const { rows } = await db.raw<{ rows: Array<{ table_name: string }> }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE 'knex_%'`,
+  );
+  expect(Object.keys(TABLE_HOMES).sort()).toEqual(rows.map((r) => r.table_name).sort());
+});
+
+// A repository's read may join another aggregate's table (a run's agent, a run's newest event); outside the
+// repositories no SQL names a table at all.
+it.each(Object.entries(TABLE_HOMES))('%s: its SQL lives in its repository, none outside', (table, home) => {
+  const where = files.filter((f) => touches(f.text, table)).map((f) => f.file);
+  if (!NOT_YET_HOMED[table]) expect(where).toContain(`${REPOSITORIES}/${home.repository}`);
+  expect(where.filter((f) => !f.startsWith(`${REPOSITORIES}/`)).sort()).toEqual(
+    [...(NOT_YET_HOMED[table] ?? [])].sort(),
+  );
+});
+
+it.each(Object.entries(TABLE_HOMES))('%s: exactly one row type', (_table, home) => {
+  const declared = files.filter((f) => new RegExp(`export (interface|type) ${home.row}\\b`).test(f.text));
+  expect(declared.map((f) => f.file)).toHaveLength(1);
+  expect(declared[0]!.file.startsWith(REPOSITORIES)).toBe(true);
+});
