@@ -69,7 +69,7 @@ export class AdminLoginThrottle {
     this.prefix = opts.prefix;
     this.maxFailures = opts.maxFailures ?? 10;
     this.windowMs = opts.windowMs ?? 300_000;
-    this.timeoutMs = opts.timeoutMs ?? 1_000;
+    this.timeoutMs = opts.timeoutMs ?? 2_000;
     if (!Number.isInteger(this.maxFailures) || this.maxFailures < 1)
       throw new Error(`admin login maxFailures must be a positive integer, got ${this.maxFailures}`);
     if (!Number.isInteger(this.windowMs) || this.windowMs < 1_000)
@@ -125,10 +125,22 @@ export class AdminLoginThrottle {
         this.timeoutMs,
       );
     });
+    // The client fails fast while it is not connected (no offline queue), so a sign-in that arrives while it
+    // is still connecting (a fresh replica, a reconnect) waits for it within the same time budget instead of
+    // being refused as if Redis were down.
+    let onReady: (() => void) | undefined;
+    const connected =
+      this.redis.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            onReady = resolve;
+            this.redis.once('ready', onReady);
+          });
     try {
-      return await Promise.race([call(), timeout]);
+      return await Promise.race([connected.then(call), timeout]);
     } finally {
       clearTimeout(timer);
+      if (onReady) this.redis.removeListener('ready', onReady);
     }
   }
 }
