@@ -1,3 +1,4 @@
+import { getLogger } from '@raptorflow/core/logging/logger';
 // bench/ledger: cost.recorded events folded per second by ONE ledger worker (in-process, concurrency as
 // configured: claim + month/day upserts + threshold check, one transaction each), against a raw single-row
 // INSERT loop into the same PostgreSQL, in the same run.
@@ -58,7 +59,11 @@ export async function runLedgerBench(db: Knex, events = 4_000): Promise<string[]
             ),
           ),
       );
-    const service = new CostLedgerService({ db, alerts: new BudgetAlertService({ db, bus }) });
+    const service = new CostLedgerService({
+      db,
+      alerts: new BudgetAlertService({ db, bus }),
+      logger: getLogger(),
+    });
     let t = performance.now();
     const worker = createCostLedgerWorker(service, { concurrency });
     try {

@@ -1,3 +1,4 @@
+import { getLogger } from '@raptorflow/core/logging/logger';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { newTeam } from '../support/factories';
@@ -12,6 +13,7 @@ const gateway = useGateway(stack);
 const ledger = new CostLedgerService({
   db: stack.db,
   alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+  logger: getLogger(),
 });
 
 const day = (offsetDays: number) => new Date(Date.now() - offsetDays * 86_400_000).toISOString().slice(0, 10);

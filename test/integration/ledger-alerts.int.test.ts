@@ -1,3 +1,4 @@
+import { getLogger } from '@raptorflow/core/logging/logger';
 import { BudgetService } from '../../services/gateway/src/budgets/budget.service';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
@@ -16,7 +17,11 @@ afterAll(async () => {
 });
 
 const ledger = () =>
-  new CostLedgerService({ db: wide, alerts: new BudgetAlertService({ db: wide, bus: stack.bus }) });
+  new CostLedgerService({
+    db: wide,
+    alerts: new BudgetAlertService({ db: wide, bus: stack.bus }),
+    logger: getLogger(),
+  });
 
 async function workspaceWithBudget(budget: string) {
   const owner = await newUser();

@@ -1,3 +1,4 @@
+import { getLogger } from '@raptorflow/core/logging/logger';
 import { spawnSync } from 'node:child_process';
 import type { Worker } from 'bullmq';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
@@ -19,12 +20,13 @@ const workers: Worker[] = [];
 afterAll(() => stack.close(workers));
 
 const alerts = new BudgetAlertService({ db: stack.db, bus: stack.bus });
-const ledger = new CostLedgerService({ db: stack.db, alerts });
+const ledger = new CostLedgerService({ db: stack.db, alerts, logger: getLogger() });
 const reconciler = new LedgerReconciler({
   db: stack.db,
   audit: new AuditLogService({ db: stack.db }),
   alerts,
   budgets: new BudgetLedgerService({ db: stack.db }),
+  logger: getLogger(),
 });
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 

@@ -1,9 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  AlertWebhookService,
-  WebhookDeliveryError,
-} from '../../services/cost-ledger/src/alert-webhook.service';
+import { WebhookDeliveryError } from '../../services/cost-ledger/src/alert-webhook.service';
+import { alertWebhook } from '../support/ledger';
 import { newUser, newWorkspace } from '../support/factories';
 import { openStack } from '../support/stack';
 
@@ -61,7 +59,7 @@ it('does not follow a redirect: the signed body never reaches the new location',
   const elsewhere = await server((_req, res) => res.writeHead(204).end());
   const receiver = await server((_req, res) => res.writeHead(307, { location: elsewhere.url }).end());
   const { ws, payload } = await alert();
-  const svc = new AlertWebhookService({ db: stack.db, url: receiver.url, blockPrivateAddresses: false });
+  const svc = alertWebhook(stack.db, { url: receiver.url, blockPrivateAddresses: false });
   const err = await svc.deliver(payload, ws.id).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WebhookDeliveryError);
   expect((err as Error).message).toBe('receiver answered 307 (redirects are not followed)');
@@ -75,7 +73,7 @@ it('in production refuses a receiver on a private address, by literal IP or by a
   const port = new URL(receiver.url).port;
   for (const url of [receiver.url, `http://localhost:${port}/hook`]) {
     const { ws, payload } = await alert();
-    const svc = new AlertWebhookService({ db: stack.db, url, blockPrivateAddresses: true });
+    const svc = alertWebhook(stack.db, { url, blockPrivateAddresses: true });
     const err = await svc.deliver(payload, ws.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebhookDeliveryError);
     expect((err as Error).message).toMatch(
@@ -87,9 +85,6 @@ it('in production refuses a receiver on a private address, by literal IP or by a
 
   // The same receiver outside production (tests, development) is delivered to.
   const { ws, payload } = await alert();
-  await new AlertWebhookService({ db: stack.db, url: receiver.url, blockPrivateAddresses: false }).deliver(
-    payload,
-    ws.id,
-  );
+  await alertWebhook(stack.db, { url: receiver.url, blockPrivateAddresses: false }).deliver(payload, ws.id);
   expect(receiver.hits()).toBe(1);
 });

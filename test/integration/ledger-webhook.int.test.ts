@@ -1,8 +1,8 @@
+import { getLogger } from '@raptorflow/core/logging/logger';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'bullmq';
-import { AlertWebhookService } from '../../services/cost-ledger/src/alert-webhook.service';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
 import {
   createCostLedgerWorker,
@@ -12,7 +12,7 @@ import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
-import { insertCostRows } from '../support/ledger';
+import { alertWebhook, insertCostRows } from '../support/ledger';
 import { openStack } from '../support/stack';
 
 /**
@@ -80,14 +80,13 @@ async function crossFifty() {
 const ledger = new CostLedgerService({
   db: stack.db,
   alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+  logger: getLogger(),
 });
 
 it('a receiver that fails twice then succeeds gets exactly one delivery, signed as documented', async () => {
   const rx = await receiver((n) => (n <= 2 ? 'fail' : 'ok'));
   try {
-    workers.push(
-      createNotifyWorker(new AlertWebhookService({ db: stack.db, url: rx.url }), { prefix: stack.prefix }),
-    );
+    workers.push(createNotifyWorker(alertWebhook(stack.db, { url: rx.url }), { prefix: stack.prefix }));
     const { ws, ids } = await crossFifty();
     await ledger.fold(ids[0]!);
     await eventually(async () => rx.accepted.length === 1, 15_000);
@@ -114,7 +113,7 @@ it('a dead receiver never slows folding', async () => {
   const rx = await receiver(() => 'hang');
   try {
     workers.push(
-      createNotifyWorker(new AlertWebhookService({ db: stack.db, url: rx.url, timeoutMs: 20_000 }), {
+      createNotifyWorker(alertWebhook(stack.db, { url: rx.url, timeoutMs: 20_000 }), {
         prefix: stack.prefix,
         concurrency: 1,
       }),

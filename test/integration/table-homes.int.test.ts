@@ -16,36 +16,6 @@ const REPOSITORIES = 'shared/data/src/repositories';
  * shrinks); moving the SQL means deleting the entry.
  */
 const NOT_YET_HOMED: Record<string, string[]> = {
-  cost_logs: [
-    'services/cost-ledger/src/cost-ledger.service.ts',
-    'services/cost-ledger/src/ledger-reconciler.service.ts',
-    'services/gateway/src/costs/cost-summary.service.ts',
-    'shared/llm/src/dispatch-trail.service.ts',
-  ],
-  cost_rollups: [
-    'services/cost-ledger/src/cost-ledger.service.ts',
-    'services/cost-ledger/src/ledger-reconciler.service.ts',
-    'services/gateway/src/costs/cost-summary.service.ts',
-    'shared/data/src/costs/budget-sql.ts',
-  ],
-  cost_rollup_folds: [
-    'services/cost-ledger/src/cost-ledger.service.ts',
-    'services/cost-ledger/src/ledger-reconciler.service.ts',
-  ],
-  budget_usage: [
-    'services/cost-ledger/src/ledger-reconciler.service.ts',
-    'shared/llm/src/budget-ledger.service.ts',
-  ],
-  budget_reservations: ['shared/llm/src/budget-ledger.service.ts'],
-  workspace_budgets: [
-    'services/gateway/src/budgets/budget.service.ts',
-    'shared/data/src/costs/budget-sql.ts',
-  ],
-  budget_alerts: [
-    'services/cost-ledger/src/alert-webhook.service.ts',
-    'services/gateway/src/costs/cost-summary.service.ts',
-    'shared/llm/src/budget-alerts.service.ts',
-  ],
   audit_logs: [
     'services/gateway/src/audit/audit-log-query.service.ts',
     'shared/data/src/domain/audit-log.service.ts',

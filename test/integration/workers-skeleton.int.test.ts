@@ -1,3 +1,5 @@
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { getLogger } from '@raptorflow/core/logging/logger';
 import type { Worker } from 'bullmq';
 import { HealthService, httpStatusFor } from '@raptorflow/core/health/health.service';
 import { createDatabase } from '@raptorflow/core/db/database';
@@ -31,7 +33,16 @@ async function costRow(workspaceId: string, model: string, cost: string, at: str
 
 describe('cost-ledger worker', () => {
   it('folds each cost row once into the month and day rollups, exactly, under redelivery', async () => {
-    workers.push(createCostLedgerWorker(new CostLedgerService({ db: stack.db }), { prefix: stack.prefix }));
+    workers.push(
+      createCostLedgerWorker(
+        new CostLedgerService({
+          db: stack.db,
+          alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+          logger: getLogger(),
+        }),
+        { prefix: stack.prefix },
+      ),
+    );
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
     const a = await costRow(ws.id, 'gemini-3.8-flash', '0.0000001234', '2026-11-03T23:59:59.999Z');

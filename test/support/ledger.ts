@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import { getSettings } from '@raptorflow/core/config/settings';
+import { getLogger } from '@raptorflow/core/logging/logger';
+import { AlertWebhookService } from '../../services/cost-ledger/src/alert-webhook.service';
 
 export interface CostRowSpec {
   workspaceId: string;
@@ -56,4 +59,20 @@ export async function actualRollups(db: Knex, workspaceIds: string[]) {
     [workspaceIds],
   );
   return rows;
+}
+
+/** The cost-ledger's webhook deliverer wired as its main.ts does, with the configured values unless overridden. */
+export function alertWebhook(
+  db: Knex,
+  o: { url: string; timeoutMs?: number; blockPrivateAddresses?: boolean },
+): AlertWebhookService {
+  const s = getSettings();
+  return new AlertWebhookService({
+    db,
+    url: o.url,
+    secret: s.secretKey,
+    timeoutMs: o.timeoutMs ?? s.ledger.alertWebhookTimeoutMs,
+    blockPrivateAddresses: o.blockPrivateAddresses ?? s.isProduction,
+    logger: getLogger(),
+  });
 }

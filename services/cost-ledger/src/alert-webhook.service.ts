@@ -1,21 +1,20 @@
 import { createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
-import { createLogger } from '@raptorflow/core/logging/logger';
-import { getDatabase } from '@raptorflow/core/db/database';
+import { BudgetAlertRepository } from '@raptorflow/data/repositories/budget-alert.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
-import { getSettings } from '@raptorflow/core/config/settings';
 import type { EventPayload } from '@raptorflow/events/bus/event-catalog';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import { postWebhook } from './webhook-client';
 
 export interface AlertWebhookOptions {
-  db?: Knex;
-  url?: string;
-  secret?: string;
-  timeoutMs?: number;
+  db: Knex;
+  /** Unset: alerts are not delivered anywhere. */
+  url: string | undefined;
+  secret: string;
+  timeoutMs: number;
   /** Refuse receivers on loopback, link-local or private addresses (production). */
-  blockPrivateAddresses?: boolean;
-  logger?: Logger;
+  blockPrivateAddresses: boolean;
+  logger: Logger;
 }
 
 /**
@@ -35,21 +34,20 @@ export class WebhookDeliveryError extends Error {}
  * carries the same `X-RaptorFlow-Delivery` id (the alert id) so a receiver can drop a duplicate.
  */
 export class AlertWebhookService {
-  private readonly db: Knex;
+  private readonly alerts: BudgetAlertRepository;
   private readonly url: string | undefined;
   private readonly secret: string;
   private readonly timeoutMs: number;
   private readonly blockPrivate: boolean;
   private readonly logger: Logger;
 
-  constructor(opts: AlertWebhookOptions = {}) {
-    const s = getSettings();
-    this.db = opts.db ?? getDatabase();
-    this.url = opts.url ?? s.ledger.alertWebhookUrl;
-    this.secret = opts.secret ?? s.secretKey;
-    this.timeoutMs = opts.timeoutMs ?? s.ledger.alertWebhookTimeoutMs;
-    this.blockPrivate = opts.blockPrivateAddresses ?? s.isProduction;
-    this.logger = opts.logger ?? createLogger('cost-ledger');
+  constructor(opts: AlertWebhookOptions) {
+    this.alerts = new BudgetAlertRepository(opts.db);
+    this.url = opts.url;
+    this.secret = opts.secret;
+    this.timeoutMs = opts.timeoutMs;
+    this.blockPrivate = opts.blockPrivateAddresses;
+    this.logger = opts.logger;
   }
 
   async deliver(
@@ -57,7 +55,7 @@ export class AlertWebhookService {
     workspaceId: string | null,
   ): Promise<{ delivered: boolean }> {
     if (!this.url) return { delivered: false };
-    const already = await this.db('budget_alerts').where({ id: alert.alert_id }).first('delivered_at');
+    const already = await this.alerts.deliveryState(alert.alert_id);
     if (!already) return { delivered: false }; // re-armed (deleted) since: nothing to say any more
     if (already.delivered_at) return { delivered: true };
     const body = JSON.stringify({ type: 'budget.alert', workspace_id: workspaceId, ...alert });
@@ -83,13 +81,7 @@ export class AlertWebhookService {
     } catch (err) {
       error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     }
-    await this.db('budget_alerts')
-      .where({ id: alert.alert_id })
-      .update({
-        delivery_attempts: this.db.raw('delivery_attempts + 1'),
-        last_delivery_error: error ?? null,
-        ...(error ? {} : { delivered_at: this.db.fn.now() }),
-      });
+    await this.alerts.recordDelivery(alert.alert_id, error);
     getMetrics().webhookDeliveriesTotal.inc({ outcome: error ? 'failed' : 'delivered' });
     if (error) {
       this.logger.warn({ alert_id: alert.alert_id, error }, 'budget alert webhook failed; will retry');

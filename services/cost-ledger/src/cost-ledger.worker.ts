@@ -3,12 +3,12 @@ import { createWorker } from '@raptorflow/events/worker/worker-runtime';
 import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/events/worker/worker-runtime';
 import type { AlertWebhookService } from './alert-webhook.service';
-import { CostLedgerService } from './cost-ledger.service';
+import type { CostLedgerService } from './cost-ledger.service';
 import type { LedgerReconciler } from './ledger-reconciler.service';
 
 /** The `cost` queue: folds and reconciliation. */
 export function createCostLedgerWorker(
-  service: CostLedgerService = new CostLedgerService(),
+  service: CostLedgerService,
   opts: CreateWorkerOptions & { reconciler?: LedgerReconciler } = {},
 ): Worker {
   const handleCostRecorded: EventHandler<'cost.recorded'> = (payload) => service.fold(payload.cost_log_id);

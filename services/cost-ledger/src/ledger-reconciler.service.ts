@@ -1,22 +1,14 @@
 import type { Knex } from 'knex';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
-import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
-import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
-import { createLogger } from '@raptorflow/core/logging/logger';
-import { getDatabase } from '@raptorflow/core/db/database';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import type { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { BudgetRepository } from '@raptorflow/data/repositories/budget.repository';
+import { CostRollupRepository, ROLLUP_FIELDS } from '@raptorflow/data/repositories/cost-rollup.repository';
+import type { RollupValues } from '@raptorflow/data/repositories/cost-rollup.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
-import { CURRENT_MONTH_SQL } from '@raptorflow/data/costs/budget-sql';
 import type { Logger } from '@raptorflow/core/logging/logger';
 
-const FIELDS = [
-  'calls',
-  'input_tokens',
-  'output_tokens',
-  'cached_input_tokens',
-  'thinking_tokens',
-  'spent_usd',
-] as const;
-type Values = Record<(typeof FIELDS)[number], string>;
+type Values = RollupValues;
 
 export interface Correction {
   workspace_id: string;
@@ -34,11 +26,11 @@ export interface ReconcileResult {
 }
 
 export interface LedgerReconcilerOptions {
-  db?: Knex;
-  audit?: AuditLogService;
-  alerts?: BudgetAlertService;
-  budgets?: BudgetLedgerService;
-  logger?: Logger;
+  db: Knex;
+  audit: AuditLogService;
+  alerts: BudgetAlertService;
+  budgets: BudgetLedgerService;
+  logger: Logger;
 }
 
 /**
@@ -49,17 +41,21 @@ export interface LedgerReconcilerOptions {
  */
 export class LedgerReconciler {
   private readonly db: Knex;
+  private readonly rollups: CostRollupRepository;
+  private readonly usage: BudgetRepository;
   private readonly audits: AuditLogService;
   private readonly alerts: BudgetAlertService;
   private readonly budgets: BudgetLedgerService;
   private readonly logger: Logger;
 
-  constructor(opts: LedgerReconcilerOptions = {}) {
-    this.db = opts.db ?? getDatabase();
-    this.audits = opts.audit ?? new AuditLogService({ db: this.db });
-    this.alerts = opts.alerts ?? new BudgetAlertService({ db: this.db });
-    this.budgets = opts.budgets ?? new BudgetLedgerService({ db: this.db });
-    this.logger = opts.logger ?? createLogger('cost-ledger');
+  constructor(opts: LedgerReconcilerOptions) {
+    this.db = opts.db;
+    this.rollups = new CostRollupRepository(opts.db);
+    this.usage = new BudgetRepository(opts.db);
+    this.audits = opts.audit;
+    this.alerts = opts.alerts;
+    this.budgets = opts.budgets;
+    this.logger = opts.logger;
   }
 
   /** `month` YYYY-MM; by default the current and the previous UTC month. */
@@ -76,50 +72,15 @@ export class LedgerReconciler {
   }
 
   private async defaultMonths(): Promise<string[]> {
-    const { rows } = await this.db.raw<{ rows: Array<{ cur: string; prev: string }> }>(
-      `SELECT ${CURRENT_MONTH_SQL}::text AS cur, (${CURRENT_MONTH_SQL} - interval '1 month')::date::text AS prev`,
-    );
-    return [rows[0]!.prev, rows[0]!.cur];
+    const { cur, prev } = await this.usage.currentAndPreviousMonth();
+    return [prev, cur];
   }
 
   private async reconcileMonth(month: string): Promise<Correction[]> {
     return this.db.transaction(async (trx) => {
-      await trx.raw('LOCK TABLE cost_rollups, cost_rollup_folds IN SHARE ROW EXCLUSIVE MODE');
-      const range = [month, month];
-      const inMonth = `created_at >= (?::date)::timestamp AT TIME ZONE 'UTC'
-                   AND created_at < ((?::date) + interval '1 month')::timestamp AT TIME ZONE 'UTC'`;
-      await trx.raw(
-        `INSERT INTO cost_rollup_folds (cost_log_id, workspace_id)
-         SELECT id, workspace_id FROM cost_logs WHERE ${inMonth} ON CONFLICT (cost_log_id) DO NOTHING`,
-        range,
-      );
-      const sums = FIELDS.map((f) =>
-        f === 'calls'
-          ? 'count(*)::text AS calls'
-          : `sum(${f === 'spent_usd' ? 'cost_usd' : f})::text AS ${f}`,
-      ).join(', ');
-      const { rows } = await trx.raw<{ rows: Array<Record<string, string | null>> }>(
-        `WITH expected AS (
-           SELECT workspace_id, 'month'::text AS period, ?::date AS period_start, model, ${sums}
-           FROM cost_logs WHERE ${inMonth} GROUP BY workspace_id, model
-           UNION ALL
-           SELECT workspace_id, 'day', date_trunc('day', created_at AT TIME ZONE 'UTC')::date, model, ${sums}
-           FROM cost_logs WHERE ${inMonth} GROUP BY 1, 3, 4
-         ), actual AS (
-           SELECT workspace_id, period, period_start, model, ${FIELDS.map((f) => `${f}::text AS ${f}`).join(', ')}
-           FROM cost_rollups
-           WHERE (period = 'month' AND period_start = ?::date)
-              OR (period = 'day' AND period_start >= ?::date AND period_start < (?::date + interval '1 month'))
-         )
-         SELECT COALESCE(e.workspace_id, a.workspace_id) AS workspace_id, COALESCE(e.period, a.period) AS period,
-                COALESCE(e.period_start, a.period_start)::text AS period_start, COALESCE(e.model, a.model) AS model,
-                ${FIELDS.map((f) => `e.${f} AS e_${f}, a.${f} AS a_${f}`).join(', ')}
-         FROM expected e FULL OUTER JOIN actual a
-           ON a.workspace_id = e.workspace_id AND a.period = e.period AND a.period_start = e.period_start
-          AND a.model = e.model
-         WHERE ${FIELDS.map((f) => `e.${f}::numeric IS DISTINCT FROM a.${f}::numeric`).join(' OR ')}`,
-        [month, ...range, ...range, month, month, month],
-      );
+      await this.rollups.lockAgainstFolds(trx);
+      await this.rollups.claimMonth(trx, month);
+      const rows = await this.rollups.monthDrift(trx, month);
       const corrections: Correction[] = rows.map((r) => ({
         workspace_id: r.workspace_id!,
         period: r.period as 'month' | 'day',
@@ -129,7 +90,7 @@ export class LedgerReconciler {
         after: r.e_calls === null ? null : pick(r, 'e_'),
       }));
       for (const c of corrections) await this.apply(trx, c);
-      corrections.push(...(await this.reconcileBudgetUsage(trx, month, inMonth, range)));
+      corrections.push(...(await this.reconcileBudgetUsage(trx, month)));
       for (const ws of new Set(corrections.map((c) => c.workspace_id)))
         await this.alerts.evaluate(trx, ws, month);
       return corrections;
@@ -139,16 +100,11 @@ export class LedgerReconciler {
   private async apply(trx: Knex.Transaction, c: Correction): Promise<void> {
     const key = {
       workspace_id: c.workspace_id,
-      period: c.period,
+      period: c.period as 'month' | 'day',
       period_start: c.period_start,
-      model: c.model,
+      model: c.model!,
     };
-    if (!c.after) await trx('cost_rollups').where(key).del();
-    else
-      await trx('cost_rollups')
-        .insert({ ...key, ...c.after, updated_at: trx.fn.now() })
-        .onConflict(['workspace_id', 'period', 'period_start', 'model'])
-        .merge();
+    await this.rollups.correct(trx, key, c.after);
     await this.audit(trx, c);
   }
 
@@ -170,27 +126,11 @@ export class LedgerReconciler {
   }
 
   /** The dispatcher's month counter (what admission compares with the budget) must equal the cost rows too. */
-  private async reconcileBudgetUsage(
-    trx: Knex.Transaction,
-    month: string,
-    inMonth: string,
-    range: string[],
-  ): Promise<Correction[]> {
-    const { rows } = await trx.raw<{
-      rows: Array<{ workspace_id: string; before: string | null; after: string }>;
-    }>(
-      `WITH e AS (SELECT workspace_id, sum(cost_usd) AS spent FROM cost_logs WHERE ${inMonth} GROUP BY 1)
-       SELECT e.workspace_id, u.spent_usd::text AS before, e.spent::text AS after
-       FROM e LEFT JOIN budget_usage u ON u.workspace_id = e.workspace_id AND u.month = ?::date
-       WHERE u.spent_usd IS DISTINCT FROM e.spent`,
-      [...range, month],
-    );
+  private async reconcileBudgetUsage(trx: Knex.Transaction, month: string): Promise<Correction[]> {
+    const rows = await this.usage.spentDrift(trx, month);
     const out: Correction[] = [];
     for (const r of rows) {
-      await trx('budget_usage')
-        .insert({ workspace_id: r.workspace_id, month, spent_usd: r.after })
-        .onConflict(['workspace_id', 'month'])
-        .merge({ spent_usd: r.after, updated_at: trx.fn.now() });
+      await this.usage.setSpent(trx, r.workspace_id, month, r.after);
       const c: Correction = {
         workspace_id: r.workspace_id,
         period: 'budget_usage',
@@ -207,5 +147,5 @@ export class LedgerReconciler {
 }
 
 function pick(r: Record<string, string | null>, prefix: string): Values {
-  return Object.fromEntries(FIELDS.map((f) => [f, r[`${prefix}${f}`] ?? '0'])) as Values;
+  return Object.fromEntries(ROLLUP_FIELDS.map((f) => [f, r[`${prefix}${f}`] ?? '0'])) as Values;
 }

@@ -1,6 +1,10 @@
 import { buildEnvelope } from '@raptorflow/events/bus/envelope';
 import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import { getSettings } from '@raptorflow/core/config/settings';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
 import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
 import { createLogger } from '@raptorflow/core/logging/logger';
@@ -10,19 +14,23 @@ import { CostLedgerService } from './cost-ledger.service';
 import { createCostLedgerWorker, createNotifyWorker } from './cost-ledger.worker';
 import { LedgerReconciler } from './ledger-reconciler.service';
 
+// The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
+const db = getDatabase();
+const bus = getBus();
+const logger = createLogger('cost-ledger');
 
 runWorkerService({
   service: 'cost-ledger',
   port: settings.workerPorts.costLedger,
   models: () => {
     const router = new ModelRouter({ settings: getSettings().llm });
-    warnAboutRetirements(router, createLogger('cost-ledger'));
+    warnAboutRetirements(router, logger);
     return router;
   },
   start: async () => {
     const every = settings.ledger.reconcileIntervalMs;
-    const queue = getBus().queue('cost');
+    const queue = bus.queue('cost');
     // One scheduler, whatever the number of ledger processes: upserting the same id is idempotent.
     if (every > 0)
       await queue.upsertJobScheduler(
@@ -34,9 +42,30 @@ runWorkerService({
         },
       );
     else await queue.removeJobScheduler('ledger-reconcile');
+    const audit = new AuditLogService({ db });
+    const alerts = new BudgetAlertService({
+      db,
+      bus,
+      audit,
+      defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+    });
+    const budgets = new BudgetLedgerService({
+      db,
+      defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+      reservationTtlMs: settings.llm.reservationTtlMs,
+    });
+    const reconciler = new LedgerReconciler({ db, audit, alerts, budgets, logger });
+    const webhooks = new AlertWebhookService({
+      db,
+      url: settings.ledger.alertWebhookUrl,
+      secret: settings.secretKey,
+      timeoutMs: settings.ledger.alertWebhookTimeoutMs,
+      blockPrivateAddresses: settings.isProduction,
+      logger,
+    });
     return [
-      createCostLedgerWorker(new CostLedgerService(), { reconciler: new LedgerReconciler() }),
-      createNotifyWorker(new AlertWebhookService()),
+      createCostLedgerWorker(new CostLedgerService({ db, alerts, logger }), { reconciler }),
+      createNotifyWorker(webhooks),
     ];
   },
 }).catch((err: unknown) => {

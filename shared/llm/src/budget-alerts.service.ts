@@ -4,48 +4,14 @@ import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { getDatabase } from '@raptorflow/core/db/database';
-import { runPrepared } from '@raptorflow/core/db/prepared';
-import { CURRENT_MONTH_SQL, monthSpendAndBudgetSql } from '@raptorflow/data/costs/budget-sql';
+import { BudgetAlertRepository } from '@raptorflow/data/repositories/budget-alert.repository';
+import type { FiredAlertRow } from '@raptorflow/data/repositories/budget-alert.repository';
+import { budgetUsdToDecimal } from '@raptorflow/core/money/money';
 
 /** Alerts fire when a month's spend reaches these percentages of the budget. */
 export const ALERT_THRESHOLDS: readonly number[] = [50, 80, 100];
 
-/** Whether the spend `s.spent` has reached `threshold` % of `s.budget` (a zero budget: any spend does). */
-const reached = (threshold: string) => `s.spent > 0 AND s.spent * 100 >= ${threshold} * s.budget`;
-
-/** $1 workspace, $2 month (first day), $3 default budget, $4 thresholds: inserts the newly crossed ones. */
-const EVALUATE_STATEMENT = {
-  name: 'raptorflow_budget_alerts_evaluate_v1',
-  text: `WITH s AS (${monthSpendAndBudgetSql('$1', '$2', '$3')})
-   INSERT INTO budget_alerts (workspace_id, month, threshold_percent, spent_usd, budget_usd)
-   SELECT $1, $2::date, t, s.spent, s.budget
-   FROM s, unnest($4::int[]) AS t
-   WHERE ${reached('t')}
-   ON CONFLICT (workspace_id, month, threshold_percent) DO NOTHING
-   RETURNING id, workspace_id, to_char(month, 'YYYY-MM') AS month, threshold_percent,
-             spent_usd::text AS spent_usd, budget_usd::text AS budget_usd`,
-};
-
-export interface FiredAlert {
-  id: string;
-  workspace_id: string;
-  month: string;
-  threshold_percent: number;
-  spent_usd: string;
-  budget_usd: string;
-}
-
-/**
- * Serialises everything that reads or changes one workspace's month of rollups (folds, alert checks, budget
- * changes, reconciliation), so "did this fold cross 80 %?" is always answered on committed totals.
- */
-export async function lockWorkspaceMonth(
-  trx: Knex.Transaction,
-  workspaceId: string,
-  month: string,
-): Promise<void> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`ledger:${workspaceId}:${month.slice(0, 7)}`]);
-}
+export type FiredAlert = FiredAlertRow;
 
 export interface BudgetAlertOptions {
   db?: Knex;
@@ -60,26 +26,22 @@ export interface BudgetAlertOptions {
  * `budget.alert.fired` event happen in the caller's transaction, so an alert is never half-fired.
  */
 export class BudgetAlertService {
-  private readonly db: Knex;
+  private readonly alerts: BudgetAlertRepository;
   private readonly bus: RaptorBus;
   private readonly audit: AuditLogService;
   private readonly defaultBudget: string;
 
   constructor(opts: BudgetAlertOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+    const db = opts.db ?? getDatabase();
+    this.alerts = new BudgetAlertRepository(db);
     this.bus = opts.bus ?? getBus();
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
-    this.defaultBudget = (opts.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd).toFixed(6);
+    this.audit = opts.audit ?? new AuditLogService({ db });
+    this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd);
   }
 
   /** `month` is the first day (YYYY-MM-01). The caller holds lockWorkspaceMonth. */
   async evaluate(trx: Knex.Transaction, workspaceId: string, month: string): Promise<FiredAlert[]> {
-    const { rows } = await runPrepared<FiredAlert>(trx, EVALUATE_STATEMENT, [
-      workspaceId,
-      month,
-      this.defaultBudget,
-      [...ALERT_THRESHOLDS],
-    ]);
+    const rows = await this.alerts.fireReached(trx, workspaceId, month, this.defaultBudget, ALERT_THRESHOLDS);
     for (const a of rows) {
       await this.audit.record(
         {
@@ -118,19 +80,7 @@ export class BudgetAlertService {
    * they fire again when the spend gets there (a raised budget re-arms the thresholds above the spend).
    */
   async rearm(trx: Knex.Transaction, workspaceId: string): Promise<number[]> {
-    const { rows } = await trx.raw<{ rows: Array<{ month: string }> }>(
-      `SELECT ${CURRENT_MONTH_SQL}::text AS month`,
-    );
-    const month = rows[0]!.month;
-    await lockWorkspaceMonth(trx, workspaceId, month);
-    const { rows: removed } = await trx.raw<{ rows: Array<{ threshold_percent: number }> }>(
-      `WITH s AS (${monthSpendAndBudgetSql(':ws', ':month', ':default')})
-       DELETE FROM budget_alerts a USING s
-       WHERE a.workspace_id = :ws AND a.month = :month::date AND NOT (${reached('a.threshold_percent')})
-       RETURNING a.threshold_percent`,
-      { ws: workspaceId, month, default: this.defaultBudget },
-    );
-    return removed.map((r) => r.threshold_percent).sort((a, b) => a - b);
+    return this.alerts.rearm(trx, workspaceId, this.defaultBudget);
   }
 }
 

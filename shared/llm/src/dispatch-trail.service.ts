@@ -6,6 +6,7 @@ import { getDatabase } from '@raptorflow/core/db/database';
 import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
 import type { ChatMessage, ProviderName, TokenUsage } from './llm.types';
@@ -58,12 +59,14 @@ export interface DispatchTrailOptions {
  */
 export class DispatchTrailService {
   private readonly db: Knex;
+  private readonly costs: CostLogRepository;
   private readonly bus: RaptorBus;
   private readonly audit: AuditLogService;
   private readonly retryForMs: number;
 
   constructor(opts: DispatchTrailOptions = {}) {
     this.db = opts.db ?? getDatabase();
+    this.costs = new CostLogRepository(this.db);
     this.retryForMs = opts.retryForMs ?? 60_000;
     this.bus = opts.bus ?? getBus();
     this.audit = opts.audit ?? new AuditLogService({ db: this.db });
@@ -108,7 +111,7 @@ export class DispatchTrailService {
 
   private async exists(costLogId: string): Promise<boolean> {
     try {
-      return (await this.db('cost_logs').where({ id: costLogId }).first('id')) !== undefined;
+      return await this.costs.exists(costLogId);
     } catch {
       return false;
     }
@@ -122,7 +125,7 @@ export class DispatchTrailService {
     reservation: Reservation | undefined,
   ): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await trx('cost_logs').insert({
+      await this.costs.insert(trx, {
         id: costLogId,
         workspace_id: actor.workspaceId,
         agent_run_id: actor.agentRunId,
