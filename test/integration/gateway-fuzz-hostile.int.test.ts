@@ -16,6 +16,7 @@ import {
   nested,
   nestedJson,
 } from '../support/hostile-input';
+import { checkResponse } from '../support/response-check';
 import { openStack } from '../support/stack';
 
 /**
@@ -150,6 +151,19 @@ async function send(p: Probe): Promise<string | undefined> {
   const text = await res.text();
   const where = `${p.route.method} ${p.route.path} ${p.label} → ${res.status}: ${text.slice(0, 300)}`;
   if (res.status >= 500) return where;
+  if (res.status < 300) {
+    // What got through is an answer the endpoint declares.
+    const json = res.headers.get('content-type')?.startsWith('application/json');
+    try {
+      checkResponse(p.route.method, path, {
+        status: res.status,
+        contentType: res.headers.get('content-type'),
+        body: json ? JSON.parse(text) : text || undefined,
+      });
+    } catch (err) {
+      return `${where} (${(err as Error).message})`;
+    }
+  }
   if (res.status >= 400) {
     let parsed: {
       error?: { code?: unknown; message?: unknown; details?: unknown };

@@ -7,7 +7,7 @@ import { insertRun, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser, TestWorkspace } from '../support/factories';
 import { startGateway } from '../support/gateway';
-import { fillPath, gatewayRoutes, mountedRoutes, paramValue } from '../support/gateway-routes';
+import { fillPath, gatewayRoutes, mountedRoutes, paramValue, routeKey } from '../support/gateway-routes';
 import type { RouteSpec } from '../support/gateway-routes';
 import {
   HOSTILE_STRINGS,
@@ -16,6 +16,7 @@ import {
   hostileValue,
   nestedJson,
 } from '../support/hostile-input';
+import { checkResponse } from '../support/response-check';
 import { openStack } from '../support/stack';
 
 /**
@@ -61,12 +62,21 @@ afterAll(async () => {
 });
 
 const routes = () => gatewayRoutes({ workspace: ws.id, member: member.id, run: runId });
+// The routes' shapes (fields, not ids) are known before beforeAll: the generators below are built from them.
+const ZERO = '00000000-0000-4000-8000-000000000000';
+const routes0 = () => gatewayRoutes({ workspace: ZERO, member: ZERO, run: ZERO });
 
-it('fuzzes every route the gateway mounts', () => {
+it('mounts exactly the declared endpoints: nothing undeclared, nothing declared and missing', () => {
   const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis });
-  const listed = routes().map((r) => `${r.method} ${r.path}`);
-  // A route added to app.ts must be added to test/support/gateway-routes.ts, or this fails.
-  expect(listed.sort()).toEqual(mountedRoutes(app));
+  const mounted = mountedRoutes(app);
+  const declared = routes().map(routeKey).sort();
+  // Both directions, named, so a failure says which side is missing what.
+  expect({
+    undeclared: mounted.filter((r) => !declared.includes(r)),
+    unmounted: declared.filter((r) => !mounted.includes(r)),
+  }).toEqual({ undeclared: [], unmounted: [] });
+  expect(mounted).toEqual(declared);
+  expect(declared.length).toBeGreaterThanOrEqual(33);
 });
 
 const headerSafe = fc.string({ maxLength: 60 }).map((s) => s.replace(/[^\x20-\x7e]/g, '').trim());
@@ -78,10 +88,8 @@ const pathId = fc.oneof(
   fc.constantFrom('..', '%00', '%2F', 'null', '0', '-1', "' OR 1=1 --"),
   fc.constantFrom(...HOSTILE_STRINGS).map(encodeLoose),
 );
-const BODY_FIELDS = [
-  ...['name', 'user_id', 'role', 'monthly_budget_usd', 'event_type', 'payload', 'model', 'messages'],
-  ...['system', 'max_tokens', 'agent', 'input', 'banned_phrases', 'banned_claims', 'required_disclaimers'],
-];
+// Every field of every declared body, and every query field any route reads (the registry's).
+const BODY_FIELDS = [...new Set(routes0().flatMap((r) => Object.keys(r.body ?? {})))];
 const body = fc.oneof(
   fc.json().map((j) => ({ raw: j })),
   fc.anything().map((v) => ({ raw: JSON.stringify(v) ?? 'null' })),
@@ -120,10 +128,7 @@ const body = fc.oneof(
   fc.string({ maxLength: 200 }).map((s) => ({ raw: s })),
   fc.constant({ raw: undefined as string | undefined }),
 );
-const QUERY_KEYS = [
-  ...['limit', 'cursor', 'workspace_id', 'action', 'actor_id', 'actor_type', 'resource_type', 'resource_id'],
-  ...['tool_name', 'correlation_id', 'from', 'to', 'month', 'status', 'agent', 'last_event_id', 'queue'],
-];
+const QUERY_KEYS = [...new Set(routes0().flatMap((r) => r.query))];
 const query = fc.dictionary(
   fc.oneof(fc.constantFrom(...QUERY_KEYS), hostileString),
   fc.oneof(hostileString, fc.constant('VALID')),
@@ -184,6 +189,14 @@ it('answers random input on every route without a 5xx, always in the error shape
         const answer = await res.text();
         const where = `${route.method} ${path.slice(0, 200)}?${qs.slice(0, 200)}`;
         if (res.status >= 500) throw new Error(`${where} → ${res.status}: ${answer.slice(0, 500)}`);
+        // Whatever got through is an answer the endpoint declares.
+        let parsed: unknown = answer || undefined;
+        if (res.headers.get('content-type')?.startsWith('application/json')) parsed = JSON.parse(answer);
+        checkResponse(route.method, `${path}?${qs}`, {
+          status: res.status,
+          contentType: res.headers.get('content-type'),
+          body: parsed,
+        });
         if (res.status >= 400) {
           const parsed = JSON.parse(answer);
           expect(Object.keys(parsed).sort()).toEqual(['correlation_id', 'error']);

@@ -1,7 +1,11 @@
+import { WORKSPACE_ROLES } from '../../services/gateway/src/http/endpoint';
+import { GATEWAY_ENDPOINTS } from '../../services/gateway/src/http/endpoints.registry';
 import { insertRun } from '../support/agent-runs';
 import { newAgent, newUser, newWorkspace } from '../support/factories';
 import { useGateway } from '../support/gateway';
 import { client } from '../support/http';
+import { fillPath, routeKey } from '../support/gateway-routes';
+import { endpointFor } from '../support/response-check';
 import { openStack } from '../support/stack';
 
 /**
@@ -72,7 +76,18 @@ it("never lets a user of one workspace see or change another's data", async () =
   expect(bRunsCursor).toEqual(expect.any(String));
 
   const before = await snapshot(wsB.id);
-  const a = client(url, alice.token);
+  // Alice's client, noting which endpoint each attempt reached (for the coverage check below).
+  const reached = new Set<string>();
+  const alices = client(url, alice.token);
+  const note = (method: string, path: string) => {
+    const e = endpointFor(method, path);
+    if (e) reached.add(routeKey(e));
+  };
+  const a: typeof alices = {
+    get: (p, o) => (note('GET', p), alices.get(p, o)),
+    post: (p, body, o) => (note('POST', p), alices.post(p, body, o)),
+    call: (method, p, o) => (note(method, p), alices.call(method, p, o)),
+  };
   const hB = { headers: { 'x-workspace-id': wsB.id } };
   const m = (ws: string, user = '') => `/v1/workspaces/${ws}/members${user ? `/${user}` : ''}`;
   const attempts: Array<[string, () => Promise<{ status: number; body: any }>]> = [
@@ -143,6 +158,19 @@ it("never lets a user of one workspace see or change another's data", async () =
       () => a.post('/v1/events', { event_type: 'test.event', payload: {}, workspace_id: wsB.id }),
     ],
   ];
+  // And every workspace endpoint of the registry in its plainest form: B's ids in the path (its run, its
+  // member), B in the header where the path names no workspace, the declared example body.
+  const scoped = GATEWAY_ENDPOINTS.filter((e) => WORKSPACE_ROLES.includes(e.role));
+  for (const e of scoped) {
+    const ids: Record<string, string> = { workspace_id: wsB.id, id: bRunning.id, user_id: bobsFriend.id };
+    const path = fillPath(e.path, (n) => ids[n] ?? wsB.id);
+    const example = e.bodyExample as Record<string, unknown> | undefined;
+    const body = example && 'user_id' in example ? { ...example, user_id: alice.id } : example;
+    const headers: Record<string, string> = e.path.includes(':workspace_id')
+      ? {}
+      : { 'x-workspace-id': wsB.id };
+    attempts.push([`${routeKey(e)} naming B`, () => a.call(e.method.toUpperCase(), path, { body, headers })]);
+  }
   for (const [name, attempt] of attempts) {
     const res = await attempt();
     if (![403, 404, 422].includes(res.status))
@@ -155,6 +183,9 @@ it("never lets a user of one workspace see or change another's data", async () =
     expect(text).not.toContain('secret-phrase-of-b');
   }
   expect(await snapshot(wsB.id)).toEqual(before);
+  // Every workspace endpoint the gateway declares was attempted (a new one is covered without editing this).
+  expect(scoped.length).toBeGreaterThanOrEqual(21);
+  expect(scoped.map(routeKey).filter((k) => !reached.has(k))).toEqual([]);
   // Alice's own workspace is intact and still hers alone, too.
   expect(await stack.db('workspace_members').where({ workspace_id: wsA.id }).select('user_id')).toEqual([
     { user_id: alice.id },

@@ -1,9 +1,14 @@
 import type { Express } from 'express';
+import { z } from 'zod';
+import { WORKSPACE_ROLES } from '../../services/gateway/src/http/endpoint';
+import type { AnyEndpoint } from '../../services/gateway/src/http/endpoint';
+import { GATEWAY_ENDPOINTS } from '../../services/gateway/src/http/endpoints.registry';
 
 /**
- * Every route the gateway mounts, with the inputs it reads: path parameters, query fields and a valid body.
- * The route fuzzes send hostile values in each of them; `mountedRoutes` reads the app's router so a route
- * added to app.ts without an entry here fails the fuzz (see gateway-fuzz.int.test.ts).
+ * Every route the gateway serves, read from its endpoint registry, with the inputs each reads: path
+ * parameters, query fields and a valid body. The route fuzzes send hostile values in each of them;
+ * `mountedRoutes` reads the app's router, so a route mounted without a declaration (or declared and not
+ * mounted) fails the registry check (endpoint-registry.int.test.ts).
  */
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -11,7 +16,7 @@ export interface RouteSpec {
   path: string;
   /** The query fields the route reads (all optional); a workspace_id among them is the guard's. */
   query: string[];
-  /** A body the route accepts; each top-level key is fuzzed in turn. */
+  /** A body the route accepts (its declared example); each top-level key is fuzzed in turn. */
   body?: Record<string, unknown>;
   /** Needs a platform admin (ADMIN_USER_IDS). */
   admin?: boolean;
@@ -26,94 +31,43 @@ export interface RouteIds {
   run: string;
 }
 
-const LIST = ['limit', 'cursor'];
+// Every date filter of the API has one of these names (and uses the shared date schemas).
+const DATE_FIELDS = ['from', 'to', 'month'];
+
+/** `METHOD /path` as the router and the fuzzes spell it. */
+export const routeKey = (e: { method: string; path: string }) => `${e.method.toUpperCase()} ${e.path}`;
+
+/** The query fields an endpoint reads: its schema's, and the guard's workspace_id on workspace routes. */
+export function queryFields(endpoint: AnyEndpoint): string[] {
+  const fields = new Set<string>();
+  const schema = endpoint.query instanceof z.ZodPipe ? endpoint.query.in : endpoint.query;
+  if (schema instanceof z.ZodObject) Object.keys(schema.shape).forEach((k) => fields.add(k));
+  if (WORKSPACE_ROLES.includes(endpoint.role)) fields.add('workspace_id');
+  return [...fields];
+}
+
+/** The declared example body, with ids that must exist (a member to change) swapped for real ones. */
+function validBody(endpoint: AnyEndpoint, ids: RouteIds): Record<string, unknown> | undefined {
+  if (!endpoint.body) return undefined;
+  const example = endpoint.bodyExample as Record<string, unknown> | undefined;
+  if (!example) throw new Error(`${routeKey(endpoint)} declares a body but no bodyExample to fuzz from`);
+  return 'user_id' in example ? { ...example, user_id: ids.member } : { ...example };
+}
 
 export function gatewayRoutes(ids: RouteIds): RouteSpec[] {
-  const runsQuery = [...LIST, 'status', 'agent', 'from', 'to', 'workspace_id'];
-  return [
-    { method: 'GET', path: '/health', query: [] },
-    { method: 'GET', path: '/health/ready', query: [] },
-    { method: 'GET', path: '/health/live', query: [] },
-    { method: 'GET', path: '/metrics', query: [] },
-    { method: 'GET', path: '/openapi.json', query: [] },
-    { method: 'GET', path: '/docs', query: [] },
-    { method: 'GET', path: '/docs/init.js', query: [] },
-    { method: 'POST', path: '/v1/workspaces', query: [], body: { name: 'fuzz' } },
-    { method: 'GET', path: '/v1/workspaces', query: LIST },
-    { method: 'GET', path: '/v1/workspaces/:workspace_id', query: ['workspace_id'] },
-    { method: 'GET', path: '/v1/workspaces/:workspace_id/members', query: [...LIST, 'workspace_id'] },
-    {
-      method: 'POST',
-      path: '/v1/workspaces/:workspace_id/members',
-      query: ['workspace_id'],
-      body: { user_id: ids.member, role: 'member' },
-    },
-    {
-      method: 'PATCH',
-      path: '/v1/workspaces/:workspace_id/members/:user_id',
-      query: ['workspace_id'],
-      body: { role: 'member' },
-    },
-    { method: 'DELETE', path: '/v1/workspaces/:workspace_id/members/:user_id', query: ['workspace_id'] },
-    { method: 'GET', path: '/v1/workspaces/:workspace_id/budget', query: ['workspace_id'] },
-    {
-      method: 'PUT',
-      path: '/v1/workspaces/:workspace_id/budget',
-      query: ['workspace_id'],
-      body: { monthly_budget_usd: 1_000 },
-    },
-    { method: 'GET', path: '/v1/workspaces/:workspace_id/guardrails', query: ['workspace_id'] },
-    {
-      method: 'PUT',
-      path: '/v1/workspaces/:workspace_id/guardrails',
-      query: ['workspace_id'],
-      body: { banned_phrases: ['x'], banned_claims: [], required_disclaimers: [] },
-    },
-    { method: 'GET', path: '/v1/agents', query: ['workspace_id'] },
-    {
-      method: 'GET',
-      path: '/v1/audit-logs',
-      query: [
-        ...LIST,
-        ...['action', 'actor_id', 'actor_type', 'resource_type', 'resource_id', 'tool_name'],
-        ...['correlation_id', 'from', 'to', 'workspace_id'],
-      ],
-      dates: ['from', 'to'],
-    },
-    {
-      method: 'POST',
-      path: '/v1/events',
-      query: ['workspace_id'],
-      body: { event_type: 'test.event', payload: { message: 'fuzz' } },
-    },
-    {
-      method: 'POST',
-      path: '/v1/model/dispatch',
-      query: ['workspace_id'],
-      body: { model: 'fast', messages: [{ role: 'user', content: 'hi' }], system: 's', max_tokens: 8 },
-    },
-    { method: 'GET', path: '/v1/costs/summary', query: ['month', 'workspace_id'], dates: ['month'] },
-    { method: 'GET', path: '/v1/costs/daily', query: ['from', 'to', 'workspace_id'], dates: ['from', 'to'] },
-    {
-      method: 'POST',
-      path: '/v1/agent-runs',
-      query: ['workspace_id'],
-      body: { agent: 'cognition', input: { topic: 't' }, model: 'fast' },
-    },
-    { method: 'GET', path: '/v1/agent-runs', query: runsQuery, dates: ['from', 'to'] },
-    {
-      method: 'GET',
-      path: '/v1/agent-runs/stats',
-      query: ['from', 'to', 'workspace_id'],
-      dates: ['from', 'to'],
-    },
-    { method: 'GET', path: '/v1/agent-runs/:id', query: ['workspace_id'] },
-    { method: 'POST', path: '/v1/agent-runs/:id/cancel', query: ['workspace_id'] },
-    { method: 'GET', path: '/v1/agent-runs/:id/events', query: ['last_event_id', 'workspace_id'] },
-    { method: 'GET', path: '/admin/queues', query: [], admin: true },
-    { method: 'GET', path: '/admin/events/failed', query: ['limit', 'queue'], admin: true },
-    { method: 'POST', path: '/admin/events/:event_id/replay', query: [], admin: true },
-  ];
+  return GATEWAY_ENDPOINTS.map((endpoint) => {
+    const query = queryFields(endpoint);
+    const body = validBody(endpoint, ids);
+    const dates = query.filter((f) => DATE_FIELDS.includes(f));
+    return {
+      method: endpoint.method.toUpperCase() as RouteSpec['method'],
+      path: endpoint.path,
+      query,
+      ...(body ? { body } : {}),
+      ...(endpoint.role === 'platform-admin' ? { admin: true } : {}),
+      ...(dates.length ? { dates } : {}),
+    };
+  });
 }
 
 /** Valid path parameters: the fuzz's workspace, its member, its finished run. */

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { answerClientErrors } from '../../services/gateway/src/edge/client-error.handler';
+import { checkResponse } from './response-check';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -51,6 +52,12 @@ export function client(baseUrl: string, token?: string) {
     } catch {
       /* non-JSON body stays text */
     }
+    // Every 2xx answer is held to its endpoint's declared response (status, content type, schema).
+    checkResponse(method, path, {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: parsed,
+    });
     return { status: res.status, headers: res.headers, body: parsed as T };
   }
   return {

@@ -28,37 +28,31 @@ import { mountBullBoard } from './admin/bull-board';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';
 import { AgentRunQueryService } from './agent-runs/agent-run-query.service';
 import { AgentRunService } from './agent-runs/agent-run.service';
-import { agentRunsRouter } from './agent-runs/agent-runs.routes';
 import { RunEventHub } from './agent-runs/run-event.hub';
 import { RunEventStreamService } from './agent-runs/run-event-stream.service';
 import { RunStreamAccess } from './agent-runs/run-stream-access.service';
 import { AgentListCache } from './agents/agent-list.cache';
-import { agentsRouter } from './agents/agents.routes';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
-import { auditLogsRouter } from './audit/audit-logs.routes';
 import { requireAuth } from './auth/auth.middleware';
 import { JwtVerifier } from './auth/jwt-verifier';
-import { budgetRouter } from './budgets/budget.routes';
 import { CostSummaryService } from './costs/cost-summary.service';
-import { costsRouter } from './costs/costs.routes';
-import { dispatchRouter } from './model/dispatch.routes';
 import { BudgetService } from './budgets/budget.service';
 import { edgeMiddlewares } from './edge/edge.middleware';
 import { jsonBody } from './edge/json-body.middleware';
 import { rateLimitPerUser, rateLimitPerWorkspace } from './edge/rate-limit.middleware';
 import { RateLimiter } from './edge/rate-limiter.service';
-import { eventsRouter } from './events/events.routes';
 import { GuardrailService } from './guardrails/guardrail.service';
-import { guardrailsRouter } from './guardrails/guardrails.routes';
-import { healthRouter } from './health/health.routes';
-import { docsRouter } from './openapi/docs.routes';
 import { MemberService } from './members/member.service';
-import { membersRouter } from './members/members.routes';
 import { MembershipCache } from './workspaces/membership-cache';
 import { MembershipService } from './workspaces/membership.service';
 import { WorkspaceGuards } from './workspaces/workspace-access.guard';
 import { WorkspaceService } from './workspaces/workspace.service';
-import { workspacesRouter } from './workspaces/workspaces.routes';
+import { APP_ENDPOINTS } from './http/endpoints.registry';
+import type { GatewayServices } from './http/endpoints.registry';
+import type { EndpointRole } from './http/endpoint';
+import { mountEndpoints } from './http/endpoint-mount';
+import { docsAssets } from './openapi/docs.routes';
+import { buildOpenApiDocument } from './openapi/openapi.document';
 
 export interface AppDeps {
   settings: Settings;
@@ -100,27 +94,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(jsonBody(BODY_LIMIT));
 
   const router = deps.router ?? deps.dispatcher?.router ?? new ModelRouter({ settings: settings.llm });
-  app.use(
-    healthRouter(
-      new HealthService({
-        service: 'gateway',
-        db,
-        redis: deps.redis,
-        settings,
-        models: () => router.aliasStatus(),
-      }),
-    ),
-  );
-  app.use(docsRouter());
-  // This port faces clients: in production /metrics answers only with METRICS_TOKEN (404 without one set).
-  app.get(
-    '/metrics',
-    guardedMetrics(
-      { token: settings.metricsToken, isProduction: settings.isProduction, publicPort: true },
-      metricsHandler(),
-    ),
-  );
-
   const verifier = new JwtVerifier({
     secret: settings.supabaseJwtSecret,
     audience: settings.jwtAudience,
@@ -138,93 +111,81 @@ export function createApp(deps: AppDeps): Express {
     logger,
   });
   const cache = new MembershipCache({ ...settings.membershipCache, invalidations });
-  const agentLists = new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations });
   const memberships = new MembershipService({ db, cache });
   const guards = new WorkspaceGuards(memberships, {
     afterResolve: rateLimitPerWorkspace(limiter, settings.rateLimits.workspacePerMinute),
   });
-  const cursors = new CursorCodec(settings.secretKey);
+  const prefix = settings.queuePrefix;
+  const runEvents = new RunEventLog({ db, redis: deps.redis, prefix });
+  const services: GatewayServices = {
+    health: new HealthService({
+      service: 'gateway',
+      db,
+      redis: deps.redis,
+      settings,
+      models: () => router.aliasStatus(),
+    }),
+    openApiDocument: buildOpenApiDocument(),
+    // This port faces clients: in production /metrics answers only with METRICS_TOKEN (404 without one set).
+    metrics: guardedMetrics(
+      { token: settings.metricsToken, isProduction: settings.isProduction, publicPort: true },
+      metricsHandler(),
+    ),
+    workspaces: new WorkspaceService({
+      db,
+      bus,
+      memberships,
+      maxOwnedPerUser: settings.maxWorkspacesPerUser,
+    }),
+    cursors: new CursorCodec(settings.secretKey),
+    members: new MemberService({ db, memberships }),
+    budgets: new BudgetService({ db, alerts: new BudgetAlertService({ db, bus }) }),
+    guardrails: new GuardrailService({ db, logger }),
+    registry: new AgentRegistryService({ db }),
+    agentLists: new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations }),
+    runs: new AgentRunService({ db, bus, events: runEvents, router, redis: deps.redis, prefix, logger }),
+    queries: new AgentRunQueryService({ db }),
+    streams: new RunEventStreamService({
+      access: new RunStreamAccess({
+        memberships,
+        invalidations,
+        recheckMs: deps.runStreams?.accessCheckMs ?? settings.runStreamAccessCheckMs,
+        logger,
+      }),
+      hub: new RunEventHub({
+        db,
+        subscriber: deps.runEventsSubscriber,
+        prefix,
+        pollMs: deps.runStreams?.pollMs,
+        logger,
+      }),
+      events: runEvents,
+      heartbeatMs: deps.runStreams?.heartbeatMs,
+      logger,
+    }),
+    audit: new AuditLogQueryService({ db }),
+    bus,
+    dispatcher:
+      deps.dispatcher ??
+      new ModelDispatcher({
+        router,
+        ledger: new BudgetLedgerService({ db }),
+        trail: new DispatchTrailService({ db, bus }),
+      }),
+    costs: new CostSummaryService({ db }),
+  };
+  // Which router an endpoint joins follows from its role; the platform-admin ones are mounted below.
+  const withRole = (...roles: EndpointRole[]) => APP_ENDPOINTS.filter((e) => roles.includes(e.role));
 
+  mountEndpoints(app, withRole('none'), { services });
+  app.use('/docs/assets', ...docsAssets());
+
+  // Authentication and the per-user limit cover every path under /v1 (an unknown one is a 401, not a 404);
+  // the per-workspace limit runs in the workspace guard, once the workspace is resolved.
   const v1 = express.Router();
   v1.use(requireAuth(verifier));
   v1.use(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
-  v1.use(
-    '/workspaces/:workspace_id/members',
-    membersRouter({ members: new MemberService({ db, memberships }), guards, cursors }),
-  );
-  v1.use(
-    '/workspaces/:workspace_id/budget',
-    budgetRouter({
-      budgets: new BudgetService({ db, alerts: new BudgetAlertService({ db, bus }) }),
-      guards,
-    }),
-  );
-  v1.use(
-    '/workspaces/:workspace_id/guardrails',
-    guardrailsRouter({ guardrails: new GuardrailService({ db, logger }), guards }),
-  );
-  v1.use(
-    '/workspaces',
-    workspacesRouter({
-      workspaces: new WorkspaceService({
-        db,
-        bus,
-        memberships,
-        maxOwnedPerUser: settings.maxWorkspacesPerUser,
-      }),
-      guards,
-      cursors,
-    }),
-  );
-  v1.use('/agents', agentsRouter({ registry: new AgentRegistryService({ db }), guards, cache: agentLists }));
-  const prefix = settings.queuePrefix;
-  const runEvents = new RunEventLog({ db, redis: deps.redis, prefix });
-  v1.use(
-    '/agent-runs',
-    agentRunsRouter({
-      runs: new AgentRunService({
-        db,
-        bus,
-        events: runEvents,
-        router,
-        redis: deps.redis,
-        prefix,
-        logger,
-      }),
-      queries: new AgentRunQueryService({ db }),
-      streams: new RunEventStreamService({
-        access: new RunStreamAccess({
-          memberships,
-          invalidations,
-          recheckMs: deps.runStreams?.accessCheckMs ?? settings.runStreamAccessCheckMs,
-          logger,
-        }),
-        hub: new RunEventHub({
-          db,
-          subscriber: deps.runEventsSubscriber,
-          prefix,
-          pollMs: deps.runStreams?.pollMs,
-          logger,
-        }),
-        events: runEvents,
-        heartbeatMs: deps.runStreams?.heartbeatMs,
-        logger,
-      }),
-      guards,
-      cursors,
-    }),
-  );
-  v1.use('/audit-logs', auditLogsRouter({ audit: new AuditLogQueryService({ db }), guards, cursors }));
-  v1.use('/events', eventsRouter({ bus, guards }));
-  const dispatcher =
-    deps.dispatcher ??
-    new ModelDispatcher({
-      router,
-      ledger: new BudgetLedgerService({ db }),
-      trail: new DispatchTrailService({ db, bus }),
-    });
-  v1.use('/model', dispatchRouter({ dispatcher, guards }));
-  v1.use('/costs', costsRouter({ costs: new CostSummaryService({ db }), guards }));
+  mountEndpoints(v1, withRole('user', 'member', 'admin', 'owner'), { prefix: '/v1', services, guards });
   app.use('/v1', v1);
   // One count of failed admin sign-ins per client address, for the board and the dead-letter routes alike.
   const loginThrottle = new AdminLoginThrottle({

@@ -1,34 +1,39 @@
-import { Router } from 'express';
 import type { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
-import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
-import { AgentListCache } from './agent-list.cache';
+import { endpointFactory } from '../http/endpoint';
+import { list } from '../openapi/openapi.helpers';
+import { agentSchema } from './agent.schemas';
+import type { AgentListCache } from './agent-list.cache';
 
 export interface AgentRoutesDeps {
   registry: AgentRegistryService;
-  guards: WorkspaceGuards;
-  cache?: AgentListCache;
+  agentLists: AgentListCache;
 }
 
-export function agentsRouter({
-  registry,
-  guards,
-  cache = new AgentListCache({ ttlMs: 0, max: 0 }),
-}: AgentRoutesDeps): Router {
-  const router = Router();
-  // Seven rows per workspace: a single page, but in the list shape every list uses.
-  router.get('/', guards.requireWorkspaceMember(), async (req, res) => {
-    const data = await cache.getOrLoad(req.workspace!.id, async () =>
-      (await registry.listAgents(req.workspace!.id)).map((a) => ({
-        id: a.id,
-        key: a.key,
-        name: a.name,
-        domain: a.domain,
-        description: a.description,
-        default_flow: a.default_flow,
-        default_model: a.default_model,
-      })),
-    );
-    res.json({ data, next_cursor: null });
-  });
-  return router;
-}
+const Agent = agentSchema.meta({ id: 'Agent' });
+const define = endpointFactory<AgentRoutesDeps>();
+
+export const agentEndpoints = [
+  define({
+    method: 'get',
+    path: '/v1/agents',
+    role: 'member',
+    tags: ['agents'],
+    summary: "The workspace's Council of Lords",
+    responses: { 200: { schema: list(Agent), description: 'All seven Lords' } },
+    handler: async ({ req, res }, { registry, agentLists }) => {
+      const data = await agentLists.getOrLoad(req.workspace!.id, async () =>
+        (await registry.listAgents(req.workspace!.id)).map((a) => ({
+          id: a.id,
+          key: a.key,
+          name: a.name,
+          domain: a.domain,
+          description: a.description,
+          default_flow: a.default_flow,
+          default_model: a.default_model,
+        })),
+      );
+      // Seven rows per workspace: a single page, but in the list shape every list uses.
+      res.json({ data, next_cursor: null });
+    },
+  }),
+];

@@ -1,34 +1,33 @@
-import { Router } from 'express';
-import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import { toPage } from '@raptorflow/core/validation/pagination';
 import type { CursorCodec } from '@raptorflow/core/validation/pagination';
-import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
-import { auditLogQuery } from './audit-log.schemas';
+import { endpointFactory } from '../http/endpoint';
+import { list } from '../openapi/openapi.helpers';
+import { auditLogQuery, auditLogSchema } from './audit-log.schemas';
 import type { AuditLogQueryService } from './audit-log-query.service';
 
-export function auditLogsRouter(deps: {
+export interface AuditRoutesDeps {
   audit: AuditLogQueryService;
-  guards: WorkspaceGuards;
   cursors: CursorCodec;
-}): Router {
-  const router = Router();
-  router.get(
-    '/',
-    deps.guards.requireWorkspaceMember(),
-    deps.guards.requireWorkspaceRole('admin'),
-    async (req, res) => {
-      const q = parseOrThrow(auditLogQuery, req.query, 'query');
-      // The filters are part of the scope: a cursor only continues the listing it came from.
-      const { cursor: _c, limit: _l, ...filters } = q;
-      const scope = `audit:${req.workspace!.id}:${JSON.stringify(filters)}`;
-      res.json(
-        toPage(
-          deps.cursors,
-          scope,
-          await deps.audit.list(req.workspace!.id, q, deps.cursors.decode(q.cursor, scope)),
-        ),
-      );
-    },
-  );
-  return router;
 }
+
+const AuditLog = auditLogSchema.meta({ id: 'AuditLog' });
+const define = endpointFactory<AuditRoutesDeps>();
+
+export const auditEndpoints = [
+  define({
+    method: 'get',
+    path: '/v1/audit-logs',
+    role: 'admin',
+    tags: ['audit'],
+    summary: 'The audit trail, newest first (admin+)',
+    query: auditLogQuery,
+    responses: { 200: { schema: list(AuditLog), description: 'A page' } },
+    handler: async ({ req, res, query }, { audit, cursors }) => {
+      // The filters are part of the scope: a cursor only continues the listing it came from.
+      const { cursor: _c, limit: _l, ...filters } = query;
+      const scope = `audit:${req.workspace!.id}:${JSON.stringify(filters)}`;
+      const page = await audit.list(req.workspace!.id, query, cursors.decode(query.cursor, scope));
+      res.json(toPage(cursors, scope, page));
+    },
+  }),
+];

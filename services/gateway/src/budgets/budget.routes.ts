@@ -1,28 +1,40 @@
-import { Router } from 'express';
-import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
-import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
-import { putBudgetBody } from './budget.schemas';
+import { endpointFactory } from '../http/endpoint';
+import { workspaceIdParams } from '../workspaces/workspace.schemas';
+import { budgetSchema, putBudgetBody } from './budget.schemas';
 import type { BudgetService } from './budget.service';
 
-/** Mounted at /v1/workspaces/:workspace_id/budget. */
-export function budgetRouter({
-  budgets,
-  guards,
-}: {
+export interface BudgetRoutesDeps {
   budgets: BudgetService;
-  guards: WorkspaceGuards;
-}): Router {
-  const router = Router({ mergeParams: true });
-  router.use(guards.requireWorkspaceMember());
-
-  router.get('/', async (req, res) => {
-    res.json(await budgets.get(req.workspace!.id));
-  });
-
-  router.put('/', guards.requireWorkspaceRole('owner'), async (req, res) => {
-    const body = parseOrThrow(putBudgetBody, req.body ?? {}, 'body');
-    res.json(await budgets.set(req.workspace!.id, req.auth!.userId, body.monthly_budget_usd));
-  });
-
-  return router;
 }
+
+const Budget = budgetSchema.meta({ id: 'Budget' });
+const define = endpointFactory<BudgetRoutesDeps>();
+
+export const budgetEndpoints = [
+  define({
+    method: 'get',
+    path: '/v1/workspaces/:workspace_id/budget',
+    role: 'member',
+    tags: ['budget'],
+    summary: 'The monthly budget (members)',
+    params: workspaceIdParams,
+    responses: { 200: { schema: Budget, description: 'The budget' } },
+    handler: async ({ req, res }, { budgets }) => {
+      res.json(await budgets.get(req.workspace!.id));
+    },
+  }),
+  define({
+    method: 'put',
+    path: '/v1/workspaces/:workspace_id/budget',
+    role: 'owner',
+    tags: ['budget'],
+    summary: 'Set the monthly budget (owner)',
+    params: workspaceIdParams,
+    body: putBudgetBody,
+    bodyExample: { monthly_budget_usd: 120 },
+    responses: { 200: { schema: Budget, description: 'The new budget' } },
+    handler: async ({ req, res, body }, { budgets }) => {
+      res.json(await budgets.set(req.workspace!.id, req.auth!.userId, body.monthly_budget_usd));
+    },
+  }),
+];

@@ -1,19 +1,38 @@
-import { Router } from 'express';
-import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
-import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
-import { costSummaryQuery, dailyCostsQuery } from './cost.schemas';
+import { endpointFactory } from '../http/endpoint';
+import { costSummaryQuery, costSummarySchema, dailyCostsQuery, dailyCostsSchema } from './cost.schemas';
 import type { CostSummaryService } from './cost-summary.service';
 
-/** Mounted at /v1/costs (members). */
-export function costsRouter(deps: { costs: CostSummaryService; guards: WorkspaceGuards }): Router {
-  const router = Router();
-  router.get('/summary', deps.guards.requireWorkspaceMember(), async (req, res) => {
-    const query = parseOrThrow(costSummaryQuery, req.query, 'query');
-    res.json(await deps.costs.summary(req.workspace!.id, query.month));
-  });
-  router.get('/daily', deps.guards.requireWorkspaceMember(), async (req, res) => {
-    const query = parseOrThrow(dailyCostsQuery, req.query, 'query');
-    res.json(await deps.costs.daily(req.workspace!.id, query.from, query.to));
-  });
-  return router;
+export interface CostRoutesDeps {
+  costs: CostSummaryService;
 }
+
+const CostSummary = costSummarySchema.meta({ id: 'CostSummary' });
+const DailyCosts = dailyCostsSchema.meta({ id: 'DailyCosts' });
+const define = endpointFactory<CostRoutesDeps>();
+
+export const costEndpoints = [
+  define({
+    method: 'get',
+    path: '/v1/costs/summary',
+    role: 'member',
+    tags: ['costs'],
+    summary: "The workspace's month: budget, spent, reserved, remaining, by model",
+    query: costSummaryQuery,
+    responses: { 200: { schema: CostSummary, description: 'The month summary' } },
+    handler: async ({ req, res, query }, { costs }) => {
+      res.json(await costs.summary(req.workspace!.id, query.month));
+    },
+  }),
+  define({
+    method: 'get',
+    path: '/v1/costs/daily',
+    role: 'member',
+    tags: ['costs'],
+    summary: 'Spend per UTC day and model (from the cost-ledger rollups)',
+    query: dailyCostsQuery,
+    responses: { 200: { schema: DailyCosts, description: 'Days in the range that had spend' } },
+    handler: async ({ req, res, query }, { costs }) => {
+      res.json(await costs.daily(req.workspace!.id, query.from, query.to));
+    },
+  }),
+];

@@ -1,21 +1,28 @@
-import { Router } from 'express';
 import { EVENT_CATALOG, isEventType } from '@raptorflow/events/bus/event-catalog';
 import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
-import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { EventPayload } from '@raptorflow/events/bus/event-catalog';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
-import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
-import { publishEventBody } from './event.schemas';
+import { endpointFactory } from '../http/endpoint';
+import { publishEventBody, publishEventResponse } from './event.schemas';
+
+export interface EventRoutesDeps {
+  bus: RaptorBus;
+}
+
+const define = endpointFactory<EventRoutesDeps>();
 
 /** Smoke publishing for operators: `test.*` events only, into the caller's resolved workspace. */
-export function eventsRouter(deps: { bus: RaptorBus; guards: WorkspaceGuards }): Router {
-  const router = Router();
-  router.post(
-    '/',
-    deps.guards.requireWorkspaceMember(),
-    deps.guards.requireWorkspaceRole('admin'),
-    async (req, res) => {
-      const body = parseOrThrow(publishEventBody, req.body ?? {}, 'body');
+export const eventEndpoints = [
+  define({
+    method: 'post',
+    path: '/v1/events',
+    role: 'admin',
+    tags: ['events'],
+    summary: 'Publish a test.* smoke event (admin+)',
+    body: publishEventBody,
+    bodyExample: { event_type: 'test.event', payload: { message: 'hi' } },
+    responses: { 202: { schema: publishEventResponse, description: 'Accepted onto the bus' } },
+    handler: async ({ req, res, body }, { bus }) => {
       const type = body.event_type;
       if (!isEventType(type))
         throw new ValidationFailedError(`Unknown event type ${type}`, [
@@ -26,11 +33,10 @@ export function eventsRouter(deps: { bus: RaptorBus; guards: WorkspaceGuards }):
               .join(', ')}`,
           },
         ]);
-      const envelope = await deps.bus.publish(type, body.payload as EventPayload<typeof type>, {
+      const envelope = await bus.publish(type, body.payload as EventPayload<typeof type>, {
         workspaceId: req.workspace!.id,
       });
       res.status(202).json({ event_id: envelope.event_id, event_type: type });
     },
-  );
-  return router;
-}
+  }),
+];

@@ -1,27 +1,16 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { listQuerySchema } from '@raptorflow/core/validation/pagination';
-import { auditLogQuery, auditLogSchema } from '../audit/audit-log.schemas';
-import { budgetSchema, putBudgetBody } from '../budgets/budget.schemas';
-import { publishEventBody, publishEventResponse } from '../events/event.schemas';
-import { addMemberBody, changeRoleBody, memberParams, memberSchema } from '../members/member.schemas';
-import { agentSchema } from '../agents/agent.schemas';
-import { createWorkspaceBody, workspaceIdParams, workspaceSchema } from '../workspaces/workspace.schemas';
-import { registerAgentRunPaths } from './agent-runs.paths';
-import { registerModelAndCostPaths } from './model-costs.paths';
-import { json, list, route, workspaceHeader } from './openapi.helpers';
+import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { WORKSPACE_ROLES, openApiPath } from '../http/endpoint';
+import type { AnyEndpoint } from '../http/endpoint';
+import { GATEWAY_ENDPOINTS } from '../http/endpoints.registry';
+import { ERRORS, errorSchema, json, workspaceHeader } from './openapi.helpers';
 
 /**
- * The OpenAPI 3.1 document is generated from the same zod schemas the routes parse with, so the contract
- * and the validation cannot drift apart.
+ * The OpenAPI 3.1 document is generated from the endpoint declarations, whose zod schemas the routes parse
+ * with, so the contract and the validation cannot drift apart.
  */
-// Named components; `.meta({id})` registers each in zod's global registry, so this runs once per process.
-const W = workspaceSchema.meta({ id: 'Workspace' });
-const M = memberSchema.meta({ id: 'Member' });
-const A = agentSchema.meta({ id: 'Agent' });
-const B = budgetSchema.meta({ id: 'Budget' });
-const L = auditLogSchema.meta({ id: 'AuditLog' });
-
-export function buildOpenApiDocument(opts: { serverUrl?: string } = {}) {
+export function buildOpenApiDocument(opts: { serverUrl?: string; endpoints?: readonly AnyEndpoint[] } = {}) {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -30,149 +19,12 @@ export function buildOpenApiDocument(opts: { serverUrl?: string } = {}) {
     description:
       'Supabase access token (HS256 with the project secret, or RS256/ES256 from its JWKS); `sub` is the user id.',
   });
-  const auth = [401, 413, 422, 429];
-
-  route(registry, {
-    method: 'post',
-    path: '/v1/workspaces',
-    tags: ['workspaces'],
-    summary: 'Create a workspace; the caller becomes its owner',
-    request: {
-      body: { content: { 'application/json': { schema: createWorkspaceBody, example: { name: 'Acme' } } } },
-    },
-    ok: [201, json(W, 'Created; `workspace.created` is published in the same transaction')],
-    errors: [400, ...auth],
+  registry.registerComponent('securitySchemes', 'basicAuth', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'BULL_BOARD_USERNAME / BULL_BOARD_PASSWORD (admin pages only)',
   });
-  route(registry, {
-    method: 'get',
-    path: '/v1/workspaces',
-    tags: ['workspaces'],
-    summary: "The caller's workspaces with their role",
-    request: { query: listQuerySchema },
-    ok: [200, json(list(W), 'A page')],
-    errors: auth,
-  });
-  route(registry, {
-    method: 'get',
-    path: '/v1/workspaces/{workspace_id}',
-    tags: ['workspaces'],
-    summary: 'One workspace (members)',
-    request: { params: workspaceIdParams },
-    ok: [200, json(W, 'The workspace')],
-    errors: [...auth, 403],
-  });
-  route(registry, {
-    method: 'get',
-    path: '/v1/workspaces/{workspace_id}/members',
-    tags: ['members'],
-    summary: 'Members (admin+)',
-    request: { params: workspaceIdParams, query: listQuerySchema },
-    ok: [200, json(list(M), 'A page')],
-    errors: [...auth, 403],
-  });
-  route(registry, {
-    method: 'post',
-    path: '/v1/workspaces/{workspace_id}/members',
-    tags: ['members'],
-    summary: 'Add a member (admin+; only an owner grants owner)',
-    request: {
-      params: workspaceIdParams,
-      body: { content: { 'application/json': { schema: addMemberBody } } },
-    },
-    ok: [201, json(M, 'Added')],
-    errors: [400, ...auth, 403, 409],
-  });
-  route(registry, {
-    method: 'patch',
-    path: '/v1/workspaces/{workspace_id}/members/{user_id}',
-    tags: ['members'],
-    summary: "Change a member's role (admin+; owner to grant/revoke owner; never the last owner)",
-    request: { params: memberParams, body: { content: { 'application/json': { schema: changeRoleBody } } } },
-    ok: [200, json(M, 'Updated')],
-    errors: [400, ...auth, 403, 404, 409],
-  });
-  route(registry, {
-    method: 'delete',
-    path: '/v1/workspaces/{workspace_id}/members/{user_id}',
-    tags: ['members'],
-    summary: 'Remove a member (admin+; owner to remove an owner; never the last owner)',
-    request: { params: memberParams },
-    ok: [204, { description: 'Removed' }],
-    errors: [...auth, 403, 404, 409],
-  });
-  route(registry, {
-    method: 'get',
-    path: '/v1/workspaces/{workspace_id}/budget',
-    tags: ['budget'],
-    summary: 'The monthly budget (members)',
-    request: { params: workspaceIdParams },
-    ok: [200, json(B, 'The budget')],
-    errors: [...auth, 403],
-  });
-  route(registry, {
-    method: 'put',
-    path: '/v1/workspaces/{workspace_id}/budget',
-    tags: ['budget'],
-    summary: 'Set the monthly budget (owner)',
-    request: {
-      params: workspaceIdParams,
-      body: {
-        content: { 'application/json': { schema: putBudgetBody, example: { monthly_budget_usd: 120 } } },
-      },
-    },
-    ok: [200, json(B, 'The new budget')],
-    errors: [400, ...auth, 403],
-  });
-  route(registry, {
-    method: 'get',
-    path: '/v1/agents',
-    tags: ['agents'],
-    summary: "The workspace's Council of Lords",
-    request: { headers: workspaceHeader },
-    ok: [200, json(list(A), 'All seven Lords')],
-    errors: [...auth, 403, 404],
-  });
-  route(registry, {
-    method: 'get',
-    path: '/v1/audit-logs',
-    tags: ['audit'],
-    summary: 'The audit trail, newest first (admin+)',
-    request: { headers: workspaceHeader, query: auditLogQuery },
-    ok: [200, json(list(L), 'A page')],
-    errors: [...auth, 403],
-  });
-  route(registry, {
-    method: 'post',
-    path: '/v1/events',
-    tags: ['events'],
-    summary: 'Publish a test.* smoke event (admin+)',
-    request: {
-      headers: workspaceHeader,
-      body: {
-        content: {
-          'application/json': {
-            schema: publishEventBody,
-            example: { event_type: 'test.event', payload: { message: 'hi' } },
-          },
-        },
-      },
-    },
-    ok: [202, json(publishEventResponse, 'Accepted onto the bus')],
-    errors: [400, ...auth, 403],
-  });
-  registerModelAndCostPaths(registry, auth);
-  registerAgentRunPaths(registry, auth);
-  for (const path of ['/health', '/health/ready', '/health/live'])
-    registry.registerPath({
-      method: 'get',
-      path,
-      tags: ['health'],
-      security: [],
-      responses: {
-        200: { description: 'ok or degraded' },
-        503: { description: 'down (a dependency is unreachable)' },
-      },
-    });
+  for (const endpoint of opts.endpoints ?? GATEWAY_ENDPOINTS) registry.registerPath(routeConfig(endpoint));
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -186,4 +38,86 @@ export function buildOpenApiDocument(opts: { serverUrl?: string } = {}) {
     servers: [{ url: opts.serverUrl ?? '/' }],
     security: [{ bearerAuth: [] }],
   });
+}
+
+/** The error statuses an endpoint can answer: those its role and schemas imply, and its own. */
+export function errorStatuses(endpoint: AnyEndpoint): number[] {
+  const codes = new Set(endpoint.errors ?? []);
+  const add = (...c: number[]) => c.forEach((code) => codes.add(code));
+  if (endpoint.body) add(400);
+  if (endpoint.role === 'platform-admin') {
+    add(401, 403, 429);
+    if (endpoint.params || endpoint.query || endpoint.body) add(422);
+  } else if (endpoint.role !== 'none') {
+    // Authentication, the body limit, input rules (the workspace id's too) and the rate limits.
+    add(401, 413, 422, 429);
+    if (WORKSPACE_ROLES.includes(endpoint.role)) {
+      add(403);
+      // Without an id in the path the workspace may be the caller's oldest, and a user may have none.
+      if (!endpoint.path.includes(':workspace_id')) add(404);
+    }
+  }
+  return [...codes].sort((a, b) => a - b);
+}
+
+function routeConfig(endpoint: AnyEndpoint): RouteConfig {
+  const scoped = WORKSPACE_ROLES.includes(endpoint.role) && !endpoint.path.includes(':workspace_id');
+  const headers = scoped
+    ? endpoint.headers
+      ? workspaceHeader.extend(endpoint.headers.shape)
+      : workspaceHeader
+    : endpoint.headers;
+  const bodySchema = endpoint.bodyDoc ?? endpoint.body;
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, spec] of Object.entries(endpoint.responses))
+    responses[status] = spec.schema
+      ? {
+          description: spec.description,
+          content: {
+            [spec.contentType ?? 'application/json']: {
+              schema: spec.schema,
+              ...(spec.example !== undefined ? { example: spec.example } : {}),
+            },
+          },
+        }
+      : { description: spec.description };
+  for (const code of errorStatuses(endpoint)) responses[code] ??= json(errorSchema, ERRORS[code] ?? 'Error');
+  return {
+    method: endpoint.method,
+    path: openApiPath(endpoint.path),
+    tags: endpoint.tags,
+    summary: endpoint.summary,
+    ...(endpoint.description ? { description: endpoint.description } : {}),
+    security: securityFor(endpoint),
+    request: {
+      ...(endpoint.params ? { params: endpoint.params } : {}),
+      ...(endpoint.query ? { query: documented(endpoint.query) } : {}),
+      ...(headers ? { headers } : {}),
+      ...(bodySchema
+        ? {
+            body: {
+              content: {
+                'application/json': {
+                  schema: bodySchema,
+                  ...(endpoint.bodyExample !== undefined ? { example: endpoint.bodyExample } : {}),
+                },
+              },
+            },
+          }
+        : {}),
+    },
+    responses,
+  };
+}
+
+function securityFor(endpoint: AnyEndpoint): RouteConfig['security'] {
+  if (endpoint.role === 'none') return [];
+  if (endpoint.role === 'platform-admin') return [{ bearerAuth: [] }, { basicAuth: [] }];
+  return [{ bearerAuth: [] }];
+}
+
+/** A query schema that transforms after parsing (the daily costs' defaults) is documented by its input. */
+function documented(schema: z.ZodType): z.ZodObject {
+  if (schema instanceof z.ZodPipe) return schema.in as z.ZodObject;
+  return schema as z.ZodObject;
 }

@@ -1,7 +1,6 @@
-import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 
-/** Building blocks shared by the OpenAPI path files. */
+/** Building blocks of the endpoint declarations and the document built from them. */
 export const errorSchema = z
   .object({
     error: z.object({
@@ -23,6 +22,7 @@ export const ERRORS: Record<number, string> = {
   422: 'Invalid input; `details.fields` lists the offending paths (`validation_failed`)',
   402: 'The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested',
   429: 'Rate limited (`rate_limited`); see `Retry-After`',
+  503: 'Temporarily unavailable (`service_unavailable`); try again shortly',
   502: 'Every model of the chain failed (`model_unavailable`); details list the attempts',
   504: 'The model did not answer in time (`model_timeout`)',
 };
@@ -39,16 +39,3 @@ export const workspaceHeader = z.object({
     .optional()
     .meta({ description: 'Workspace to act in (else query, path, oldest membership)' }),
 });
-
-export function route(
-  registry: OpenAPIRegistry,
-  def: Omit<RouteConfig, 'responses'> & {
-    ok: [number, ReturnType<typeof json> | { description: string }];
-    errors: number[];
-  },
-) {
-  const { ok, errors, ...rest } = def;
-  const responses: RouteConfig['responses'] = { [ok[0]]: ok[1] };
-  for (const code of errors) responses[code] = json(errorSchema, ERRORS[code] ?? 'Error');
-  registry.registerPath({ security: [{ bearerAuth: [] }], ...rest, responses });
-}

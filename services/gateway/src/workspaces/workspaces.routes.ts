@@ -1,41 +1,69 @@
-import { Router } from 'express';
 import { NotFoundError } from '@raptorflow/core/errors/app-error';
 import { listQuerySchema, toPage } from '@raptorflow/core/validation/pagination';
-import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { CursorCodec } from '@raptorflow/core/validation/pagination';
-import type { WorkspaceGuards } from './workspace-access.guard';
-import { createWorkspaceBody } from './workspace.schemas';
+import { endpointFactory } from '../http/endpoint';
+import { list } from '../openapi/openapi.helpers';
+import { createWorkspaceBody, workspaceIdParams, workspaceSchema } from './workspace.schemas';
 import type { WorkspaceService } from './workspace.service';
 
 export interface WorkspaceRoutesDeps {
   workspaces: WorkspaceService;
-  guards: WorkspaceGuards;
   cursors: CursorCodec;
 }
 
-export function workspacesRouter({ workspaces, guards, cursors }: WorkspaceRoutesDeps): Router {
-  const router = Router();
+// A named component; `.meta({id})` registers it in zod's global registry, so it is made once, here.
+const Workspace = workspaceSchema.meta({ id: 'Workspace' });
+const define = endpointFactory<WorkspaceRoutesDeps>();
 
-  router.post('/', async (req, res) => {
-    const body = parseOrThrow(createWorkspaceBody, req.body ?? {}, 'body');
-    const ws = await workspaces.create(req.auth!.userId, body.name);
-    res.status(201).location(`/v1/workspaces/${ws.id}`).json(ws);
-  });
-
-  router.get('/', async (req, res) => {
-    const userId = req.auth!.userId;
-    const q = parseOrThrow(listQuerySchema, req.query, 'query');
-    // Cursors are signed per user: one user's cursor is meaningless in another's list.
-    const scope = `workspaces:${userId}`;
-    const page = await workspaces.listForUser(userId, q.limit, cursors.decode(q.cursor, scope));
-    res.json(toPage(cursors, scope, page));
-  });
-
-  router.get('/:workspace_id', guards.requireWorkspaceMember(), async (req, res) => {
-    const ws = await workspaces.getForMember(req.workspace!.id, req.workspace!.role);
-    if (!ws) throw new NotFoundError('Workspace not found');
-    res.json(ws);
-  });
-
-  return router;
-}
+export const workspaceEndpoints = [
+  define({
+    method: 'post',
+    path: '/v1/workspaces',
+    role: 'user',
+    tags: ['workspaces'],
+    summary: 'Create a workspace; the caller becomes its owner',
+    body: createWorkspaceBody,
+    bodyExample: { name: 'Acme' },
+    responses: {
+      201: {
+        schema: Workspace,
+        description: 'Created; `workspace.created` is published in the same transaction',
+      },
+    },
+    errors: [409],
+    handler: async ({ req, res, body }, { workspaces }) => {
+      const ws = await workspaces.create(req.auth!.userId, body.name);
+      res.status(201).location(`/v1/workspaces/${ws.id}`).json(ws);
+    },
+  }),
+  define({
+    method: 'get',
+    path: '/v1/workspaces',
+    role: 'user',
+    tags: ['workspaces'],
+    summary: "The caller's workspaces with their role",
+    query: listQuerySchema,
+    responses: { 200: { schema: list(Workspace), description: 'A page' } },
+    handler: async ({ req, res, query }, { workspaces, cursors }) => {
+      const userId = req.auth!.userId;
+      // Cursors are signed per user: one user's cursor is meaningless in another's list.
+      const scope = `workspaces:${userId}`;
+      const page = await workspaces.listForUser(userId, query.limit, cursors.decode(query.cursor, scope));
+      res.json(toPage(cursors, scope, page));
+    },
+  }),
+  define({
+    method: 'get',
+    path: '/v1/workspaces/:workspace_id',
+    role: 'member',
+    tags: ['workspaces'],
+    summary: 'One workspace (members)',
+    params: workspaceIdParams,
+    responses: { 200: { schema: Workspace, description: 'The workspace' } },
+    handler: async ({ req, res }, { workspaces }) => {
+      const ws = await workspaces.getForMember(req.workspace!.id, req.workspace!.role);
+      if (!ws) throw new NotFoundError('Workspace not found');
+      res.json(ws);
+    },
+  }),
+];

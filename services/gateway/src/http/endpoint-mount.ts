@@ -1,0 +1,53 @@
+import type { RequestHandler, Router } from 'express';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
+import type { AnyEndpoint } from './endpoint';
+
+export interface MountOptions<S> {
+  /** The path the router is mounted at (`/v1`); every endpoint's path must start with it. */
+  prefix?: string;
+  services: S;
+  /** Needed as soon as one endpoint has a workspace role. */
+  guards?: WorkspaceGuards;
+}
+
+/**
+ * Mounts each endpoint as one Express route, in the list's order (so `/agent-runs/stats` stays ahead of
+ * `/agent-runs/:id`): the role's guards, then parseOrThrow of params, query and body, then the handler.
+ * Authentication is the router's (see app.ts): it also answers unknown paths under it, which a per-route
+ * check would turn from 401 into 404.
+ */
+export function mountEndpoints<S>(
+  router: Router,
+  endpoints: readonly AnyEndpoint<S>[],
+  opts: MountOptions<S>,
+) {
+  const prefix = opts.prefix ?? '';
+  for (const endpoint of endpoints) {
+    const { handler } = endpoint;
+    if (!handler) throw new Error(`${endpoint.method} ${endpoint.path} has no handler to mount`);
+    if (!endpoint.path.startsWith(prefix))
+      throw new Error(`${endpoint.method} ${endpoint.path} does not belong under ${prefix}`);
+    const validate: RequestHandler = async (req, res, next) => {
+      const params = endpoint.params ? parseOrThrow(endpoint.params, req.params, 'path') : undefined;
+      const query = endpoint.query ? parseOrThrow(endpoint.query, req.query, 'query') : undefined;
+      const body = endpoint.body ? parseOrThrow(endpoint.body, req.body ?? {}, 'body') : undefined;
+      await handler({ req, res, next, params, query, body }, opts.services);
+    };
+    router[endpoint.method](
+      endpoint.path.slice(prefix.length) || '/',
+      ...guardsFor(endpoint, opts),
+      validate,
+    );
+  }
+}
+
+function guardsFor(endpoint: AnyEndpoint, opts: MountOptions<unknown>): RequestHandler[] {
+  const { role } = endpoint;
+  if (role !== 'member' && role !== 'admin' && role !== 'owner') return [];
+  const guards = opts.guards;
+  if (!guards) throw new Error(`${endpoint.method} ${endpoint.path} needs the workspace guards`);
+  // The member guard resolves the workspace and runs the per-workspace rate limit (its afterResolve).
+  const member = guards.requireWorkspaceMember();
+  return role === 'member' ? [member] : [member, guards.requireWorkspaceRole(role)];
+}
