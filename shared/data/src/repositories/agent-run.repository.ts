@@ -265,14 +265,18 @@ export class AgentRunRepository {
     return done!;
   }
 
-  /** The run's agent if its workspace has it now, and how long the run has waited (database clock). */
+  /**
+   * The run's agent if its workspace has it now, and how long the run has waited (database clock). Measured at
+   * the transaction's start (`now()`), the instant its status event and completion time are stamped with, so a
+   * run failed for waiting too long never shows a shorter wait than the bound.
+   */
   async agentAndWait(
     trx: Knex.Transaction,
     id: string,
   ): Promise<{ agent_id: string | null; waited_ms: string | number } | undefined> {
     const { rows } = await trx.raw<{ rows: Array<{ agent_id: string | null; waited_ms: string }> }>(
       `SELECT a.id AS agent_id,
-              (EXTRACT(EPOCH FROM (clock_timestamp() - r.created_at)) * 1000)::bigint AS waited_ms
+              (EXTRACT(EPOCH FROM (now() - r.created_at)) * 1000)::bigint AS waited_ms
          FROM agent_runs r
          LEFT JOIN agents a ON a.workspace_id = r.workspace_id AND a.key = r.agent_key
         WHERE r.id = ?`,
