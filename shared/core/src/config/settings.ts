@@ -1,132 +1,25 @@
-import { z } from 'zod';
-
 /**
  * The one place that reads the environment. Everything else asks getSettings(), so a typo in a variable
  * name is a start-up error rather than a silent `undefined` deep inside a request.
  */
-
-const DEV_JWT_SECRET = 'raptorflow-development-jwt-secret-change-me-0000';
-const DEV_SECRET_KEY = 'raptorflow-development-secret-key-change-me-00000';
-export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
-const MIN_SECRET_KEY_LENGTH = 32;
-const MIN_METRICS_TOKEN_LENGTH = 16;
-const MIN_BULL_BOARD_PASSWORD_LENGTH = 16;
-const DEV_BULL_BOARD_PASSWORD = 'raptorflow';
-
-/**
- * Every secret value this repository ships (development defaults, and the example values used to validate
- * docker-compose.yml in CI): all public, so production refuses each of them wherever a secret goes. A test
- * reads the shipped files and checks that this list covers them.
- */
-export const SHIPPED_SECRET_VALUES: ReadonlySet<string> = new Set([
+import { isTrue } from './env-parsers';
+import { envSchema } from './env.schema';
+import {
+  DEV_BULL_BOARD_PASSWORD,
   DEV_JWT_SECRET,
   DEV_SECRET_KEY,
-  DEV_BULL_BOARD_PASSWORD,
-  'postgres',
-  'example-postgres-password',
-  'example-jwt-secret-of-at-least-32-characters',
-  'example-secret-key-of-at-least-32-characters',
-  'example-bull-board-password',
-  'example-metrics-token',
-]);
-const TLS_SSLMODES = ['require', 'verify-ca', 'verify-full'];
+  productionProblems,
+  trustProxyFrom,
+} from './production-rules';
 
-import { booleanish, csv, intFrom, isTrue, optionalString } from './env-parsers';
-import { buildLlmSettings, llmEnvShape, llmProductionProblems } from './llm-settings';
+export { CONFIG_VARIABLES } from './env.schema';
+export { SHIPPED_SECRET_VALUES } from './production-rules';
+import { buildLlmSettings, llmProductionProblems } from './llm-settings';
 import type { LlmSettings } from './llm-settings';
 
+export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
+
 export type { LlmProviderName, LlmSettings, ModelAliasName, ModelRoute } from './llm-settings';
-
-const envSchema = z.object({
-  ENVIRONMENT: optionalString.pipe(z.enum(['development', 'test', 'production']).optional()),
-  PORT: intFrom(8000),
-  LOG_LEVEL: optionalString.pipe(
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  ),
-  LOG_FORMAT: optionalString.pipe(z.enum(['json', 'pretty']).optional()),
-  DATABASE_URL: optionalString.pipe(
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
-  ),
-  REDIS_URL: optionalString.pipe(
-    z
-      .string()
-      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-      .optional(),
-  ),
-  PGSSLMODE: optionalString,
-  QUEUE_PREFIX: optionalString,
-  METRICS_TOKEN: optionalString,
-  SUPABASE_URL: optionalString.pipe(z.url().optional()),
-  SUPABASE_SERVICE_KEY: optionalString,
-  SUPABASE_JWT_SECRET: optionalString,
-  JWT_AUDIENCE: optionalString,
-  GOOGLE_CLOUD_PROJECT: optionalString,
-  GOOGLE_CLOUD_LOCATION: optionalString,
-  ANTHROPIC_API_KEY: optionalString,
-  SECRET_KEY: optionalString,
-  MAX_WORKSPACES_PER_USER: intFrom(10, 1, 100_000),
-  MONTHLY_WORKSPACE_BUDGET_USD: optionalString.pipe(
-    z.coerce.number<string>().min(0).max(1_000_000).optional(),
-  ),
-  AGENT_RUNNER_CONCURRENCY: intFrom(4, 1, 256),
-  SEEDER_CONCURRENCY: intFrom(8, 1, 256),
-  COST_LEDGER_CONCURRENCY: intFrom(8, 1, 256),
-  AGENT_RUNNER_PORT: intFrom(8101),
-  SEEDER_PORT: intFrom(8102),
-  COST_LEDGER_PORT: intFrom(8103),
-  BULL_BOARD_USERNAME: optionalString,
-  BULL_BOARD_PASSWORD: optionalString,
-  ADMIN_USER_IDS: csv,
-  CORS_ORIGINS: csv,
-  MIGRATE_ON_START: booleanish,
-  SHUTDOWN_GRACE_MS: intFrom(25_000, 0, 600_000),
-  WORKER_LOCK_DURATION_MS: intFrom(30_000, 1_000, 3_600_000),
-  WORKER_STALLED_INTERVAL_MS: intFrom(30_000, 1_000, 3_600_000),
-  WORKER_MAX_STALLED_COUNT: intFrom(1, 0, 100),
-  AGENT_RUNNER_RATE_LIMIT_PER_SECOND: intFrom(0, 0, 100_000),
-  SEEDER_RATE_LIMIT_PER_SECOND: intFrom(0, 0, 100_000),
-  COST_LEDGER_RATE_LIMIT_PER_SECOND: intFrom(0, 0, 100_000),
-  OUTBOX_RELAY_INTERVAL_MS: intFrom(1_000, 50, 600_000),
-  OUTBOX_RETENTION_HOURS: intFrom(168, 1, 100_000),
-  RATE_LIMIT_USER_PER_MINUTE: intFrom(600, 1, 1_000_000),
-  ADMIN_LOGIN_MAX_FAILURES: intFrom(10, 1, 10_000),
-  ADMIN_LOGIN_WINDOW_MS: intFrom(300_000, 1_000, 86_400_000),
-  RUN_STREAM_ACCESS_CHECK_MS: intFrom(30_000, 1_000, 3_600_000),
-  TRUST_PROXY: optionalString.pipe(
-    z
-      .union([
-        z.string().regex(/^\d{1,2}$/, 'a number of proxy hops'),
-        z.enum(['true', 'false']),
-        z
-          .string()
-          .regex(
-            /^[\w.:/,\s-]+$/,
-            'a number of hops, or comma-separated addresses/subnets or loopback, linklocal, uniquelocal',
-          ),
-      ])
-      .optional(),
-  ),
-  RATE_LIMIT_WORKSPACE_PER_MINUTE: intFrom(3_000, 1, 1_000_000),
-  TOKEN_CACHE_MAX: intFrom(10_000, 0, 1_000_000),
-  MEMBERSHIP_CACHE_TTL_MS: intFrom(30_000, 0, 3_600_000),
-  MEMBERSHIP_CACHE_MAX: intFrom(50_000, 0, 10_000_000),
-  ...llmEnvShape,
-  AGENT_RUN_TIMEOUT_MS: intFrom(600_000, 1_000, 86_400_000),
-  AGENT_RUN_LEASE_MS: intFrom(30_000, 1_000, 3_600_000),
-  AGENT_WORKSPACE_CONCURRENCY: intFrom(3, 1, 1_000),
-  AGENT_SEEDING_WAIT_MS: intFrom(60_000, 0, 3_600_000),
-  AGENT_CHECKPOINT_RETENTION_HOURS: intFrom(168, 1, 100_000),
-  AGENT_CHECKPOINT_POOL_MAX: intFrom(5, 1, 100),
-  BUDGET_ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
-  BUDGET_ALERT_WEBHOOK_TIMEOUT_MS: intFrom(5_000, 100, 120_000),
-  LEDGER_RECONCILE_INTERVAL_MS: intFrom(3_600_000, 0, 86_400_000),
-});
-
-/** Every variable the configuration reads (`.env.example` must list each one; a test checks it). */
-export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
 
 export type Environment = 'development' | 'test' | 'production';
 
@@ -247,29 +140,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     ? need('GOOGLE_CLOUD_PROJECT', e.GOOGLE_CLOUD_PROJECT, undefined)
     : e.GOOGLE_CLOUD_PROJECT;
 
-  if (isProduction) {
-    if (e.REDIS_URL?.startsWith('redis://'))
-      problems.push('REDIS_URL must use TLS (rediss://) in production');
-    if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < MIN_SECRET_KEY_LENGTH)
-      problems.push(`SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
-    if (e.SUPABASE_JWT_SECRET !== undefined && e.SUPABASE_JWT_SECRET.length < MIN_SECRET_KEY_LENGTH)
-      problems.push(`SUPABASE_JWT_SECRET must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
-    if (e.BUDGET_ENFORCEMENT !== undefined && !isTrue(e.BUDGET_ENFORCEMENT, true))
-      problems.push('BUDGET_ENFORCEMENT cannot be turned off in production');
-    if ((e.BULL_BOARD_USERNAME === undefined) !== (e.BULL_BOARD_PASSWORD === undefined))
-      problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
-    problems.push(...tlsProblems(e), ...shippedSecretProblems(e));
-    if (e.TRUST_PROXY === 'true')
-      problems.push(
-        'TRUST_PROXY=true trusts any client to set X-Forwarded-For in production: name the hops or subnets instead',
-      );
-    if (e.BULL_BOARD_PASSWORD !== undefined && e.BULL_BOARD_PASSWORD.length < MIN_BULL_BOARD_PASSWORD_LENGTH)
-      problems.push(
-        `BULL_BOARD_PASSWORD must be at least ${MIN_BULL_BOARD_PASSWORD_LENGTH} characters in production`,
-      );
-    if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < MIN_METRICS_TOKEN_LENGTH)
-      problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters in production`);
-  }
+  if (isProduction) problems.push(...productionProblems(e));
   if (e.BUDGET_RESERVATION_TTL_MS !== undefined && e.BUDGET_RESERVATION_TTL_MS <= e.LLM_DEADLINE_MS)
     problems.push(
       'BUDGET_RESERVATION_TTL_MS must be longer than LLM_DEADLINE_MS (a live call must never lose its reservation)',
@@ -350,62 +221,6 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     metricsToken: e.METRICS_TOKEN,
     defaultsUsed,
   });
-}
-
-function trustProxyFrom(v: string | undefined): boolean | number | string {
-  if (v === undefined || v === 'false') return false;
-  if (v === 'true') return true;
-  return /^\d+$/.test(v) ? Number(v) : v;
-}
-
-/** A secret anyone can read in this repository is no secret: production refuses each, by variable. */
-function shippedSecretProblems(e: z.output<typeof envSchema>): string[] {
-  const secrets: [string, string | undefined][] = [
-    ['SUPABASE_JWT_SECRET', e.SUPABASE_JWT_SECRET],
-    ['SECRET_KEY', e.SECRET_KEY],
-    ['SUPABASE_SERVICE_KEY', e.SUPABASE_SERVICE_KEY],
-    ['BULL_BOARD_PASSWORD', e.BULL_BOARD_PASSWORD],
-    ['METRICS_TOKEN', e.METRICS_TOKEN],
-    ['DATABASE_URL', databasePassword(e.DATABASE_URL)],
-  ];
-  return secrets
-    .filter(([, value]) => value !== undefined && SHIPPED_SECRET_VALUES.has(value))
-    .map(
-      ([name]) =>
-        `${name} is a value shipped with this repository (a development or example default): set a secret of your own`,
-    );
-}
-
-function databasePassword(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Production talks to the outside only over TLS; each refusal names its variable. */
-function tlsProblems(e: z.output<typeof envSchema>): string[] {
-  const problems: string[] = [];
-  if (e.DATABASE_URL !== undefined) {
-    let sslmode: string | null = null;
-    try {
-      sslmode = new URL(e.DATABASE_URL).searchParams.get('sslmode');
-    } catch {
-      // An unparsable URL is reported by the driver at connect time; here it simply has no sslmode.
-    }
-    const mode = sslmode ?? e.PGSSLMODE;
-    if (!mode || !TLS_SSLMODES.includes(mode))
-      problems.push(
-        `DATABASE_URL must use TLS in production: add ?sslmode=require (or verify-ca / verify-full), or set PGSSLMODE`,
-      );
-  }
-  if (e.SUPABASE_URL !== undefined && !e.SUPABASE_URL.startsWith('https://'))
-    problems.push('SUPABASE_URL must be an https:// URL in production (its JWKS is fetched from it)');
-  if (e.BUDGET_ALERT_WEBHOOK_URL !== undefined && !e.BUDGET_ALERT_WEBHOOK_URL.startsWith('https://'))
-    problems.push('BUDGET_ALERT_WEBHOOK_URL must be an https:// URL in production');
-  return problems;
 }
 
 function deepFreeze<T>(value: T): T {
