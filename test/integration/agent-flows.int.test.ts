@@ -78,7 +78,7 @@ describe('research', () => {
     const input = { topic: 'Cancel me', depth: 'quick' };
     const run = await newRun('research', input);
     const controller = new AbortController();
-    const tools = auditedTools(run.ctx, { dispatcher: slow, audit });
+    const tools = auditedTools(run.ctx, { dispatcher: slow, bus: stack.bus, audit });
     const steps = new FakeStepRunner({
       dispatchTool: tools.modelDispatch,
       model: 'fast',

@@ -94,7 +94,7 @@ describe('audit wrapper', () => {
 
   it('records an error row and rethrows the original error when the tool throws', async () => {
     const ctx = await context();
-    const { busPublish } = auditedTools(ctx, { bus: stack.bus, audit });
+    const { busPublish } = auditedTools(ctx, { dispatcher: local, bus: stack.bus, audit });
     const err = await busPublish.invoke({ event_type: 'made.up', payload: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationFailedError);
     const rows = await toolCalls(ctx);
@@ -106,7 +106,7 @@ describe('audit wrapper', () => {
   it('passes BudgetExceededError from the Model Dispatch Tool through as is', async () => {
     const ctx = await context();
     const broke = newDispatcher(stack, { LLM_PROVIDER: 'local' }, { defaultBudgetUsd: 0 }).dispatcher;
-    const { modelDispatch } = auditedTools(ctx, { dispatcher: broke, audit });
+    const { modelDispatch } = auditedTools(ctx, { dispatcher: broke, bus: stack.bus, audit });
     const err = await modelDispatch
       .invoke({ model: 'fast', prompt: 'Three taglines' })
       .catch((e: unknown) => e);
@@ -140,7 +140,7 @@ describe('audit wrapper', () => {
       .returning<Array<{ id: string }>>('id');
     const agentId = agent.id;
     const ctx = { ...base, agent_id: agentId, agent_run_id: run!.id };
-    const { modelDispatch } = auditedTools(ctx, { dispatcher: local, audit });
+    const { modelDispatch } = auditedTools(ctx, { dispatcher: local, bus: stack.bus, audit });
     const out = await modelDispatch.invoke({ model: 'fast', prompt: 'Name a bakery', max_tokens: 200 });
     expect(out).toMatchObject({
       text: expect.stringContaining('Name a bakery'),
@@ -159,7 +159,7 @@ describe('audit wrapper', () => {
 
   it('scrubs secrets and truncates long strings in the audit row only', async () => {
     const ctx = await context();
-    const { modelDispatch } = auditedTools(ctx, { dispatcher: local, audit });
+    const { modelDispatch } = auditedTools(ctx, { dispatcher: local, bus: stack.bus, audit });
     const prompt = `Use Bearer abc.def.ghi to post. ${'x'.repeat(AUDIT_STRING_LIMIT + 500)}`;
     const out = await modelDispatch.invoke({ model: 'fast', prompt, max_tokens: 100 });
     expect(out.text).toContain('Bearer abc.def.ghi');
@@ -171,7 +171,7 @@ describe('audit wrapper', () => {
 
   it('records a call refused by the schema, and one made as a tool call (ToolMessage out)', async () => {
     const ctx = await context();
-    const { modelDispatch } = auditedTools(ctx, { dispatcher: local, audit });
+    const { modelDispatch } = auditedTools(ctx, { dispatcher: local, bus: stack.bus, audit });
     await expect(modelDispatch.invoke({ model: 'fast' } as never)).rejects.toThrow(
       /did not match expected schema/,
     );
@@ -197,7 +197,7 @@ describe('audit wrapper', () => {
       LLM_PROVIDER: 'local',
       LOCAL_PROVIDER_LATENCY_MS: '2000',
     }).dispatcher;
-    const { modelDispatch } = auditedTools(ctx, { dispatcher: slow, audit });
+    const { modelDispatch } = auditedTools(ctx, { dispatcher: slow, bus: stack.bus, audit });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const started = Date.now();

@@ -80,7 +80,7 @@ export function runnerFor(
   run: Run,
   opts: { memo?: Map<string, unknown>; crashAt?: string; signal?: AbortSignal } = {},
 ) {
-  const tools = auditedTools(run.ctx, { dispatcher, audit });
+  const tools = auditedTools(run.ctx, { dispatcher, bus: stack.bus, audit });
   return new FakeStepRunner({ dispatchTool: tools.modelDispatch, model: 'fast', ...opts });
 }
 

@@ -33,6 +33,7 @@ import { RunEventStreamService } from './agent-runs/run-event-stream.service';
 import { RunStreamAccess } from './agent-runs/run-stream-access.service';
 import { AgentListCache } from './agents/agent-list.cache';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
+import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { requireAuth } from './auth/auth.middleware';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { CostSummaryService } from './costs/cost-summary.service';
@@ -163,7 +164,7 @@ export function createApp(deps: AppDeps): Express {
       heartbeatMs: deps.runStreams?.heartbeatMs,
       logger,
     }),
-    audit: new AuditLogQueryService({ db }),
+    audit: new AuditLogQueryService(new AuditLogRepository(db)),
     bus,
     dispatcher:
       deps.dispatcher ??

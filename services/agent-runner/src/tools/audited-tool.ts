@@ -4,7 +4,7 @@ import { patchConfig } from '@langchain/core/runnables';
 import { StructuredTool, ToolInputParsingException } from '@langchain/core/tools';
 import type { DynamicStructuredTool } from '@langchain/core/tools';
 import type { StructuredToolCallInput, ToolReturnType, ToolRunnableConfig } from '@langchain/core/tools';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import type { AuditEntry } from '@raptorflow/data/domain/audit-log.service';
 import { AppError } from '@raptorflow/core/errors/app-error';
 import { getLogger } from '@raptorflow/core/logging/logger';
@@ -16,7 +16,7 @@ export const TOOL_CALL_ACTION = 'tool.call';
 export const AUDIT_STRING_LIMIT = 2_000;
 
 export interface AuditedToolDeps {
-  audit?: AuditLogService;
+  audit: AuditLogService;
 }
 
 /**
@@ -125,19 +125,19 @@ export function withAudit<
 >(
   tool: DynamicStructuredTool<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT, ToolEventT, NameT>,
   ctx: ToolContext,
-  deps?: AuditedToolDeps,
+  deps: AuditedToolDeps,
 ): AuditedTool<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT>;
 export function withAudit<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT>(
   tool: StructuredTool<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT>,
   ctx: ToolContext,
-  deps?: AuditedToolDeps,
+  deps: AuditedToolDeps,
 ): AuditedTool<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT>;
 export function withAudit<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT>(
   tool: StructuredTool<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT>,
   ctx: ToolContext,
-  deps: AuditedToolDeps = {},
+  deps: AuditedToolDeps,
 ): AuditedTool<SchemaT, SchemaOutputT, SchemaInputT, ToolOutputT> {
-  return new AuditedTool(tool, ctx, deps.audit ?? new AuditLogService());
+  return new AuditedTool(tool, ctx, deps.audit);
 }
 
 /** Strings scrubbed of secrets and cut to AUDIT_STRING_LIMIT, everywhere in a JSON-like value. */

@@ -1,6 +1,5 @@
 import { DynamicStructuredTool } from '@langchain/core/tools';
 import { z } from 'zod';
-import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { EVENT_TYPES, isEventType } from '@raptorflow/events/bus/event-catalog';
 import type { EventPayload, EventType } from '@raptorflow/events/bus/event-catalog';
@@ -28,7 +27,7 @@ export interface BusPublishOutput {
 }
 
 export interface BusPublishToolDeps {
-  bus?: RaptorBus;
+  bus: RaptorBus;
 }
 
 export type BusPublishTool = DynamicStructuredTool<
@@ -43,7 +42,7 @@ export type BusPublishTool = DynamicStructuredTool<
  * actor go on the envelope). The payload is checked against the catalog schema by the bus itself.
  * Not a `tool()`: an abort must not report failure while the publish carries on (see the dispatch tool).
  */
-export function createBusPublishTool(ctx: ToolContext, deps: BusPublishToolDeps = {}): BusPublishTool {
+export function createBusPublishTool(ctx: ToolContext, deps: BusPublishToolDeps): BusPublishTool {
   return new DynamicStructuredTool({
     name: BUS_PUBLISH_TOOL_NAME,
     description: 'Publishes an event from the RaptorFlow event catalog on the bus and returns its event id.',
@@ -54,7 +53,7 @@ export function createBusPublishTool(ctx: ToolContext, deps: BusPublishToolDeps 
         const message = `Unknown event type ${JSON.stringify(type)}`;
         throw new ValidationFailedError(message, [{ path: 'event_type', message }]);
       }
-      const bus = deps.bus ?? getBus();
+      const { bus } = deps;
       const envelope = await bus.publish(type, input.payload as EventPayload<EventType>, {
         workspaceId: ctx.workspace_id,
         correlationId: ctx.correlation_id,

@@ -7,13 +7,13 @@ import { createModelDispatchTool } from './model-dispatch.tool';
 import type { ToolContext } from './tool-context';
 
 export interface CouncilToolDeps {
-  dispatcher?: ModelDispatcher;
-  bus?: RaptorBus;
-  audit?: AuditLogService;
+  dispatcher: ModelDispatcher;
+  bus: RaptorBus;
+  audit: AuditLogService;
 }
 
 /** The Council's tools for one context, each behind the audit wrapper. */
-export function auditedTools(ctx: ToolContext, deps: CouncilToolDeps = {}) {
+export function auditedTools(ctx: ToolContext, deps: CouncilToolDeps) {
   return {
     modelDispatch: withAudit(createModelDispatchTool(ctx, deps), ctx, deps),
     busPublish: withAudit(createBusPublishTool(ctx, deps), ctx, deps),

@@ -1,6 +1,7 @@
 import { DynamicStructuredTool } from '@langchain/core/tools';
 import { z } from 'zod';
-import { ModelDispatcher, dispatchResultView } from '@raptorflow/llm/model-dispatcher.service';
+import { dispatchResultView } from '@raptorflow/llm/model-dispatcher.service';
+import type { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import type { DispatchContext, DispatchResultView } from '@raptorflow/llm/model-dispatcher.service';
 import type { ToolContext } from './tool-context';
 
@@ -23,7 +24,7 @@ export type ModelDispatchInput = z.input<typeof modelDispatchInputSchema>;
 export type ModelDispatchOutput = DispatchResultView;
 
 export interface ModelDispatchToolDeps {
-  dispatcher?: ModelDispatcher;
+  dispatcher: ModelDispatcher;
 }
 
 export type ModelDispatchTool = DynamicStructuredTool<
@@ -53,18 +54,14 @@ export function dispatchContextOf(ctx: ToolContext, signal?: AbortSignal): Dispa
  * `config.signal` and rejects with the signal's reason (a DOMException), which would hide the dispatcher's
  * CancelledError. The dispatcher already stops at once on abort, so errors surface as the original AppError.
  */
-export function createModelDispatchTool(
-  ctx: ToolContext,
-  deps: ModelDispatchToolDeps = {},
-): ModelDispatchTool {
-  let dispatcher = deps.dispatcher;
+export function createModelDispatchTool(ctx: ToolContext, deps: ModelDispatchToolDeps): ModelDispatchTool {
+  const { dispatcher } = deps;
   return new DynamicStructuredTool({
     name: MODEL_DISPATCH_TOOL_NAME,
     description:
       'Calls a language model through the workspace budget and returns its answer with the model, usage and cost.',
     schema: modelDispatchInputSchema,
     func: async (input, _runManager, config): Promise<ModelDispatchOutput> => {
-      dispatcher ??= new ModelDispatcher();
       const r = await dispatcher.dispatch(
         {
           model: input.model,

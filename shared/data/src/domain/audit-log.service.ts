@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { getContext } from '@raptorflow/core/context/request-context';
-import { getDatabase } from '@raptorflow/core/db/database';
+import { AuditLogRepository } from '../repositories/audit-log.repository';
 import type { ActorType } from '../repositories/audit-log.rows';
 
 export interface AuditEntry {
@@ -20,11 +20,12 @@ export interface AuditEntry {
   correlationId?: string;
 }
 
+/** Fills an audit row from the request/job context and writes it through the `audit_logs` repository. */
 export class AuditLogService {
-  private readonly db: Knex;
+  private readonly rows: AuditLogRepository;
 
-  constructor(opts: { db?: Knex } = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: { db: Knex } | { rows: AuditLogRepository }) {
+    this.rows = 'rows' in opts ? opts.rows : new AuditLogRepository(opts.db);
   }
 
   /** Writes one audit row; ids not given come from the request/job context. Returns false for a duplicate. */
@@ -33,7 +34,7 @@ export class AuditLogService {
     const actorId = entry.actorId !== undefined ? entry.actorId : (ctx?.userId ?? null);
     const row = {
       workspace_id: entry.workspaceId !== undefined ? entry.workspaceId : (ctx?.workspaceId ?? null),
-      actor_type: entry.actorType ?? (actorId ? 'user' : 'system'),
+      actor_type: entry.actorType ?? (actorId ? ('user' as const) : ('system' as const)),
       actor_id: actorId,
       action: entry.action,
       resource_type: entry.resourceType ?? null,
@@ -46,15 +47,6 @@ export class AuditLogService {
       event_id: entry.eventId ?? null,
       correlation_id: entry.correlationId ?? ctx?.correlationId ?? null,
     };
-    const q = (trx ?? this.db)('audit_logs').insert(row);
-    if (!entry.eventId) {
-      await q;
-      return true;
-    }
-    const inserted = await q
-      .onConflict(this.db.raw('(event_id, action) WHERE event_id IS NOT NULL'))
-      .ignore()
-      .returning('id');
-    return inserted.length > 0;
+    return this.rows.insert(row, trx);
   }
 }

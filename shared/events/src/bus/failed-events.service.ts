@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { getContext } from '@raptorflow/core/context/request-context';
 import { getDatabase } from '@raptorflow/core/db/database';
 import type { ActorType } from '@raptorflow/data/repositories/audit-log.rows';
+import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import {
   ConflictError,
@@ -62,14 +63,15 @@ const MAX_LIMIT = 1_000;
  */
 export class FailedEventsService {
   private readonly bus: RaptorBus;
-  private readonly db: Knex;
+  private readonly outbox: EventOutboxRepository;
   private readonly audit: AuditLogService;
   private readonly logger: Logger;
 
   constructor(opts: FailedEventsServiceOptions) {
     this.bus = opts.bus;
-    this.db = opts.db ?? getDatabase();
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    const db = opts.db ?? getDatabase();
+    this.outbox = new EventOutboxRepository(db);
+    this.audit = opts.audit ?? new AuditLogService({ db });
     this.logger = opts.logger ?? createLogger('failed-events');
   }
 
@@ -102,9 +104,7 @@ export class FailedEventsService {
     const found = await this.findJob(eventId);
     if (found) return this.replayFromFailedSet(eventId, found.queue, found.job, opts.actor);
 
-    const row = await this.db('event_outbox')
-      .where({ id: eventId })
-      .first<{ envelope: unknown } | undefined>();
+    const row = await this.outbox.findEnvelope(eventId);
     if (!row) throw new NotFoundError(`No failed job and no outbox row for event ${eventId}`);
     const parsed = envelopeSchema.safeParse(row.envelope);
     if (!parsed.success || !isEventType(parsed.data.event_type))

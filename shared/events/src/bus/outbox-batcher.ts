@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { Envelope } from './envelope';
 
@@ -10,7 +10,7 @@ interface Pending {
 }
 
 export interface OutboxBatcherOptions {
-  db: Knex;
+  outbox: EventOutboxRepository;
   /** Adds the jobs to their queues (all or nothing as far as the batcher is concerned). */
   addJobs: (envelopes: Envelope[]) => Promise<void>;
   /** The queue of an envelope's event (the outbox row records it for the relay). */
@@ -60,26 +60,17 @@ export class OutboxBatcher {
     if (fresh.length === 0) return;
 
     const ids = fresh.map((p) => p.envelope.event_id);
-    const { db } = this.opts;
+    const { outbox } = this.opts;
     try {
       await this.opts.addJobs(fresh.map((p) => p.envelope));
-      await db('event_outbox')
-        .whereIn('id', ids)
-        .whereNull('enqueued_at')
-        .update({ enqueued_at: db.fn.now(), attempts: db.raw('attempts + 1') })
-        .catch(() => undefined); // unmarked rows are re-sent by the relay, and BullMQ drops the duplicates
+      // Unmarked rows are re-sent by the relay, and BullMQ drops the duplicates.
+      await outbox.markEnqueued(ids).catch(() => undefined);
     } catch (err) {
       this.opts.logger.warn(
         { err, events: ids.length },
         'events not enqueued yet; they stay in the outbox for the relay',
       );
-      await db('event_outbox')
-        .whereIn('id', ids)
-        .update({
-          attempts: db.raw('attempts + 1'),
-          last_error: String((err as Error).message).slice(0, 500),
-        })
-        .catch(() => undefined);
+      await outbox.recordEnqueueFailure(ids, String((err as Error).message)).catch(() => undefined);
     }
     for (const p of fresh) p.resolve(true);
   }
@@ -108,20 +99,14 @@ export class OutboxBatcher {
   }
 
   private async insert(envelopes: Envelope[]): Promise<Set<string>> {
-    const rows = await this.opts
-      .db('event_outbox')
-      .insert(
-        envelopes.map((e) => ({
-          id: e.event_id,
-          event_type: e.event_type,
-          queue: this.opts.queueOf(e),
-          workspace_id: e.workspace_id,
-          envelope: JSON.stringify(e),
-        })),
-      )
-      .onConflict('id')
-      .ignore()
-      .returning<Array<{ id: string }>>('id');
-    return new Set(rows.map((r) => r.id));
+    return this.opts.outbox.insert(
+      envelopes.map((e) => ({
+        id: e.event_id,
+        event_type: e.event_type,
+        queue: this.opts.queueOf(e),
+        workspace_id: e.workspace_id,
+        envelope: JSON.stringify(e),
+      })),
+    );
   }
 }

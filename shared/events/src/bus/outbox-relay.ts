@@ -3,6 +3,7 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { getDatabase } from '@raptorflow/core/db/database';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
+import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
 import type { Envelope } from './envelope';
 import { getBus } from './raptor-bus';
 import type { RaptorBus } from './raptor-bus';
@@ -27,8 +28,6 @@ export interface RelayTick {
   pruned: number;
 }
 
-// pg_try_advisory_xact_lock key: any constant shared by every RaptorFlow process on this database.
-const RELAY_LOCK_KEY = 7_466_110_502;
 const MAX_BACKOFF_MS = 30_000;
 
 /**
@@ -40,6 +39,7 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export class OutboxRelay {
   private readonly db: Knex;
+  private readonly outbox: EventOutboxRepository;
   private readonly bus: RaptorBus;
   private readonly logger: Logger;
   private readonly intervalMs: number;
@@ -56,6 +56,7 @@ export class OutboxRelay {
   constructor(opts: OutboxRelayOptions = {}) {
     const settings = getSettings();
     this.db = opts.db ?? getDatabase();
+    this.outbox = new EventOutboxRepository(this.db);
     this.bus = opts.bus ?? getBus();
     this.logger = opts.logger ?? createLogger('outbox-relay');
     this.intervalMs = opts.intervalMs ?? settings.outbox.relayIntervalMs;
@@ -96,54 +97,25 @@ export class OutboxRelay {
   async tick(): Promise<RelayTick> {
     const result: RelayTick = { leader: false, sent: 0, failed: 0, pruned: 0 };
     await this.db.transaction(async (trx) => {
-      const { rows } = await trx.raw<{ rows: Array<{ locked: boolean }> }>(
-        'SELECT pg_try_advisory_xact_lock(?) AS locked',
-        [RELAY_LOCK_KEY],
-      );
-      if (!rows[0]?.locked) return;
+      if (!(await this.outbox.tryLeadRelay(trx))) return;
       result.leader = true;
-      const pending = await trx('event_outbox')
-        .whereNull('enqueued_at')
-        .andWhere('available_at', '<=', trx.fn.now())
-        .andWhere('created_at', '<', trx.raw(`now() - (? * interval '1 millisecond')`, [this.minAgeMs]))
-        .orderBy('created_at')
-        .limit(this.batchSize)
-        .forUpdate()
-        .skipLocked()
-        .select<Array<{ id: string; envelope: Envelope; attempts: number }>>('id', 'envelope', 'attempts');
+      const pending = await this.outbox.claimPending(trx, this.minAgeMs, this.batchSize);
       for (const row of pending) {
         try {
-          await this.bus.addJob(row.envelope);
-          await trx('event_outbox')
-            .where({ id: row.id })
-            .update({ enqueued_at: trx.fn.now(), attempts: row.attempts + 1, last_error: null });
+          await this.bus.addJob(row.envelope as unknown as Envelope);
+          await this.outbox.markRelayed(trx, row);
           result.sent += 1;
         } catch (err) {
           result.failed += 1;
           const delay = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** Math.min(row.attempts, 5));
-          await trx('event_outbox')
-            .where({ id: row.id })
-            .update({
-              attempts: row.attempts + 1,
-              last_error: String((err as Error).message).slice(0, 500),
-              available_at: trx.raw(`now() + (? * interval '1 millisecond')`, [delay]),
-            });
+          await this.outbox.backOff(trx, row, String((err as Error).message), delay);
           // Redis is most likely down: stop this batch rather than time out on every row.
           break;
         }
       }
       if (Date.now() - this.lastPruneAt >= this.pruneEveryMs) {
         this.lastPruneAt = Date.now();
-        result.pruned = await trx('event_outbox')
-          .whereIn(
-            'id',
-            trx('event_outbox')
-              .select('id')
-              .whereNotNull('enqueued_at')
-              .andWhere('enqueued_at', '<', trx.raw(`now() - (? * interval '1 hour')`, [this.retentionHours]))
-              .limit(5_000),
-          )
-          .delete();
+        result.pruned = await this.outbox.prune(trx, this.retentionHours);
       }
     });
     this.backoffMs = result.failed > 0 ? nextBackoff(this.backoffMs, this.intervalMs) : 0;

@@ -8,6 +8,7 @@ import { createLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
+import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
 import { buildEnvelope } from './envelope';
 import { OutboxBatcher } from './outbox-batcher';
 import type { EnvelopeOverrides, Envelope, TypedEnvelope } from './envelope';
@@ -34,7 +35,7 @@ export interface RaptorBusOptions {
  * If Redis is down the row simply stays pending; nothing a caller committed is lost.
  */
 export class RaptorBus {
-  private readonly db: Knex;
+  private readonly outbox: EventOutboxRepository;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   readonly prefix: string;
@@ -44,14 +45,14 @@ export class RaptorBus {
   private readonly batcher: OutboxBatcher;
 
   constructor(opts: RaptorBusOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+    this.outbox = new EventOutboxRepository(opts.db ?? getDatabase());
     this.ownsConnection = !opts.connection;
     this.connection = opts.connection ?? createRedis('producer');
     this.prefix = opts.prefix ?? getSettings().queuePrefix;
     this.logger = opts.logger ?? createLogger('bus');
     this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? 3_000;
     this.batcher = new OutboxBatcher({
-      db: this.db,
+      outbox: this.outbox,
       logger: this.logger,
       addJobs: (envelopes) => this.addJobs(envelopes),
       queueOf: (e) => EVENT_CATALOG[e.event_type as EventType].queue,
@@ -87,20 +88,20 @@ export class RaptorBus {
       await this.batcher.submit(envelope);
       return envelope;
     }
-    const inserted = await opts
-      .trx('event_outbox')
-      .insert({
-        id: envelope.event_id,
-        event_type: type,
-        queue: def.queue,
-        workspace_id: envelope.workspace_id,
-        envelope: JSON.stringify(envelope),
-      })
-      .onConflict('id')
-      .ignore()
-      .returning('id');
+    const inserted = await this.outbox.insert(
+      [
+        {
+          id: envelope.event_id,
+          event_type: type,
+          queue: def.queue,
+          workspace_id: envelope.workspace_id,
+          envelope: JSON.stringify(envelope),
+        },
+      ],
+      opts.trx,
+    );
     // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
-    if (inserted.length === 0) return envelope;
+    if (inserted.size === 0) return envelope;
     // Enqueue after commit; a rollback rejects executionPromise and the event never existed.
     opts.trx.executionPromise.then(
       () => this.enqueue(envelope),
@@ -113,22 +114,15 @@ export class RaptorBus {
   async enqueue(envelope: Envelope): Promise<boolean> {
     try {
       await this.addJob(envelope);
-      await this.db('event_outbox')
-        .where({ id: envelope.event_id })
-        .whereNull('enqueued_at')
-        .update({ enqueued_at: this.db.fn.now(), attempts: this.db.raw('attempts + 1') });
+      await this.outbox.markEnqueued([envelope.event_id]);
       return true;
     } catch (err) {
       this.logger.warn(
         { err, event_id: envelope.event_id, event_type: envelope.event_type },
         'event not enqueued yet; it stays in the outbox for the relay',
       );
-      await this.db('event_outbox')
-        .where({ id: envelope.event_id })
-        .update({
-          attempts: this.db.raw('attempts + 1'),
-          last_error: String((err as Error).message).slice(0, 500),
-        })
+      await this.outbox
+        .recordEnqueueFailure([envelope.event_id], String((err as Error).message))
         .catch(() => undefined);
       return false;
     }

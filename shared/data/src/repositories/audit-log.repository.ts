@@ -1,0 +1,100 @@
+import type { Knex } from 'knex';
+import type { Keyset } from '@raptorflow/core/validation/pagination';
+import type { AuditLogRow } from './audit-log.rows';
+
+/** A row as written: ids and timestamps come from the database; JSON columns arrive serialised. */
+export type AuditLogInsert = Omit<AuditLogRow, 'id' | 'created_at' | 'input' | 'output' | 'metadata'> & {
+  input: string | null;
+  output: string | null;
+  metadata: string;
+};
+
+/** The columns the audit API answers with (everything but workspace_id, which the caller already knows). */
+export type AuditLogViewRow = Omit<AuditLogRow, 'workspace_id'>;
+
+const VIEW_COLUMNS = [
+  'id',
+  'actor_type',
+  'actor_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'tool_name',
+  'input',
+  'output',
+  'metadata',
+  'agent_run_id',
+  'event_id',
+  'correlation_id',
+  'created_at',
+] as const;
+
+/** Equality filters of the audit listing; each is a column an index covers. */
+export interface AuditLogFilter {
+  action?: string;
+  actor_id?: string;
+  actor_type?: string;
+  resource_type?: string;
+  resource_id?: string;
+  tool_name?: string;
+  correlation_id?: string;
+  from?: string;
+  to?: string;
+}
+
+const EQUALITY_FILTERS = [
+  'action',
+  'actor_id',
+  'actor_type',
+  'resource_type',
+  'resource_id',
+  'tool_name',
+  'correlation_id',
+] as const;
+
+/** All SQL of `audit_logs` (append-only): writing a row, and the workspace's trail newest first. */
+export class AuditLogRepository {
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Inserts the row (in `trx` when the audit must commit with the change it describes). With an event id,
+   * a second row for the same (event, action) is ignored: returns false then.
+   */
+  async insert(row: AuditLogInsert, trx?: Knex.Transaction): Promise<boolean> {
+    const q = (trx ?? this.db)('audit_logs').insert(row);
+    if (!row.event_id) {
+      await q;
+      return true;
+    }
+    const inserted = await q
+      .onConflict(this.db.raw('(event_id, action) WHERE event_id IS NOT NULL'))
+      .ignore()
+      .returning('id');
+    return inserted.length > 0;
+  }
+
+  /** Up to `limit` rows of the workspace after the keyset, newest first (the caller asks one extra to page). */
+  async list(
+    workspaceId: string,
+    f: AuditLogFilter,
+    limit: number,
+    after?: Keyset,
+  ): Promise<AuditLogViewRow[]> {
+    const query = this.db('audit_logs')
+      .where({ workspace_id: workspaceId })
+      .select<AuditLogViewRow[]>(...VIEW_COLUMNS)
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(limit);
+    for (const k of EQUALITY_FILTERS) {
+      const v = f[k];
+      if (v !== undefined) query.andWhere(k, v);
+    }
+    if (f.from) query.andWhere('created_at', '>=', f.from);
+    if (f.to) query.andWhere('created_at', '<', f.to);
+    if (after) query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after.t, after.id]);
+    return query;
+  }
+}
