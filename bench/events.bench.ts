@@ -6,14 +6,14 @@ import type { Knex } from 'knex';
 import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { getSettings } from '@raptorflow/core/config/settings';
-import { SeederService } from '../services/seeder/src/seeder.service';
+import { seederService } from '../test/support/seeder-wiring';
 import { createSeederWorkers } from '../services/seeder/src/seeder.worker';
 
 export async function runEventsBench(db: Knex, events = 300): Promise<string[]> {
   const settings = getSettings();
   const bus = new RaptorBus({ db });
   const userId = randomUUID();
-  const seeders = createSeederWorkers(new SeederService({ db }), { concurrency: 8 });
+  const seeders = createSeederWorkers(seederService(db), { concurrency: 8 });
   const rawQueue = new Queue('bench-raw', {
     connection: createRedis('producer'),
     prefix: settings.queuePrefix,

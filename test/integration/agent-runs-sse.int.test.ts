@@ -8,6 +8,7 @@ import { createApp, whenReady } from '../../services/gateway/src/app';
 import { RunEventHub } from '../../services/gateway/src/agent-runs/run-event.hub';
 import { RunEventStreamService } from '../../services/gateway/src/agent-runs/run-event-stream.service';
 import { RunStreamAccess } from '../../services/gateway/src/agent-runs/run-stream-access.service';
+import { MembershipCache } from '../../services/gateway/src/workspaces/membership-cache';
 import { MembershipService } from '../../services/gateway/src/workspaces/membership.service';
 import { insertRun, seedLords } from '../support/agent-runs';
 import { newTeam, newUser, newWorkspace } from '../support/factories';
@@ -234,7 +235,9 @@ it('stops watching, polling and heartbeating for a client that went away', async
   const run = await insertRun(stack.db, t.ws.id, 'seer', { status: 'running' });
   const hub = new RunEventHub({ db: stack.db, prefix: stack.prefix, pollMs: 100, logger: getLogger() });
   const log = announced();
-  const access = new RunStreamAccess({ memberships: new MembershipService({ db: stack.db }) });
+  const access = new RunStreamAccess({
+    memberships: new MembershipService({ db: stack.db, cache: new MembershipCache({ ttlMs: 0, max: 0 }) }),
+  });
   const streams = new RunEventStreamService({
     hub,
     access,

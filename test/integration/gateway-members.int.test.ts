@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PermissionDeniedError } from '@raptorflow/core/errors/app-error';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { MemberService } from '../../services/gateway/src/members/member.service';
+import { MembershipCache } from '../../services/gateway/src/workspaces/membership-cache';
 import { MembershipService } from '../../services/gateway/src/workspaces/membership.service';
 import { newTeam, newUser } from '../support/factories';
 import type { TestTeam } from '../support/factories';
@@ -159,7 +161,11 @@ describe('members', () => {
       .db('workspace_members')
       .where({ workspace_id: t.ws.id, user_id: t.admin.id })
       .update({ role: 'member' });
-    const service = new MemberService({ db: stack.db, memberships: new MembershipService({ db: stack.db }) });
+    const service = new MemberService({
+      db: stack.db,
+      audit: new AuditLogService({ db: stack.db }),
+      memberships: new MembershipService({ db: stack.db, cache: new MembershipCache({ ttlMs: 0, max: 0 }) }),
+    });
     await expect(
       service.remove({ userId: t.admin.id, role: 'admin' }, t.ws.id, t.member.id),
     ).rejects.toBeInstanceOf(PermissionDeniedError);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import { COUNCIL_OF_LORDS, LORD_KEYS } from '@raptorflow/data/domain/council-of-lords';
 import { runWithContext } from '@raptorflow/core/context/request-context';
-import { SeederService } from '../../services/seeder/src/seeder.service';
+import { seederService } from '../support/seeder-wiring';
 import { createSeederWorkers } from '../../services/seeder/src/seeder.worker';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
@@ -12,7 +12,7 @@ const stack = openStack();
 let workers: Worker[];
 
 beforeAll(() => {
-  workers = createSeederWorkers(new SeederService({ db: stack.db }), {
+  workers = createSeederWorkers(seederService(stack.db, stack.redis), {
     prefix: stack.prefix,
     concurrency: 8,
   });
@@ -106,7 +106,7 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
   it('test.event writes one audit row per event id carrying the publisher context, however often delivered', async () => {
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
-    const service = new SeederService({ db: stack.db });
+    const service = seederService(stack.db, stack.redis);
     const env = await runWithContext(
       { correlationId: 'corr-smoke-1', userId: owner.id, workspaceId: ws.id },
       () => stack.bus.publish('test.event', { message: 'hello' }),
@@ -130,7 +130,7 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
   });
 
   it('skips a workspace deleted before its event is handled', async () => {
-    const service = new SeederService({ db: stack.db });
+    const service = seederService(stack.db, stack.redis);
     await expect(service.seedWorkspace(randomUUID(), randomUUID())).resolves.toEqual({
       seeded: 0,
       skipped: 'workspace_missing',

@@ -15,22 +15,7 @@ const REPOSITORIES = 'shared/data/src/repositories';
  * SQL not moved to its repository yet, as `table: [files]`. Each entry must still be true (so the list only
  * shrinks); moving the SQL means deleting the entry.
  */
-const NOT_YET_HOMED: Record<string, string[]> = {
-  workspaces: [
-    'services/gateway/src/members/member.service.ts',
-    'services/gateway/src/workspaces/workspace.service.ts',
-    'services/seeder/src/seeder.service.ts',
-  ],
-  workspace_members: [
-    'services/gateway/src/members/member.service.ts',
-    'services/gateway/src/workspaces/membership.service.ts',
-    'services/gateway/src/workspaces/workspace.service.ts',
-  ],
-  workspace_guardrails: [
-    'services/agent-runner/src/agent-run.service.ts',
-    'services/gateway/src/guardrails/guardrail.service.ts',
-  ],
-};
+const NOT_YET_HOMED: Record<string, string[]> = {};
 
 const db = createDatabase({ poolMax: 1 });
 afterAll(() => db.destroy());

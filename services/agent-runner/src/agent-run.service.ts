@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 import { AgentRepository } from '@raptorflow/data/repositories/agent.repository';
+import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import { EMPTY_GUARDRAILS, guardrailRulesSchema } from '@raptorflow/data/runs/flow-inputs';
@@ -45,6 +46,7 @@ export class AgentRunService {
   private readonly steps: AgentRunStepRepository;
   private readonly costs: CostLogRepository;
   private readonly agents: AgentRepository;
+  private readonly workspaces: WorkspaceRepository;
   private readonly events: RunEventLog;
   private readonly dispatcher: ModelDispatcher;
   private readonly audit: AuditLogService;
@@ -59,6 +61,7 @@ export class AgentRunService {
     this.steps = new AgentRunStepRepository(o.db);
     this.costs = new CostLogRepository(o.db);
     this.agents = new AgentRepository(o.db);
+    this.workspaces = new WorkspaceRepository(o.db);
     this.events = o.events;
     this.dispatcher = o.dispatcher;
     this.audit = o.audit;
@@ -159,9 +162,7 @@ export class AgentRunService {
       this.graphs.set(run.flow, graph);
     }
     const agent = run.agent_id ? await this.agents.persona(run.agent_id) : undefined;
-    const rules = await this.db('workspace_guardrails')
-      .where({ workspace_id: run.workspace_id })
-      .first<{ rules: unknown } | undefined>('rules');
+    const rules = await this.workspaces.guardrails(run.workspace_id);
     const parsedRules = guardrailRulesSchema.safeParse(rules?.rules ?? {});
     const ctx = {
       workspace_id: run.workspace_id,

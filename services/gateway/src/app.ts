@@ -2,6 +2,8 @@ import express from 'express';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
 import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
@@ -33,7 +35,6 @@ import { RunEventStreamService } from './agent-runs/run-event-stream.service';
 import { RunStreamAccess } from './agent-runs/run-stream-access.service';
 import { AgentListCache } from './agents/agent-list.cache';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
-import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { requireAuth } from './auth/auth.middleware';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { CostSummaryService } from './costs/cost-summary.service';
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): Express {
   });
   const prefix = settings.queuePrefix;
   const runEvents = new RunEventLog({ db, redis: deps.redis, prefix });
+  const audit = new AuditLogService({ db });
   const services: GatewayServices = {
     health: new HealthService({
       service: 'gateway',
@@ -139,9 +141,9 @@ export function createApp(deps: AppDeps): Express {
       maxOwnedPerUser: settings.maxWorkspacesPerUser,
     }),
     cursors: new CursorCodec(settings.secretKey),
-    members: new MemberService({ db, memberships }),
+    members: new MemberService({ db, audit, memberships }),
     budgets: new BudgetService({ db, alerts: new BudgetAlertService({ db, bus }) }),
-    guardrails: new GuardrailService({ db, logger }),
+    guardrails: new GuardrailService({ db, audit, logger }),
     registry: new AgentRegistryService({ db }),
     agentLists: new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations }),
     runs: new AgentRunService({ db, bus, events: runEvents, router, redis: deps.redis, prefix, logger }),

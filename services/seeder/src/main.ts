@@ -1,19 +1,43 @@
 import { getSettings } from '@raptorflow/core/config/settings';
+import { getDatabase } from '@raptorflow/core/db/database';
+import { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
 import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
+import { SeederService } from './seeder.service';
 import { createSeederWorkers } from './seeder.worker';
+
+// The composition root: every object of this process is built here, with its dependencies spelled out.
+const settings = getSettings();
+const logger = createLogger('seeder');
 
 runWorkerService({
   service: 'seeder',
-  port: getSettings().workerPorts.seeder,
+  port: settings.workerPorts.seeder,
   models: () => {
-    const router = new ModelRouter({ settings: getSettings().llm });
-    warnAboutRetirements(router, createLogger('seeder'));
+    const router = new ModelRouter({ settings: settings.llm });
+    warnAboutRetirements(router, logger);
     return router;
   },
-  start: () => createSeederWorkers(),
+  start: () => {
+    const db = getDatabase();
+    const service = new SeederService({
+      db,
+      registry: new AgentRegistryService({ db }),
+      audit: new AuditLogService({ db }),
+      logger,
+      invalidations: new InvalidationBus({
+        publisher: createRedis('client'),
+        namespace: settings.queuePrefix,
+        logger,
+      }),
+    });
+    return createSeederWorkers(service);
+  },
 }).catch((err: unknown) => {
   console.error(scrubSecrets(err instanceof Error ? err.message : String(err)));
   process.exit(1);

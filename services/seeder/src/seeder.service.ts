@@ -1,50 +1,43 @@
 import type { Knex } from 'knex';
-import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
-import { INVALIDATION_TOPICS, InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
-import { createLogger } from '@raptorflow/core/logging/logger';
-import { createRedis } from '@raptorflow/core/redis/redis.factory';
-import { getDatabase } from '@raptorflow/core/db/database';
-import { getSettings } from '@raptorflow/core/config/settings';
+import type { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
+import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
 import type { Envelope } from '@raptorflow/events/bus/envelope';
 import type { Logger } from '@raptorflow/core/logging/logger';
 
 export interface SeederServiceOptions {
-  db?: Knex;
-  registry?: AgentRegistryService;
-  audit?: AuditLogService;
-  logger?: Logger;
+  db: Knex;
+  registry: AgentRegistryService;
+  audit: AuditLogService;
+  logger: Logger;
   /** Tells gateway replicas that cache agent lists that a workspace's Lords changed. */
-  invalidations?: InvalidationBus;
+  invalidations: InvalidationBus;
 }
 
 export class SeederService {
   private readonly db: Knex;
+  private readonly workspaces: WorkspaceRepository;
   private readonly registry: AgentRegistryService;
   private readonly audit: AuditLogService;
   private readonly logger: Logger;
   private readonly invalidations: InvalidationBus;
 
-  constructor(opts: SeederServiceOptions = {}) {
-    this.db = opts.db ?? getDatabase();
-    this.registry = opts.registry ?? new AgentRegistryService({ db: this.db });
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
-    this.logger = opts.logger ?? createLogger('seeder');
-    this.invalidations =
-      opts.invalidations ??
-      new InvalidationBus({
-        publisher: createRedis('client'),
-        namespace: getSettings().queuePrefix,
-        logger: this.logger,
-      });
+  constructor(opts: SeederServiceOptions) {
+    this.db = opts.db;
+    this.workspaces = new WorkspaceRepository(opts.db);
+    this.registry = opts.registry;
+    this.audit = opts.audit;
+    this.logger = opts.logger;
+    this.invalidations = opts.invalidations;
   }
 
   /** Idempotent: the Lords and the audit row are keyed, so a redelivered event changes nothing. */
   async seedWorkspace(workspaceId: string, eventId: string): Promise<{ seeded: number; skipped?: string }> {
     const result = await this.db.transaction(async (trx) => {
       // Lock the workspace row: a workspace deleted meanwhile is skipped instead of failing on its FK.
-      const ws = await trx('workspaces').where({ id: workspaceId }).forShare().first('id');
-      if (!ws) {
+      if (!(await this.workspaces.lock(trx, workspaceId, 'share'))) {
         this.logger.warn({ workspace_id: workspaceId }, 'workspace no longer exists; nothing to seed');
         return { seeded: 0, skipped: 'workspace_missing' };
       }

@@ -2,7 +2,7 @@ import { createWorker } from '@raptorflow/events/worker/worker-runtime';
 import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/events/worker/worker-runtime';
 import type { Worker } from 'bullmq';
-import { SeederService } from './seeder.service';
+import type { SeederService } from './seeder.service';
 
 export function seederHandlers(service: SeederService) {
   const handleWorkspaceCreated: EventHandler<'workspace.created'> = (payload, { envelope }) =>
@@ -13,7 +13,7 @@ export function seederHandlers(service: SeederService) {
 }
 
 /** The seeder consumes two queues: `workspace` (seeding) and `system` (smoke events). */
-export function createSeederWorkers(service = new SeederService(), opts: CreateWorkerOptions = {}): Worker[] {
+export function createSeederWorkers(service: SeederService, opts: CreateWorkerOptions = {}): Worker[] {
   const h = seederHandlers(service);
   const options = { ...workerOptionsFor('seeder'), ...opts };
   return [

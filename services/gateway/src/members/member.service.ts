@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { ConflictError, NotFoundError, PermissionDeniedError } from '@raptorflow/core/errors/app-error';
-import { getDatabase } from '@raptorflow/core/db/database';
+import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
+import type { MemberViewRow } from '@raptorflow/data/repositories/workspace.repository';
 import { keysetPage } from '@raptorflow/core/validation/pagination';
 import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
 import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
@@ -19,16 +20,9 @@ export interface Actor {
   role: WorkspaceRole;
 }
 
-interface MemberRow {
-  user_id: string;
-  role: WorkspaceRole;
-  created_at: Date;
-  updated_at: Date;
-}
-
 export interface MemberServiceOptions {
-  db?: Knex;
-  audit?: AuditLogService;
+  db: Knex;
+  audit: AuditLogService;
   memberships: MembershipService;
 }
 
@@ -38,41 +32,34 @@ export interface MemberServiceOptions {
  */
 export class MemberService {
   private readonly db: Knex;
+  private readonly workspaces: WorkspaceRepository;
   private readonly audit: AuditLogService;
   private readonly memberships: MembershipService;
 
   constructor(opts: MemberServiceOptions) {
-    this.db = opts.db ?? getDatabase();
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    this.db = opts.db;
+    this.workspaces = new WorkspaceRepository(opts.db);
+    this.audit = opts.audit;
     this.memberships = opts.memberships;
   }
 
   async list(workspaceId: string, limit: number, after?: Keyset): Promise<KeysetPage<MemberView>> {
-    const q = this.db('workspace_members')
-      .where({ workspace_id: workspaceId })
-      .select<Array<MemberRow & { id: string }>>('id', 'user_id', 'role', 'created_at', 'updated_at')
-      .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .limit(limit + 1);
-    if (after) q.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after.t, after.id]);
-    return keysetPage(await q, limit, toView, (r) => ({ t: r.created_at.toISOString(), id: r.id }));
+    // One row more than the page tells keysetPage whether there is a next page.
+    const rows = await this.workspaces.listMembers(workspaceId, limit + 1, after);
+    return keysetPage(rows, limit, toView, (r) => ({ t: r.created_at.toISOString(), id: r.id }));
   }
 
   async add(actor: Actor, workspaceId: string, userId: string, role: WorkspaceRole): Promise<MemberView> {
     const view = await this.db.transaction(async (trx) => {
-      actor = await lockWorkspace(trx, workspaceId, actor);
+      actor = await this.lockWorkspace(trx, workspaceId, actor);
       if (role === 'owner' && actor.role !== 'owner')
         throw new PermissionDeniedError('Only an owner can grant the owner role');
-      const existing = await findMember(trx, workspaceId, userId);
+      const existing = await this.workspaces.member(workspaceId, userId, trx);
       if (existing)
         throw new ConflictError('This user is already a member of the workspace', { role: existing.role });
-      const [row] = await trx('workspace_members')
-        .insert({ workspace_id: workspaceId, user_id: userId, role })
-        .returning<MemberRow[]>(['user_id', 'role', 'created_at', 'updated_at']);
+      const row = await this.workspaces.addMember(trx, workspaceId, userId, role);
       await this.auditChange(trx, 'member.added', workspaceId, userId, null, { role });
-      return toView(row!);
+      return toView(row);
     });
     await this.memberships.invalidate(userId);
     return view;
@@ -85,17 +72,14 @@ export class MemberService {
     role: WorkspaceRole,
   ): Promise<MemberView> {
     const view = await this.db.transaction(async (trx) => {
-      actor = await lockWorkspace(trx, workspaceId, actor);
-      const current = await findMember(trx, workspaceId, userId);
+      actor = await this.lockWorkspace(trx, workspaceId, actor);
+      const current = await this.workspaces.member(workspaceId, userId, trx);
       if (!current) throw new NotFoundError('No such member in this workspace');
       if ((current.role === 'owner' || role === 'owner') && actor.role !== 'owner')
         throw new PermissionDeniedError('Only an owner can grant or revoke the owner role');
       if (current.role === role) return toView(current);
-      if (current.role === 'owner') await assertNotLastOwner(trx, workspaceId, 'demoted');
-      const [row] = await trx('workspace_members')
-        .where({ workspace_id: workspaceId, user_id: userId })
-        .update({ role, updated_at: trx.fn.now() })
-        .returning<MemberRow[]>(['user_id', 'role', 'created_at', 'updated_at']);
+      if (current.role === 'owner') await this.assertNotLastOwner(trx, workspaceId, 'demoted');
+      const row = await this.workspaces.changeRole(trx, workspaceId, userId, role);
       await this.auditChange(
         trx,
         'member.role_changed',
@@ -104,7 +88,7 @@ export class MemberService {
         { role: current.role },
         { role },
       );
-      return toView(row!);
+      return toView(row);
     });
     await this.memberships.invalidate(userId);
     return view;
@@ -112,16 +96,36 @@ export class MemberService {
 
   async remove(actor: Actor, workspaceId: string, userId: string): Promise<void> {
     await this.db.transaction(async (trx) => {
-      actor = await lockWorkspace(trx, workspaceId, actor);
-      const current = await findMember(trx, workspaceId, userId);
+      actor = await this.lockWorkspace(trx, workspaceId, actor);
+      const current = await this.workspaces.member(workspaceId, userId, trx);
       if (!current) throw new NotFoundError('No such member in this workspace');
       if (current.role === 'owner' && actor.role !== 'owner')
         throw new PermissionDeniedError('Only an owner can remove an owner');
-      if (current.role === 'owner') await assertNotLastOwner(trx, workspaceId, 'removed');
-      await trx('workspace_members').where({ workspace_id: workspaceId, user_id: userId }).delete();
+      if (current.role === 'owner') await this.assertNotLastOwner(trx, workspaceId, 'removed');
+      await this.workspaces.removeMember(trx, workspaceId, userId);
       await this.auditChange(trx, 'member.removed', workspaceId, userId, { role: current.role }, null);
     });
     await this.memberships.invalidate(userId);
+  }
+
+  /**
+   * Locks the workspace row, then re-reads the actor's role under that lock: the guard's answer may be a few
+   * milliseconds (or a cache TTL) old, and a concurrent change may just have demoted the actor.
+   */
+  private async lockWorkspace(trx: Knex.Transaction, workspaceId: string, actor: Actor): Promise<Actor> {
+    if (!(await this.workspaces.lock(trx, workspaceId, 'update')))
+      throw new NotFoundError('Workspace not found');
+    const current = await this.workspaces.member(workspaceId, actor.userId, trx);
+    if (!current || current.role === 'member')
+      throw new PermissionDeniedError('You no longer have the admin role in this workspace');
+    return { userId: actor.userId, role: current.role };
+  }
+
+  private async assertNotLastOwner(trx: Knex.Transaction, workspaceId: string, verb: string): Promise<void> {
+    if ((await this.workspaces.countOwners(trx, workspaceId)) <= 1)
+      throw new ConflictError(
+        `The last owner of a workspace cannot be ${verb}; make someone else owner first`,
+      );
   }
 
   private auditChange(
@@ -146,38 +150,7 @@ export class MemberService {
   }
 }
 
-/**
- * Locks the workspace row, then re-reads the actor's role under that lock: the guard's answer may be a few
- * milliseconds (or a cache TTL) old, and a concurrent change may just have demoted the actor.
- */
-async function lockWorkspace(trx: Knex.Transaction, workspaceId: string, actor: Actor): Promise<Actor> {
-  const ws = await trx('workspaces').where({ id: workspaceId }).forUpdate().first('id');
-  if (!ws) throw new NotFoundError('Workspace not found');
-  const current = await findMember(trx, workspaceId, actor.userId);
-  if (!current || current.role === 'member')
-    throw new PermissionDeniedError('You no longer have the admin role in this workspace');
-  return { userId: actor.userId, role: current.role };
-}
-
-function findMember(
-  trx: Knex.Transaction,
-  workspaceId: string,
-  userId: string,
-): Promise<MemberRow | undefined> {
-  return trx('workspace_members')
-    .where({ workspace_id: workspaceId, user_id: userId })
-    .first<MemberRow | undefined>('user_id', 'role', 'created_at', 'updated_at');
-}
-
-async function assertNotLastOwner(trx: Knex.Transaction, workspaceId: string, verb: string): Promise<void> {
-  const [row] = await trx('workspace_members')
-    .where({ workspace_id: workspaceId, role: 'owner' })
-    .count<{ n: string }[]>('* as n');
-  if (Number(row?.n) <= 1)
-    throw new ConflictError(`The last owner of a workspace cannot be ${verb}; make someone else owner first`);
-}
-
-function toView(r: MemberRow): MemberView {
+function toView(r: MemberViewRow): MemberView {
   return {
     user_id: r.user_id,
     role: r.role,
