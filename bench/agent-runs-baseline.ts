@@ -18,6 +18,7 @@ import { parseSettings } from '@raptorflow/core/config/settings';
 import { FLOWS } from '../services/agent-runner/src/flows/flow-registry';
 import { FakeStepRunner } from '../test/support/step-runner.fake';
 import type { RunOnce } from './agent-runs-measure';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 export interface BenchAgent {
   id: string;
@@ -59,7 +60,7 @@ export function createInProcessResearch(o: InProcessResearchOptions): InProcessR
       reservationTtlMs: settings.reservationTtlMs,
       defaultBudgetUsd: 50,
     }),
-    trail: new DispatchTrailService({ db: o.db, bus }),
+    trail: new DispatchTrailService({ db: o.db, bus, audit: new AuditLogService({ db: o.db }) }),
   });
   const pool =
     o.checkpointer === 'postgres'

@@ -11,6 +11,7 @@ import { createDatabase } from '@raptorflow/core/db/database';
 import { parseSettings } from '@raptorflow/core/config/settings';
 import type { DispatchRequest } from '@raptorflow/llm/model-dispatcher.service';
 import type { Reservation, ReserveRequest } from '@raptorflow/llm/budget-ledger.service';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const WARMUP = 200;
 const BLOCKS = 10;
@@ -138,7 +139,7 @@ export async function runDispatchBench(): Promise<string[]> {
     reservationTtlMs: settings.reservationTtlMs,
     defaultBudgetUsd: 50,
   });
-  const trail = new DispatchTrailService({ db, bus });
+  const trail = new DispatchTrailService({ db, bus, audit: new AuditLogService({ db }) });
   const build = (budgetEnforcement: boolean) =>
     new ModelDispatcher({ settings, router, ledger, trail, budgetEnforcement, random: () => 1 });
   const on = build(true);

@@ -12,6 +12,7 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { nanoToDecimal } from '@raptorflow/core/money/money';
 import { CostLedgerService } from '../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../services/cost-ledger/src/cost-ledger.worker';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5'];
 
@@ -61,7 +62,12 @@ export async function runLedgerBench(db: Knex, events = 4_000): Promise<string[]
       );
     const service = new CostLedgerService({
       db,
-      alerts: new BudgetAlertService({ db, bus }),
+      alerts: new BudgetAlertService({
+        db,
+        bus,
+        audit: new AuditLogService({ db }),
+        defaultBudgetUsd: getSettings().monthlyWorkspaceBudgetUsd,
+      }),
       logger: getLogger(),
     });
     let t = performance.now();

@@ -9,6 +9,7 @@ import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { LedgerReconciler } from '../services/cost-ledger/src/ledger-reconciler.service';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 const USAGE = 'usage: npm run ledger -- reconcile [--month YYYY-MM] [--json]';
 
@@ -30,11 +31,22 @@ async function main(): Promise<number> {
     return 2;
   }
   return withCliStack('ledger', async ({ db, bus }) => {
+    const settings = getSettings();
+    const audit = new AuditLogService({ db });
     const reconciler = new LedgerReconciler({
       db,
-      audit: new AuditLogService({ db }),
-      alerts: new BudgetAlertService({ db, bus }),
-      budgets: new BudgetLedgerService({ db }),
+      audit,
+      alerts: new BudgetAlertService({
+        db,
+        bus,
+        audit,
+        defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+      }),
+      budgets: new BudgetLedgerService({
+        db,
+        defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+        reservationTtlMs: settings.llm.reservationTtlMs,
+      }),
       logger: createLogger('ledger-cli'),
     });
     const r = await reconciler.reconcile({ month: values.month });

@@ -1,10 +1,9 @@
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
-import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { newTeam } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';
-import { insertCostRows } from '../support/ledger';
+import { budgetAlerts, insertCostRows } from '../support/ledger';
 import { openStack } from '../support/stack';
 
 /** GET /v1/costs/daily and the alerts of GET /v1/costs/summary, over rows folded by the real ledger service. */
@@ -12,7 +11,7 @@ const stack = openStack();
 const gateway = useGateway(stack);
 const ledger = new CostLedgerService({
   db: stack.db,
-  alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+  alerts: budgetAlerts(stack),
   logger: getLogger(),
 });
 

@@ -1,11 +1,12 @@
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { BudgetService } from '../../services/gateway/src/budgets/budget.service';
 import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.service';
-import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { createDatabase } from '@raptorflow/core/db/database';
 import { newUser, newWorkspace } from '../support/factories';
-import { actualRollups, expectedRollups, insertCostRows } from '../support/ledger';
+import { actualRollups, budgetAlerts, expectedRollups, insertCostRows } from '../support/ledger';
 import { openStack } from '../support/stack';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 /** Budget thresholds on real PostgreSQL, with many folds racing (the ledger service called directly). */
 const stack = openStack();
@@ -19,7 +20,7 @@ afterAll(async () => {
 const ledger = () =>
   new CostLedgerService({
     db: wide,
-    alerts: new BudgetAlertService({ db: wide, bus: stack.bus }),
+    alerts: budgetAlerts(stack, wide),
     logger: getLogger(),
   });
 
@@ -73,7 +74,9 @@ it('a budget raised above the spend re-arms the thresholds above it', async () =
 
   const budgets = new BudgetService({
     db: stack.db,
-    alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+    audit: new AuditLogService({ db: stack.db }),
+    alerts: budgetAlerts(stack),
+    defaultBudgetUsd: getSettings().monthlyWorkspaceBudgetUsd,
   });
   await budgets.set(ws.id, owner.id, 7); // 6/7 = 86 %: 50 and 80 reached, nothing to re-arm, 80 fires on the next fold
   await budgets.set(ws.id, owner.id, 20); // 6/20 = 30 %: the 50 % alert is forgotten

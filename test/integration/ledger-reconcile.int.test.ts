@@ -5,13 +5,17 @@ import { CostLedgerService } from '../../services/cost-ledger/src/cost-ledger.se
 import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledger.worker';
 import { LedgerReconciler } from '../../services/cost-ledger/src/ledger-reconciler.service';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
-import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
-import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
-import { actualRollups, expectedRollups, insertCostRows } from '../support/ledger';
+import {
+  actualRollups,
+  budgetAlerts,
+  budgetLedger,
+  expectedRollups,
+  insertCostRows,
+} from '../support/ledger';
 import { openStack } from '../support/stack';
 
 /** Reconciliation on real PostgreSQL: drift repaired and reported, late events harmless, reservations reclaimed. */
@@ -19,13 +23,13 @@ const stack = openStack();
 const workers: Worker[] = [];
 afterAll(() => stack.close(workers));
 
-const alerts = new BudgetAlertService({ db: stack.db, bus: stack.bus });
+const alerts = budgetAlerts(stack);
 const ledger = new CostLedgerService({ db: stack.db, alerts, logger: getLogger() });
 const reconciler = new LedgerReconciler({
   db: stack.db,
   audit: new AuditLogService({ db: stack.db }),
   alerts,
-  budgets: new BudgetLedgerService({ db: stack.db }),
+  budgets: budgetLedger(stack.db),
   logger: getLogger(),
 });
 const thisMonth = () => new Date().toISOString().slice(0, 7);
@@ -97,7 +101,7 @@ it('counts cost rows whose events have not arrived yet, and their late events fo
 it('reclaims expired budget reservations', async () => {
   const owner = await newUser();
   const ws = await newWorkspace(stack.db, owner);
-  const held = new BudgetLedgerService({ db: stack.db, reservationTtlMs: 1_000 });
+  const held = budgetLedger(stack.db, { reservationTtlMs: 1_000 });
   await held.reserve({ workspaceId: ws.id, amountNano: 5_000_000n, model: 'gemini-3.8-flash' });
   await stack
     .db('budget_reservations')

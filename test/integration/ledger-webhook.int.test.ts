@@ -8,11 +8,10 @@ import {
   createCostLedgerWorker,
   createNotifyWorker,
 } from '../../services/cost-ledger/src/cost-ledger.worker';
-import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
-import { alertWebhook, insertCostRows } from '../support/ledger';
+import { alertWebhook, budgetAlerts, insertCostRows } from '../support/ledger';
 import { openStack } from '../support/stack';
 
 /**
@@ -79,7 +78,7 @@ async function crossFifty() {
 
 const ledger = new CostLedgerService({
   db: stack.db,
-  alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+  alerts: budgetAlerts(stack),
   logger: getLogger(),
 });
 

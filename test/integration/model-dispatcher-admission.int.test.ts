@@ -1,9 +1,15 @@
 import { BudgetExceededError } from '@raptorflow/core/errors/app-error';
-import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { ModelRouter } from '@raptorflow/llm/model-router';
 import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { Knex } from '@raptorflow/core/db/database';
-import { dispatchHelpers, fakeProviderEnv, newDispatcher, useFakeProviders } from '../support/llm';
+import {
+  dispatchHelpers,
+  dispatchTrail,
+  fakeProviderEnv,
+  newDispatcher,
+  useFakeProviders,
+} from '../support/llm';
 import { openStack } from '../support/stack';
 
 /** The ModelDispatcher's budget admission and its record keeping, against the fake provider servers. */
@@ -63,8 +69,9 @@ describe('recording', () => {
     const { settings, ledger } = newDispatcher(stack, fakeProviderEnv(fakes));
     const dispatcher = new ModelDispatcher({
       settings,
+      router: new ModelRouter({ settings }),
       ledger,
-      trail: new DispatchTrailService({ db: flaky, bus: stack.bus }),
+      trail: dispatchTrail(stack, flaky),
     });
     const r = await dispatcher.dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id });
     expect(failures).toBeLessThan(0);

@@ -1,4 +1,3 @@
-import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import type { Worker } from 'bullmq';
 import { HealthService, httpStatusFor } from '@raptorflow/core/health/health.service';
@@ -10,6 +9,7 @@ import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledg
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { budgetAlerts } from '../support/ledger';
 
 const stack = openStack();
 const workers: Worker[] = [];
@@ -37,7 +37,7 @@ describe('cost-ledger worker', () => {
       createCostLedgerWorker(
         new CostLedgerService({
           db: stack.db,
-          alerts: new BudgetAlertService({ db: stack.db, bus: stack.bus }),
+          alerts: budgetAlerts(stack),
           logger: getLogger(),
         }),
         { prefix: stack.prefix },

@@ -1,4 +1,8 @@
 import type { Knex } from 'knex';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
+import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { AlertWebhookService } from '../../services/cost-ledger/src/alert-webhook.service';
@@ -74,5 +78,27 @@ export function alertWebhook(
     timeoutMs: o.timeoutMs ?? s.ledger.alertWebhookTimeoutMs,
     blockPrivateAddresses: o.blockPrivateAddresses ?? s.isProduction,
     logger: getLogger(),
+  });
+}
+
+/** A BudgetAlertService wired as the cost-ledger's main.ts does (over `db`, the stack's by default). */
+export function budgetAlerts(stack: { db: Knex; bus: RaptorBus }, db: Knex = stack.db): BudgetAlertService {
+  return new BudgetAlertService({
+    db,
+    bus: stack.bus,
+    audit: new AuditLogService({ db }),
+    defaultBudgetUsd: getSettings().monthlyWorkspaceBudgetUsd,
+  });
+}
+
+/** A BudgetLedgerService with the configured budget and reservation TTL unless a test overrides one. */
+export function budgetLedger(
+  db: Knex,
+  o: { reservationTtlMs?: number; defaultBudgetUsd?: number } = {},
+): BudgetLedgerService {
+  return new BudgetLedgerService({
+    db,
+    reservationTtlMs: o.reservationTtlMs ?? getSettings().llm.reservationTtlMs,
+    defaultBudgetUsd: o.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd,
   });
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
 import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
@@ -53,6 +54,14 @@ export function llmSettings(env: Record<string, string>): LlmSettings {
 
 export const PRICED_ON = new Date('2026-11-30T12:00:00Z');
 
+/** The dispatcher's trail over `db` (the stack's by default) and the stack's bus, with its own audit writer. */
+export function dispatchTrail(
+  stack: { db: Knex; bus: RaptorBus },
+  db: Knex = stack.db,
+): DispatchTrailService {
+  return new DispatchTrailService({ db, bus: stack.bus, audit: new AuditLogService({ db }) });
+}
+
 /** A dispatcher over the test's database and bus, its providers built from `env` like a service's would be. */
 export function newDispatcher(
   stack: { db: Knex; bus: RaptorBus },
@@ -71,7 +80,7 @@ export function newDispatcher(
     // catalog's dated price changes.
     router: new ModelRouter({ settings, now: () => PRICED_ON }),
     ledger,
-    trail: new DispatchTrailService({ db: stack.db, bus: stack.bus }),
+    trail: dispatchTrail(stack),
     budgetEnforcement: opts.budgetEnforcement,
     random: () => 1,
   });

@@ -20,6 +20,8 @@ import { RunAgentResolver } from './run-agent-resolver.service';
 import { RunControlRegistry } from './run-control.registry';
 import { RunLeaseService } from './run-lease.service';
 import { RunSweeper } from './run-sweeper.service';
+import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -32,10 +34,11 @@ const checkpointPool = new pg.Pool({
   application_name: 'raptorflow-checkpoints',
 });
 checkpointPool.on('error', () => undefined);
+const bus = getBus();
 const controls = new RunControlRegistry({ logger });
 const sweeper = new RunSweeper({
   db,
-  bus: getBus(),
+  bus,
   leaseMs: settings.agentRuns.leaseMs,
   retentionHours: settings.agentRuns.checkpointRetentionHours,
   logger,
@@ -66,14 +69,25 @@ runWorkerService({
       workspaceConcurrency: settings.agentRuns.workspaceConcurrency,
       agents,
     });
+    const audit = new AuditLogService({ db });
+    const dispatcher = new ModelDispatcher({
+      settings: settings.llm,
+      router: new ModelRouter({ settings: settings.llm }),
+      ledger: new BudgetLedgerService({
+        db,
+        defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+        reservationTtlMs: settings.llm.reservationTtlMs,
+      }),
+      trail: new DispatchTrailService({ db, bus, audit }),
+    });
     const checkpointer = new PostgresSaver(checkpointPool, undefined, { schema: 'langgraph' });
     const runs = new AgentRunService({
       lease,
       checkpointer,
       db,
       events,
-      dispatcher: new ModelDispatcher(),
-      audit: new AuditLogService({ db }),
+      dispatcher,
+      audit,
       controls,
       flows: FLOWS,
       timeoutMs: settings.agentRuns.timeoutMs,

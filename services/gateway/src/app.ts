@@ -120,6 +120,11 @@ export function createApp(deps: AppDeps): Express {
   const prefix = settings.queuePrefix;
   const runEvents = new RunEventLog({ db, redis: deps.redis, prefix });
   const audit = new AuditLogService({ db });
+  const budgetLedger = new BudgetLedgerService({
+    db,
+    defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+    reservationTtlMs: settings.llm.reservationTtlMs,
+  });
   const services: GatewayServices = {
     health: new HealthService({
       service: 'gateway',
@@ -142,7 +147,17 @@ export function createApp(deps: AppDeps): Express {
     }),
     cursors: new CursorCodec(settings.secretKey),
     members: new MemberService({ db, audit, memberships }),
-    budgets: new BudgetService({ db, alerts: new BudgetAlertService({ db, bus }) }),
+    budgets: new BudgetService({
+      db,
+      audit,
+      alerts: new BudgetAlertService({
+        db,
+        bus,
+        audit,
+        defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+      }),
+      defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+    }),
     guardrails: new GuardrailService({ db, audit, logger }),
     registry: new AgentRegistryService({ db }),
     agentLists: new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations }),
@@ -171,11 +186,12 @@ export function createApp(deps: AppDeps): Express {
     dispatcher:
       deps.dispatcher ??
       new ModelDispatcher({
+        settings: settings.llm,
         router,
-        ledger: new BudgetLedgerService({ db }),
-        trail: new DispatchTrailService({ db, bus }),
+        ledger: budgetLedger,
+        trail: new DispatchTrailService({ db, bus, audit }),
       }),
-    costs: new CostSummaryService({ db }),
+    costs: new CostSummaryService({ db, ledger: budgetLedger }),
   };
   // Which router an endpoint joins follows from its role; the platform-admin ones are mounted below.
   const withRole = (...roles: EndpointRole[]) => APP_ENDPOINTS.filter((e) => roles.includes(e.role));

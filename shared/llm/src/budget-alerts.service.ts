@@ -1,9 +1,6 @@
 import type { Knex } from 'knex';
-import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
-import { getSettings } from '@raptorflow/core/config/settings';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
-import { getDatabase } from '@raptorflow/core/db/database';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { BudgetAlertRepository } from '@raptorflow/data/repositories/budget-alert.repository';
 import type { FiredAlertRow } from '@raptorflow/data/repositories/budget-alert.repository';
 import { budgetUsdToDecimal } from '@raptorflow/core/money/money';
@@ -14,10 +11,11 @@ export const ALERT_THRESHOLDS: readonly number[] = [50, 80, 100];
 export type FiredAlert = FiredAlertRow;
 
 export interface BudgetAlertOptions {
-  db?: Knex;
-  bus?: RaptorBus;
-  audit?: AuditLogService;
-  defaultBudgetUsd?: number;
+  db: Knex;
+  bus: RaptorBus;
+  audit: AuditLogService;
+  /** MONTHLY_WORKSPACE_BUDGET_USD: the budget of a workspace that set none. */
+  defaultBudgetUsd: number;
 }
 
 /**
@@ -31,12 +29,11 @@ export class BudgetAlertService {
   private readonly audit: AuditLogService;
   private readonly defaultBudget: string;
 
-  constructor(opts: BudgetAlertOptions = {}) {
-    const db = opts.db ?? getDatabase();
-    this.alerts = new BudgetAlertRepository(db);
-    this.bus = opts.bus ?? getBus();
-    this.audit = opts.audit ?? new AuditLogService({ db });
-    this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd);
+  constructor(opts: BudgetAlertOptions) {
+    this.alerts = new BudgetAlertRepository(opts.db);
+    this.bus = opts.bus;
+    this.audit = opts.audit;
+    this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd);
   }
 
   /** `month` is the first day (YYYY-MM-01). The caller holds lockWorkspaceMonth. */

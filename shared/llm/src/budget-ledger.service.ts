@@ -1,6 +1,4 @@
 import type { Knex } from 'knex';
-import { getSettings } from '@raptorflow/core/config/settings';
-import { getDatabase } from '@raptorflow/core/db/database';
 import { BudgetRepository } from '@raptorflow/data/repositories/budget.repository';
 import { BudgetExceededError } from '@raptorflow/core/errors/app-error';
 import { budgetUsdToDecimal, decimalToNano, nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
@@ -28,10 +26,11 @@ export interface BudgetState {
 }
 
 export interface BudgetLedgerOptions {
-  db?: Knex;
-  defaultBudgetUsd?: number;
+  db: Knex;
+  /** MONTHLY_WORKSPACE_BUDGET_USD: the budget of a workspace that set none. */
+  defaultBudgetUsd: number;
   /** A reservation outliving this is its holder's death: it is reclaimed, never left blocking the budget. */
-  reservationTtlMs?: number;
+  reservationTtlMs: number;
 }
 
 /**
@@ -46,12 +45,11 @@ export class BudgetLedgerService {
   private readonly defaultBudget: string;
   readonly reservationTtlMs: number;
 
-  // Still defaults its dependencies (the gateway's app.ts builds it with a db only; see the issue's item 5).
-  constructor(opts: BudgetLedgerOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: BudgetLedgerOptions) {
+    this.db = opts.db;
     this.budgets = new BudgetRepository(this.db);
-    this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd);
-    this.reservationTtlMs = opts.reservationTtlMs ?? getSettings().llm.reservationTtlMs;
+    this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd);
+    this.reservationTtlMs = opts.reservationTtlMs;
   }
 
   /** Reserves `amountNano` or throws BudgetExceededError (nothing is written then). */

@@ -1,11 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
-import { getDatabase } from '@raptorflow/core/db/database';
 import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { getLogger } from '@raptorflow/core/logging/logger';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
@@ -45,11 +43,11 @@ export const ZERO_USAGE: TokenUsage = {
 };
 
 export interface DispatchTrailOptions {
-  db?: Knex;
+  db: Knex;
   /** How long a record keeps retrying while PostgreSQL is unreachable (the money is already spent). */
   retryForMs?: number;
-  bus?: RaptorBus;
-  audit?: AuditLogService;
+  bus: RaptorBus;
+  audit: AuditLogService;
 }
 
 /**
@@ -64,12 +62,12 @@ export class DispatchTrailService {
   private readonly audit: AuditLogService;
   private readonly retryForMs: number;
 
-  constructor(opts: DispatchTrailOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: DispatchTrailOptions) {
+    this.db = opts.db;
     this.costs = new CostLogRepository(this.db);
     this.retryForMs = opts.retryForMs ?? 60_000;
-    this.bus = opts.bus ?? getBus();
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    this.bus = opts.bus;
+    this.audit = opts.audit;
   }
 
   async record(

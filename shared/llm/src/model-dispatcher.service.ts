@@ -1,4 +1,3 @@
-import { getSettings } from '@raptorflow/core/config/settings';
 import type { LlmSettings } from '@raptorflow/core/config/settings';
 import { getContext } from '@raptorflow/core/context/request-context';
 import {
@@ -10,14 +9,12 @@ import {
 } from '@raptorflow/core/errors/app-error';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
-import { BudgetLedgerService } from './budget-ledger.service';
-import type { Reservation } from './budget-ledger.service';
-import { DispatchTrailService, ZERO_USAGE } from './dispatch-trail.service';
-import type { DispatchActor, DispatchOutcome } from './dispatch-trail.service';
+import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
+import { ZERO_USAGE } from './dispatch-trail.service';
+import type { DispatchActor, DispatchTrailService, DispatchOutcome } from './dispatch-trail.service';
 import { ProviderError } from './llm.types';
 import type { ChatMessage, ProviderName, ProviderResponse, TokenUsage } from './llm.types';
-import { ModelRouter } from './model-router';
-import type { ResolvedRoute } from './model-router';
+import type { ModelRouter, ResolvedRoute } from './model-router';
 import { costNanoUsd, nanoToNumber, worstCaseNanoUsd } from '@raptorflow/core/money/money';
 import { AbortedError, backoffMs, sleep } from './retry-policy';
 import { promptTokenUpperBound } from './token-estimate';
@@ -76,10 +73,10 @@ export function dispatchResultView(r: DispatchResult) {
 export type DispatchResultView = ReturnType<typeof dispatchResultView>;
 
 export interface ModelDispatcherOptions {
-  settings?: LlmSettings;
-  router?: ModelRouter;
-  ledger?: BudgetLedgerService;
-  trail?: DispatchTrailService;
+  settings: LlmSettings;
+  router: ModelRouter;
+  ledger: BudgetLedgerService;
+  trail: DispatchTrailService;
   /** Off only in benchmarks and for operators who must bypass budgets (refused in production by config). */
   budgetEnforcement?: boolean;
   random?: () => number;
@@ -105,11 +102,11 @@ export class ModelDispatcher {
   private readonly enforce: boolean;
   private readonly random: () => number;
 
-  constructor(opts: ModelDispatcherOptions = {}) {
-    this.s = opts.settings ?? getSettings().llm;
-    this.router = opts.router ?? new ModelRouter({ settings: this.s });
-    this.ledger = opts.ledger ?? new BudgetLedgerService({ reservationTtlMs: this.s.reservationTtlMs });
-    this.trail = opts.trail ?? new DispatchTrailService();
+  constructor(opts: ModelDispatcherOptions) {
+    this.s = opts.settings;
+    this.router = opts.router;
+    this.ledger = opts.ledger;
+    this.trail = opts.trail;
     this.enforce = opts.budgetEnforcement ?? this.s.budgetEnforcement;
     this.random = opts.random ?? Math.random;
   }

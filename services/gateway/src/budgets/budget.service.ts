@@ -1,10 +1,8 @@
 import type { Knex } from 'knex';
 import type { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { BudgetRepository } from '@raptorflow/data/repositories/budget.repository';
 import { budgetUsdToDecimal, decimalToNumber } from '@raptorflow/core/money/money';
-import { getDatabase } from '@raptorflow/core/db/database';
-import { getSettings } from '@raptorflow/core/config/settings';
 
 export interface BudgetView {
   workspace_id: string;
@@ -14,10 +12,12 @@ export interface BudgetView {
 }
 
 export interface BudgetServiceOptions {
-  db?: Knex;
-  audit?: AuditLogService;
+  db: Knex;
+  audit: AuditLogService;
+  /** Re-arms alerts a budget change makes unreached; without it budgets change and alerts stay as they are. */
   alerts?: BudgetAlertService;
-  defaultBudgetUsd?: number;
+  /** MONTHLY_WORKSPACE_BUDGET_USD: the budget of a workspace that set none. */
+  defaultBudgetUsd: number;
 }
 
 /** A workspace's monthly budget: its own row, else MONTHLY_WORKSPACE_BUDGET_USD. */
@@ -28,12 +28,12 @@ export class BudgetService {
   private readonly defaultBudgetUsd: number;
   private readonly alerts: BudgetAlertService | undefined;
 
-  constructor(opts: BudgetServiceOptions = {}) {
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: BudgetServiceOptions) {
+    this.db = opts.db;
     this.budgets = new BudgetRepository(this.db);
-    this.audit = opts.audit ?? new AuditLogService({ db: this.db });
+    this.audit = opts.audit;
     this.alerts = opts.alerts;
-    this.defaultBudgetUsd = opts.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd;
+    this.defaultBudgetUsd = opts.defaultBudgetUsd;
   }
 
   async get(workspaceId: string, db: Knex = this.db): Promise<BudgetView> {

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
-import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
+import type { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { decimalToNano, nanoToNumber, percentOf } from '@raptorflow/core/money/money';
-import { getDatabase } from '@raptorflow/core/db/database';
 import { BudgetAlertRepository } from '@raptorflow/data/repositories/budget-alert.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import { CostRollupRepository } from '@raptorflow/data/repositories/cost-rollup.repository';
@@ -43,8 +42,8 @@ export interface DailyCosts {
 }
 
 export interface CostSummaryServiceOptions {
-  db?: Knex;
-  ledger?: BudgetLedgerService;
+  db: Knex;
+  ledger: BudgetLedgerService;
 }
 
 /** A workspace's month (UTC): the dispatcher's admission counters, the per-model breakdown, alerts fired. */
@@ -54,12 +53,12 @@ export class CostSummaryService {
   private readonly alerts: BudgetAlertRepository;
   private readonly ledger: BudgetLedgerService;
 
-  constructor(opts: CostSummaryServiceOptions = {}) {
-    const db = opts.db ?? getDatabase();
+  constructor(opts: CostSummaryServiceOptions) {
+    const { db } = opts;
     this.costs = new CostLogRepository(db);
     this.rollups = new CostRollupRepository(db);
     this.alerts = new BudgetAlertRepository(db);
-    this.ledger = opts.ledger ?? new BudgetLedgerService({ db });
+    this.ledger = opts.ledger;
   }
 
   /** `month` is YYYY-MM (validated by the route); undefined means the current UTC month. */
