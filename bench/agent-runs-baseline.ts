@@ -19,6 +19,7 @@ import { FLOWS } from '../services/agent-runner/src/flows/flow-registry';
 import { FakeStepRunner } from '../test/support/step-runner.fake';
 import type { RunOnce } from './agent-runs-measure';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 export interface BenchAgent {
   id: string;
@@ -50,7 +51,7 @@ export function createInProcessResearch(o: InProcessResearchOptions): InProcessR
     LLM_PROVIDER: 'local',
     LOCAL_PROVIDER_LATENCY_MS: String(o.latencyMs),
   }).llm;
-  const bus = new RaptorBus({ db: o.db });
+  const bus = new RaptorBus({ db: o.db, prefix: getSettings().queuePrefix });
   // Built as the runner's default ModelDispatcher is: budget admission on, cost rows in the same database.
   const dispatcher = new ModelDispatcher({
     settings,

@@ -195,7 +195,7 @@ export async function runAgentRunsBench(db: Knex): Promise<string[]> {
     }
   } finally {
     await stopServices([...runners, ...(gateway ? [gateway] : [])]);
-    const bus = new RaptorBus({ db });
+    const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
     for (const q of QUEUE_NAMES)
       await bus
         .queue(q)

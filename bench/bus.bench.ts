@@ -107,7 +107,7 @@ export async function runBusBench(db: Knex): Promise<string[]> {
   buildBundles();
   const settings = getSettings();
   const env = { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' };
-  const bus = new RaptorBus({ db });
+  const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const lines = [
     `bench/bus (test.event; ${BURST}-event bursts from 50 concurrent publishers; seeder concurrency 16 per process)`,
   ];

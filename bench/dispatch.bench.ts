@@ -12,6 +12,7 @@ import { parseSettings } from '@raptorflow/core/config/settings';
 import type { DispatchRequest } from '@raptorflow/llm/model-dispatcher.service';
 import type { Reservation, ReserveRequest } from '@raptorflow/llm/budget-ledger.service';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 const WARMUP = 200;
 const BLOCKS = 10;
@@ -132,7 +133,7 @@ export async function runDispatchBench(): Promise<string[]> {
   // The shared bench pool holds 10; 50 callers each hold a connection for the reservation or the trail
   // transaction, and the bus's post-commit enqueues need some too.
   const db = createDatabase({ poolMax: 60, applicationName: 'raptorflow-bench-dispatch' });
-  const bus = new RaptorBus({ db });
+  const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const router = new ModelRouter({ settings });
   const ledger = new TimedLedger({
     db,

@@ -11,7 +11,7 @@ import { createSeederWorkers } from '../services/seeder/src/seeder.worker';
 
 export async function runEventsBench(db: Knex, events = 300): Promise<string[]> {
   const settings = getSettings();
-  const bus = new RaptorBus({ db });
+  const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const userId = randomUUID();
   const seeders = createSeederWorkers(seederService(db), { concurrency: 8 });
   const rawQueue = new Queue('bench-raw', {

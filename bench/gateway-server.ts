@@ -20,7 +20,12 @@ if (kind === 'bare') {
   app.get('/v1/agents', (_req, res) => void res.json(body));
 } else {
   const db = createDatabase({ poolMax: 10 });
-  app = createApp({ settings: getSettings(), db, bus: new RaptorBus({ db }), redis: createRedis('client') });
+  app = createApp({
+    settings: getSettings(),
+    db,
+    bus: new RaptorBus({ db, prefix: getSettings().queuePrefix }),
+    redis: createRedis('client'),
+  });
 }
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);

@@ -17,7 +17,7 @@ import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5'];
 
 export async function runLedgerBench(db: Knex, events = 4_000): Promise<string[]> {
-  const bus = new RaptorBus({ db });
+  const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const concurrency = getSettings().concurrency.costLedger;
   const lines = [
     `bench/ledger (${events} events, one worker, concurrency ${concurrency}, 10 workspaces, 3 models)`,

@@ -9,6 +9,7 @@ import { isAppError } from '@raptorflow/core/errors/app-error';
 import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 import type { FailedEvent } from '@raptorflow/events/bus/failed-events.service';
 import type { QueueName } from '@raptorflow/events/bus/event-catalog';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const USAGE = `usage:
   npm run events -- failed [--limit N] [--queue ${QUEUE_NAMES.join('|')}] [--json]
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
   }
 
   return withCliStack('events', async ({ db, bus }) => {
-    const service = new FailedEventsService({ bus, db });
+    const service = new FailedEventsService({ bus, db, audit: new AuditLogService({ db }) });
     if (command === 'failed') {
       const limit = values.limit === undefined ? 50 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive integer');

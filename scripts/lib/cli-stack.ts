@@ -2,6 +2,7 @@ import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { closeRedisConnections } from '@raptorflow/core/redis/redis.factory';
 import { createDatabase } from '@raptorflow/core/db/database';
 import type { Knex } from '@raptorflow/core/db/database';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 /** What an operator command runs on: a small pool and a bus, closed together when the command ends. */
 export async function withCliStack<T>(
@@ -9,7 +10,7 @@ export async function withCliStack<T>(
   fn: (s: { db: Knex; bus: RaptorBus }) => Promise<T>,
 ): Promise<T> {
   const db = createDatabase({ poolMax: 2, applicationName: `raptorflow-${name}-cli` });
-  const bus = new RaptorBus({ db });
+  const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   try {
     return await fn({ db, bus });
   } finally {

@@ -13,6 +13,8 @@ import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';
 import { startGateway } from '../support/gateway';
 import { listen } from '../support/http';
 import { openStack } from '../support/stack';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 
 /**
  * Guessing the admin password: two real gateway apps on one Redis, each request sent from a loopback address
@@ -167,7 +169,19 @@ it('refuses admin sign-in (503) while Redis cannot count attempts, instead of no
     const settings = getSettings();
     const verifier = new JwtVerifier({ secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
     const loginThrottle = new AdminLoginThrottle({ redis: dead, prefix: 'rl:dead', timeoutMs: 200 });
-    app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus: stack.bus, settings, verifier, loginThrottle }));
+    app.use(
+      DEAD_LETTERS_PATH,
+      deadLettersRouter({
+        settings,
+        verifier,
+        loginThrottle,
+        failedEvents: new FailedEventsService({
+          bus: stack.bus,
+          db: stack.db,
+          audit: new AuditLogService({ db: stack.db }),
+        }),
+      }),
+    );
     app.use(errorMiddleware(createLogger('admin-brute-force-test')));
     const server = await listen(app);
     gateways.push(server);

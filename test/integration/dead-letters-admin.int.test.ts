@@ -22,6 +22,8 @@ import type { TestUser } from '../support/factories';
 import { expectError } from '../support/gateway';
 import { client, eventually, listen } from '../support/http';
 import { openStack } from '../support/stack';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 
 const stack = openStack();
 const workers: Worker[] = [];
@@ -54,7 +56,16 @@ async function adminServer(settings: Settings): Promise<string> {
   });
   app.use(
     DEAD_LETTERS_PATH,
-    deadLettersRouter({ bus: stack.bus, settings, verifier, loginThrottle, db: stack.db }),
+    deadLettersRouter({
+      settings,
+      verifier,
+      loginThrottle,
+      failedEvents: new FailedEventsService({
+        bus: stack.bus,
+        db: stack.db,
+        audit: new AuditLogService({ db: stack.db }),
+      }),
+    }),
   );
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(createLogger('dead-letters-admin-test')));

@@ -15,6 +15,7 @@ import { newUser, newWorkspace } from '../support/factories';
 import type { TestWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const stack = openStack();
 const workers: Worker[] = [];
@@ -23,7 +24,11 @@ afterAll(() => stack.close(workers));
 /** The fault: while set, every test.event fails like a dependency that is down (with a password in it). */
 let broken = true;
 const handled: string[] = [];
-const failedEvents = new FailedEventsService({ bus: stack.bus, db: stack.db });
+const failedEvents = new FailedEventsService({
+  bus: stack.bus,
+  db: stack.db,
+  audit: new AuditLogService({ db: stack.db }),
+});
 const queue = stack.bus.queue('system');
 let ws: TestWorkspace;
 

@@ -5,14 +5,21 @@ import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 const stack = openStack();
 afterAll(() => stack.close());
+// The configured pace and retention; a test overrides what it drives.
+const RELAY_TIMING = {
+  intervalMs: getSettings().outbox.relayIntervalMs,
+  retentionHours: getSettings().outbox.retentionHours,
+};
 
 /** A bus whose Redis never answers: publishes commit their outbox row and leave it pending. */
 function deadBus() {
   return new RaptorBus({
     db: stack.db,
+    prefix: stack.prefix,
     connection: createRedis('producer', 'redis://127.0.0.1:1'),
     enqueueTimeoutMs: 300,
   });
@@ -42,7 +49,7 @@ describe('outbox relay', () => {
     expect(row.last_error).toMatch(/Redis|Connection|closed/i);
     expect(await stack.bus.queue('workspace').getJob(eventId)).toBeUndefined();
 
-    const relay = new OutboxRelay({ db: stack.db, bus: stack.bus, minAgeMs: 0 });
+    const relay = new OutboxRelay({ ...RELAY_TIMING, db: stack.db, bus: stack.bus, minAgeMs: 0 });
     const tick = await relay.tick();
     expect(tick).toMatchObject({ leader: true, failed: 0 });
     expect(tick.sent).toBeGreaterThanOrEqual(1);
@@ -52,7 +59,7 @@ describe('outbox relay', () => {
 
   it('backs off a row while Redis is down instead of retrying it every tick', async () => {
     const eventId = await pendingEvent();
-    const relay = new OutboxRelay({ db: stack.db, bus: deadBus(), minAgeMs: 0 });
+    const relay = new OutboxRelay({ ...RELAY_TIMING, db: stack.db, bus: deadBus(), minAgeMs: 0 });
     const tick = await relay.tick();
     expect(tick.failed).toBe(1);
     const row = await stack.db('event_outbox').where({ id: eventId }).first();
@@ -63,7 +70,9 @@ describe('outbox relay', () => {
 
   it('has one leader per pass: two relays racing send each row once', async () => {
     const ids = await Promise.all(Array.from({ length: 5 }, pendingEvent));
-    const relays = [0, 1, 2].map(() => new OutboxRelay({ db: stack.db, bus: stack.bus, minAgeMs: 0 }));
+    const relays = [0, 1, 2].map(
+      () => new OutboxRelay({ ...RELAY_TIMING, db: stack.db, bus: stack.bus, minAgeMs: 0 }),
+    );
     const ticks = await Promise.all(relays.map((r) => r.tick()));
     expect(ticks.reduce((n, t) => n + t.sent, 0)).toBeGreaterThanOrEqual(5);
     for (const id of ids) expect(await stack.bus.queue('workspace').getJob(id)).toBeDefined();
@@ -107,6 +116,7 @@ describe('outbox relay', () => {
         available_at: stack.db.raw(`now() + interval '1 hour'`),
       });
     const tick = await new OutboxRelay({
+      ...RELAY_TIMING,
       db: stack.db,
       bus: stack.bus,
       minAgeMs: 0,
@@ -120,7 +130,13 @@ describe('outbox relay', () => {
 
   it('runs on its own timer once started', async () => {
     const eventId = await pendingEvent();
-    const relay = new OutboxRelay({ db: stack.db, bus: stack.bus, minAgeMs: 0, intervalMs: 50 });
+    const relay = new OutboxRelay({
+      ...RELAY_TIMING,
+      db: stack.db,
+      bus: stack.bus,
+      minAgeMs: 0,
+      intervalMs: 50,
+    });
     relay.start();
     try {
       await eventually(

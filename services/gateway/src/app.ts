@@ -55,6 +55,7 @@ import type { EndpointRole } from './http/endpoint';
 import { mountEndpoints } from './http/endpoint-mount';
 import { docsAssets } from './openapi/docs.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
+import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 
 export interface AppDeps {
   settings: Settings;
@@ -214,7 +215,8 @@ export function createApp(deps: AppDeps): Express {
     ...deps.adminLogin,
   });
   mountBullBoard(app, { settings, bus, verifier, loginThrottle, logger });
-  app.use(DEAD_LETTERS_PATH, deadLettersRouter({ bus, settings, verifier, loginThrottle, db, logger }));
+  const failedEvents = new FailedEventsService({ bus, db, audit, logger });
+  app.use(DEAD_LETTERS_PATH, deadLettersRouter({ settings, verifier, loginThrottle, logger, failedEvents }));
 
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(logger));

@@ -26,7 +26,12 @@ async function main(): Promise<void> {
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
   registerQueueDepth(QUEUE_NAMES.map((n) => getBus().queue(n)));
-  const relay = new OutboxRelay();
+  const relay = new OutboxRelay({
+    db,
+    bus: getBus(),
+    intervalMs: settings.outbox.relayIntervalMs,
+    retentionHours: settings.outbox.retentionHours,
+  });
   relay.start();
   // Run event streams never finish by themselves; on shutdown they are ended at once so their clients
   // reconnect (with Last-Event-ID) to another replica instead of holding this one for the grace period.

@@ -1,11 +1,9 @@
 import { Router } from 'express';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
+import type { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
 import { getContext } from '@raptorflow/core/context/request-context';
 import type { Logger } from '@raptorflow/core/logging/logger';
-import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import type { ReplayActor } from '@raptorflow/events/bus/failed-events.service';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { endpointFactory } from '../http/endpoint';
@@ -93,16 +91,12 @@ export const deadLetterEndpoints = [
 ];
 
 export interface DeadLettersDeps {
-  bus: RaptorBus;
   settings: Settings;
   verifier: TokenVerifier;
   /** Failed sign-ins per client address; the same one as Bull Board's, so both share one count. */
   loginThrottle: AdminLoginThrottle;
-  /** For the outbox and the audit rows; the process-wide pool when omitted. */
-  db?: Knex;
   logger?: Logger;
-  /** Tests may hand in their own; built from bus and db otherwise. */
-  failedEvents?: FailedEventsService;
+  failedEvents: FailedEventsService;
 }
 
 /**
@@ -111,13 +105,7 @@ export interface DeadLettersDeps {
  */
 export function deadLettersRouter(deps: DeadLettersDeps): Router {
   const { settings } = deps;
-  const failedEvents =
-    deps.failedEvents ??
-    new FailedEventsService({
-      bus: deps.bus,
-      ...(deps.db ? { db: deps.db } : {}),
-      ...(deps.logger ? { logger: deps.logger } : {}),
-    });
+  const { failedEvents } = deps;
   const router = Router();
   router.use(
     requireAdmin({

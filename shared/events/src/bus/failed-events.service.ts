@@ -2,10 +2,9 @@ import type { Job } from 'bullmq';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { getContext } from '@raptorflow/core/context/request-context';
-import { getDatabase } from '@raptorflow/core/db/database';
 import type { ActorType } from '@raptorflow/data/repositories/audit-log.rows';
 import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
-import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import {
   ConflictError,
   NotFoundError,
@@ -48,8 +47,8 @@ export interface ReplayActor {
 
 export interface FailedEventsServiceOptions {
   bus: RaptorBus;
-  db?: Knex;
-  audit?: AuditLogService;
+  db: Knex;
+  audit: AuditLogService;
   logger?: Logger;
 }
 
@@ -69,9 +68,8 @@ export class FailedEventsService {
 
   constructor(opts: FailedEventsServiceOptions) {
     this.bus = opts.bus;
-    const db = opts.db ?? getDatabase();
-    this.outbox = new EventOutboxRepository(db);
-    this.audit = opts.audit ?? new AuditLogService({ db });
+    this.outbox = new EventOutboxRepository(opts.db);
+    this.audit = opts.audit;
     this.logger = opts.logger ?? createLogger('failed-events');
   }
 

@@ -1,22 +1,21 @@
 import type { Knex } from 'knex';
-import { getSettings } from '@raptorflow/core/config/settings';
-import { getDatabase } from '@raptorflow/core/db/database';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
 import type { Envelope } from './envelope';
-import { getBus } from './raptor-bus';
 import type { RaptorBus } from './raptor-bus';
 
 export interface OutboxRelayOptions {
-  db?: Knex;
-  bus?: RaptorBus;
+  db: Knex;
+  bus: RaptorBus;
   logger?: Logger;
-  intervalMs?: number;
+  /** OUTBOX_RELAY_INTERVAL_MS: the pause between passes. */
+  intervalMs: number;
   batchSize?: number;
   /** Rows younger than this are left to the publisher's own post-commit enqueue (the fast path). */
   minAgeMs?: number;
-  retentionHours?: number;
+  /** OUTBOX_RETENTION_HOURS: how long enqueued rows are kept. */
+  retentionHours: number;
   /** How often the leader prunes enqueued rows older than the retention. */
   pruneEveryMs?: number;
 }
@@ -53,16 +52,15 @@ export class OutboxRelay {
   private lastPruneAt = 0;
   private stopped = true;
 
-  constructor(opts: OutboxRelayOptions = {}) {
-    const settings = getSettings();
-    this.db = opts.db ?? getDatabase();
+  constructor(opts: OutboxRelayOptions) {
+    this.db = opts.db;
     this.outbox = new EventOutboxRepository(this.db);
-    this.bus = opts.bus ?? getBus();
+    this.bus = opts.bus;
     this.logger = opts.logger ?? createLogger('outbox-relay');
-    this.intervalMs = opts.intervalMs ?? settings.outbox.relayIntervalMs;
+    this.intervalMs = opts.intervalMs;
     this.batchSize = opts.batchSize ?? 100;
     this.minAgeMs = opts.minAgeMs ?? 2_000;
-    this.retentionHours = opts.retentionHours ?? settings.outbox.retentionHours;
+    this.retentionHours = opts.retentionHours;
     this.pruneEveryMs = opts.pruneEveryMs ?? 60_000;
   }
 

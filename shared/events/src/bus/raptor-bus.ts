@@ -21,9 +21,11 @@ export interface PublishOptions extends EnvelopeOverrides {
 }
 
 export interface RaptorBusOptions {
-  db?: Knex;
+  db: Knex;
+  /** Its own producer connection when omitted (closed by close()). */
   connection?: Redis;
-  prefix?: string;
+  /** QUEUE_PREFIX: BullMQ keys of every queue this bus adds to. */
+  prefix: string;
   logger?: Logger;
   /** How long a publish waits for Redis before leaving the event to the outbox relay. */
   enqueueTimeoutMs?: number;
@@ -44,11 +46,11 @@ export class RaptorBus {
   private readonly queues = new Map<QueueName, Queue>();
   private readonly batcher: OutboxBatcher;
 
-  constructor(opts: RaptorBusOptions = {}) {
-    this.outbox = new EventOutboxRepository(opts.db ?? getDatabase());
+  constructor(opts: RaptorBusOptions) {
+    this.outbox = new EventOutboxRepository(opts.db);
     this.ownsConnection = !opts.connection;
     this.connection = opts.connection ?? createRedis('producer');
-    this.prefix = opts.prefix ?? getSettings().queuePrefix;
+    this.prefix = opts.prefix;
     this.logger = opts.logger ?? createLogger('bus');
     this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? 3_000;
     this.batcher = new OutboxBatcher({
@@ -190,8 +192,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 let bus: RaptorBus | undefined;
 
+/** The process-wide bus, for composition roots (main.ts, scripts, test support) only. */
 export function getBus(): RaptorBus {
-  bus ??= new RaptorBus();
+  bus ??= new RaptorBus({ db: getDatabase(), prefix: getSettings().queuePrefix });
   return bus;
 }
 

@@ -42,7 +42,12 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const workers = await opts.start();
   registerQueueDepth(workers.map((w) => getBus().queue(w.name as QueueName)));
   // Every process runs a relay; an advisory lock lets one of them work at a time.
-  const relay = new OutboxRelay();
+  const relay = new OutboxRelay({
+    db,
+    bus: getBus(),
+    intervalMs: settings.outbox.relayIntervalMs,
+    retentionHours: settings.outbox.retentionHours,
+  });
   relay.start();
   const health = new HealthService({
     service: opts.service,
