@@ -20,6 +20,7 @@ import { FakeStepRunner } from '../test/support/step-runner.fake';
 import type { RunOnce } from './agent-runs-measure';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { getSettings } from '@raptorflow/core/config/settings';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 export interface BenchAgent {
   id: string;
@@ -55,7 +56,7 @@ export function createInProcessResearch(o: InProcessResearchOptions): InProcessR
   // Built as the runner's default ModelDispatcher is: budget admission on, cost rows in the same database.
   const dispatcher = new ModelDispatcher({
     settings,
-    router: new ModelRouter({ settings }),
+    router: new ModelRouter({ settings, catalog: getModelCatalog(settings.catalogFile) }),
     ledger: new BudgetLedgerService({
       db: o.db,
       reservationTtlMs: settings.reservationTtlMs,

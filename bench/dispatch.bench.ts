@@ -13,6 +13,7 @@ import type { DispatchRequest } from '@raptorflow/llm/model-dispatcher.service';
 import type { Reservation, ReserveRequest } from '@raptorflow/llm/budget-ledger.service';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { getSettings } from '@raptorflow/core/config/settings';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 const WARMUP = 200;
 const BLOCKS = 10;
@@ -134,7 +135,7 @@ export async function runDispatchBench(): Promise<string[]> {
   // transaction, and the bus's post-commit enqueues need some too.
   const db = createDatabase({ poolMax: 60, applicationName: 'raptorflow-bench-dispatch' });
   const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
-  const router = new ModelRouter({ settings });
+  const router = new ModelRouter({ settings, catalog: getModelCatalog(settings.catalogFile) });
   const ledger = new TimedLedger({
     db,
     reservationTtlMs: settings.reservationTtlMs,

@@ -27,7 +27,11 @@ async function gateway(
   const llm = parseSettings({ ...opts.env }).llm;
   const settings = { ...base, ...opts.settings, llm } as Settings;
   const now = opts.now ? () => new Date(opts.now!) : undefined;
-  const router = new ModelRouter({ settings: llm, ...(now ? { now } : {}) });
+  const router = new ModelRouter({
+    settings: llm,
+    catalog: getModelCatalog(llm.catalogFile),
+    ...(now ? { now } : {}),
+  });
   const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis, router });
   if (!(await whenReady(app))) throw new Error('gateway not ready');
   const server = await listen(app);

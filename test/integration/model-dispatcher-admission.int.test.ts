@@ -11,6 +11,7 @@ import {
   useFakeProviders,
 } from '../support/llm';
 import { openStack } from '../support/stack';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 /** The ModelDispatcher's budget admission and its record keeping, against the fake provider servers. */
 const stack = openStack();
@@ -69,7 +70,7 @@ describe('recording', () => {
     const { settings, ledger } = newDispatcher(stack, fakeProviderEnv(fakes));
     const dispatcher = new ModelDispatcher({
       settings,
-      router: new ModelRouter({ settings }),
+      router: new ModelRouter({ settings, catalog: getModelCatalog(settings.catalogFile) }),
       ledger,
       trail: dispatchTrail(stack, flaky),
     });

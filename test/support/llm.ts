@@ -78,7 +78,11 @@ export function newDispatcher(
     settings,
     // Prices and retirements judged on a fixed day, so the exact costs asserted here never move with the
     // catalog's dated price changes.
-    router: new ModelRouter({ settings, now: () => PRICED_ON }),
+    router: new ModelRouter({
+      settings,
+      catalog: getModelCatalog(settings.catalogFile),
+      now: () => PRICED_ON,
+    }),
     ledger,
     trail: dispatchTrail(stack),
     budgetEnforcement: opts.budgetEnforcement,

@@ -22,6 +22,7 @@ import { RunLeaseService } from './run-lease.service';
 import { RunSweeper } from './run-sweeper.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -48,7 +49,10 @@ runWorkerService({
   service: 'agent-runner',
   port: settings.workerPorts.agentRunner,
   models: () => {
-    const router = new ModelRouter({ settings: getSettings().llm });
+    const router = new ModelRouter({
+      settings: settings.llm,
+      catalog: getModelCatalog(settings.llm.catalogFile),
+    });
     warnAboutRetirements(router, logger);
     return router;
   },
@@ -72,7 +76,7 @@ runWorkerService({
     const audit = new AuditLogService({ db });
     const dispatcher = new ModelDispatcher({
       settings: settings.llm,
-      router: new ModelRouter({ settings: settings.llm }),
+      router: new ModelRouter({ settings: settings.llm, catalog: getModelCatalog(settings.llm.catalogFile) }),
       ledger: new BudgetLedgerService({
         db,
         defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,

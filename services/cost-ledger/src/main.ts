@@ -13,6 +13,7 @@ import { AlertWebhookService } from './alert-webhook.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { createCostLedgerWorker, createNotifyWorker } from './cost-ledger.worker';
 import { LedgerReconciler } from './ledger-reconciler.service';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -24,7 +25,10 @@ runWorkerService({
   service: 'cost-ledger',
   port: settings.workerPorts.costLedger,
   models: () => {
-    const router = new ModelRouter({ settings: getSettings().llm });
+    const router = new ModelRouter({
+      settings: settings.llm,
+      catalog: getModelCatalog(settings.llm.catalogFile),
+    });
     warnAboutRetirements(router, logger);
     return router;
   },

@@ -56,6 +56,7 @@ import { mountEndpoints } from './http/endpoint-mount';
 import { docsAssets } from './openapi/docs.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
 import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 export interface AppDeps {
   settings: Settings;
@@ -96,7 +97,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(...edgeMiddlewares(settings));
   app.use(jsonBody(BODY_LIMIT));
 
-  const router = deps.router ?? deps.dispatcher?.router ?? new ModelRouter({ settings: settings.llm });
+  const router =
+    deps.router ??
+    deps.dispatcher?.router ??
+    new ModelRouter({ settings: settings.llm, catalog: getModelCatalog(settings.llm.catalogFile) });
   const verifier = new JwtVerifier({
     secret: settings.supabaseJwtSecret,
     audience: settings.jwtAudience,

@@ -13,6 +13,7 @@ import { migrateLatest } from '@raptorflow/data/migrate';
 import { createApp, whenReady } from './app';
 import { answerClientErrors } from './edge/client-error.handler';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 async function main(): Promise<void> {
   const settings = getSettings();
@@ -20,7 +21,10 @@ async function main(): Promise<void> {
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   // Built first: a catalog or alias problem stops start-up with every problem listed.
-  const router = new ModelRouter({ settings: settings.llm });
+  const router = new ModelRouter({
+    settings: settings.llm,
+    catalog: getModelCatalog(settings.llm.catalogFile),
+  });
   warnAboutRetirements(router, logger);
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger, router });
   if (!(await whenReady(app)))

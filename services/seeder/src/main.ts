@@ -10,6 +10,7 @@ import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { SeederService } from './seeder.service';
 import { createSeederWorkers } from './seeder.worker';
+import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -19,7 +20,10 @@ runWorkerService({
   service: 'seeder',
   port: settings.workerPorts.seeder,
   models: () => {
-    const router = new ModelRouter({ settings: settings.llm });
+    const router = new ModelRouter({
+      settings: settings.llm,
+      catalog: getModelCatalog(settings.llm.catalogFile),
+    });
     warnAboutRetirements(router, logger);
     return router;
   },

@@ -1,5 +1,6 @@
 import { ModelRouter } from './model-router';
 import { ConfigError, parseSettings } from '@raptorflow/core/config/settings';
+import { getModelCatalog } from './model-catalog.builder';
 
 describe('LLM settings', () => {
   it('defaults: current Flash / Pro / Sonnet, each falling back across providers; budgets on', () => {
@@ -21,19 +22,24 @@ describe('LLM settings', () => {
   });
 
   it('without credentials every provider is the offline local one, priced as the model it stands in for', () => {
-    const router = new ModelRouter({ settings: parseSettings({}).llm });
+    const router = new ModelRouter({ settings: parseSettings({}).llm, catalog: getModelCatalog(undefined) });
     expect(router.describe()).toEqual({ gemini: 'local', anthropic: 'local', local: 'local' });
     expect(router.resolve('heavy').chain[0]!.pricing.model).toBe('claude-sonnet-5');
   });
 
   it('uses a real provider where its credentials are set, unless LLM_PROVIDER=local', () => {
     const env = { GEMINI_API_KEY: 'k', ANTHROPIC_API_KEY: 'a' };
-    expect(new ModelRouter({ settings: parseSettings(env).llm }).describe()).toMatchObject({
+    expect(
+      new ModelRouter({ settings: parseSettings(env).llm, catalog: getModelCatalog(undefined) }).describe(),
+    ).toMatchObject({
       gemini: 'gemini',
       anthropic: 'anthropic',
     });
     expect(
-      new ModelRouter({ settings: parseSettings({ ...env, LLM_PROVIDER: 'local' }).llm }).describe(),
+      new ModelRouter({
+        settings: parseSettings({ ...env, LLM_PROVIDER: 'local' }).llm,
+        catalog: getModelCatalog(undefined),
+      }).describe(),
     ).toMatchObject({ gemini: 'local', anthropic: 'local' });
     const vertex = parseSettings({ GOOGLE_CLOUD_PROJECT: 'p', ANTHROPIC_USE_VERTEX: 'true' }).llm;
     expect(vertex.gemini.vertex).toEqual({ project: 'p', location: 'us-central1' });
@@ -49,7 +55,11 @@ describe('LLM settings', () => {
     expect(() => parseSettings({ MODEL_FAST: 'openai:gpt-4' })).toThrow(ConfigError);
     expect(() => parseSettings({ MODEL_HEAVY: 'claude-sonnet-5' })).toThrow(/provider:model/);
     expect(
-      () => new ModelRouter({ settings: parseSettings({ MODEL_FAST: 'gemini:gemini-9-ultra' }).llm }),
+      () =>
+        new ModelRouter({
+          settings: parseSettings({ MODEL_FAST: 'gemini:gemini-9-ultra' }).llm,
+          catalog: getModelCatalog(undefined),
+        }),
     ).toThrow(/gemini-9-ultra is not in the model catalog/);
   });
 

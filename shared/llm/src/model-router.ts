@@ -1,4 +1,3 @@
-import { getSettings } from '@raptorflow/core/config/settings';
 import { CREDENTIAL_VARIABLES, hasCredentials } from '@raptorflow/core/config/llm-settings';
 import type { LlmSettings, ModelAliasName, ModelRoute } from '@raptorflow/core/config/settings';
 import { ModelUnavailableError, ValidationFailedError } from '@raptorflow/core/errors/app-error';
@@ -6,7 +5,6 @@ import { getLogger } from '@raptorflow/core/logging/logger';
 import { CatalogError } from './catalog-override.schema';
 import type { LlmProvider, ProviderName } from './llm.types';
 import type { CatalogEntry, ModelCatalog } from './model-catalog';
-import { getModelCatalog } from './model-catalog.builder';
 import { RETIREMENT_WARNING_DAYS } from './model-facts';
 import type { ModelPricing } from '@raptorflow/core/money/money';
 import { AnthropicProvider } from './providers/anthropic.provider';
@@ -56,10 +54,9 @@ export interface AliasStatus extends ModelStatus {
 }
 
 export interface ModelRouterOptions {
-  settings?: LlmSettings;
-  catalog?: ModelCatalog;
-  /** Tests pass providers wired to fake servers; anything missing is built from settings. */
-  providers?: Partial<Record<ProviderName, LlmProvider>>;
+  settings: LlmSettings;
+  /** The process's catalog (getModelCatalog(settings.catalogFile) in a composition root). */
+  catalog: ModelCatalog;
   /** The clock retirement is judged by (tests move it). */
   now?: () => Date;
 }
@@ -83,32 +80,30 @@ export class ModelRouter {
   private readonly chains = new Map<string, ConfiguredRoute[]>();
   private readonly now: () => Date;
 
-  constructor(opts: ModelRouterOptions = {}) {
-    this.settings = opts.settings ?? getSettings().llm;
+  constructor(opts: ModelRouterOptions) {
+    this.settings = opts.settings;
     const s = this.settings;
-    this.catalog = opts.catalog ?? getModelCatalog(s.catalogFile);
+    this.catalog = opts.catalog;
     this.now = opts.now ?? (() => new Date());
-    const local = opts.providers?.local ?? new LocalProvider({ latencyMs: s.localLatencyMs });
+    // Each provider is built from the settings; one without credentials is answered by the local stand-in
+    // (development only: production refuses that configuration).
+    const local = new LocalProvider({ latencyMs: s.localLatencyMs });
     this.providers = {
       local,
-      gemini:
-        opts.providers?.gemini ??
-        (hasCredentials(s, 'gemini')
-          ? new GeminiProvider({
-              apiKey: s.gemini.apiKey,
-              vertex: s.gemini.vertex,
-              baseUrl: s.gemini.baseUrl,
-            })
-          : local),
-      anthropic:
-        opts.providers?.anthropic ??
-        (hasCredentials(s, 'anthropic')
-          ? new AnthropicProvider({
-              apiKey: s.anthropic.apiKey,
-              vertex: s.anthropic.vertex,
-              baseUrl: s.anthropic.baseUrl,
-            })
-          : local),
+      gemini: hasCredentials(s, 'gemini')
+        ? new GeminiProvider({
+            apiKey: s.gemini.apiKey,
+            vertex: s.gemini.vertex,
+            baseUrl: s.gemini.baseUrl,
+          })
+        : local,
+      anthropic: hasCredentials(s, 'anthropic')
+        ? new AnthropicProvider({
+            apiKey: s.anthropic.apiKey,
+            vertex: s.anthropic.vertex,
+            baseUrl: s.anthropic.baseUrl,
+          })
+        : local,
     };
     this.limiters = {
       gemini: new RequestRateLimiter(s.gemini.requestsPerSecond),
