@@ -237,6 +237,7 @@ it('stops watching, polling and heartbeating for a client that went away', async
   const log = announced();
   const access = new RunStreamAccess({
     memberships: new MembershipService({ db: stack.db, cache: new MembershipCache({ ttlMs: 0, max: 0 }) }),
+    logger: getLogger(),
   });
   const streams = new RunEventStreamService({
     hub,

@@ -12,7 +12,7 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { startHealthServer } from '@raptorflow/events/worker/health-server';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { httpMetricsMiddleware } from '../../services/gateway/src/http/http-metrics.middleware';
-import { metricsHandler, registerQueueDepth } from '@raptorflow/core/metrics/metrics';
+import { getMetrics, metricsHandler, registerQueueDepth } from '@raptorflow/core/metrics/metrics';
 import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
 import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from '../../services/gateway/src/admin/dead-letters.routes';
@@ -47,7 +47,7 @@ async function adminServer(settings: Settings): Promise<string> {
   app.use(correlationMiddleware());
   app.use(httpMetricsMiddleware());
   app.use(express.json());
-  app.get('/metrics', metricsHandler());
+  app.get('/metrics', metricsHandler(getMetrics().registry));
   const verifier = new JwtVerifier({ secret: settings.supabaseJwtSecret, audience: settings.jwtAudience });
   // The lockout is tested in admin-brute-force.int.test.ts; this file makes two failed attempts.
   const loginThrottle = new AdminLoginThrottle({
@@ -221,7 +221,7 @@ describe('metrics', () => {
       settings: getSettings(),
       models: () => [],
     });
-    const server: Server & { port: number } = await startHealthServer(health, 0);
+    const server: Server & { port: number } = await startHealthServer(health, 0, getMetrics().registry);
     cleanups.push(() => new Promise((r) => server.close(r)));
     const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
     expect(res.status).toBe(200);

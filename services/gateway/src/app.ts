@@ -15,7 +15,7 @@ import { ModelRouter } from '@raptorflow/llm/model-router';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { correlationMiddleware } from './http/correlation.middleware';
 import { httpMetricsMiddleware } from './http/http-metrics.middleware';
-import { metricsHandler } from '@raptorflow/core/metrics/metrics';
+import { getMetrics, metricsHandler } from '@raptorflow/core/metrics/metrics';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { errorMiddleware, notFoundMiddleware } from './http/error.middleware';
@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): Express {
     // This port faces clients: in production /metrics answers only with METRICS_TOKEN (404 without one set).
     metrics: guardedMetrics(
       { token: settings.metricsToken, isProduction: settings.isProduction, publicPort: true },
-      metricsHandler(),
+      metricsHandler(getMetrics().registry),
     ),
     workspaces: new WorkspaceService({
       db,

@@ -1,5 +1,4 @@
 import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
-import { getLogger } from '@raptorflow/core/logging/logger';
 import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { MembershipService } from '../workspaces/membership.service';
@@ -26,7 +25,7 @@ export interface RunStreamAccessOptions {
    * removal whose invalidation message was lost (then cache TTL + this). Default 30 s.
    */
   recheckMs?: number;
-  logger?: Logger;
+  logger: Logger;
 }
 
 interface Tracked {
@@ -60,7 +59,7 @@ export class RunStreamAccess {
   constructor(opts: RunStreamAccessOptions) {
     this.memberships = opts.memberships;
     this.recheckMs = opts.recheckMs ?? 30_000;
-    this.logger = opts.logger ?? getLogger();
+    this.logger = opts.logger;
     opts.invalidations?.on(INVALIDATION_TOPICS.membership, (userId) => this.changed(userId));
   }
 

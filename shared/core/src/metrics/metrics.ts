@@ -195,11 +195,8 @@ export function observeJob(
  * Serves the Prometheus text format. Typed on node's http types so the same handler fits a worker's plain
  * health server and an Express route.
  */
-export function metricsHandler(
-  registry?: Registry,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function metricsHandler(reg: Registry): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (_req, res) => {
-    const reg = registry ?? getMetrics().registry;
     try {
       const body = await reg.metrics();
       res.writeHead(200, { 'content-type': reg.contentType, 'cache-control': 'no-store' });

@@ -5,16 +5,19 @@ import { httpStatusFor } from '@raptorflow/core/health/health.service';
 import { metricsHandler } from '@raptorflow/core/metrics/metrics';
 import { guardedMetrics } from '@raptorflow/core/metrics/metrics-access';
 import type { MetricsAccessOptions } from '@raptorflow/core/metrics/metrics-access';
+import type { RaptorMetrics } from '@raptorflow/core/metrics/metrics';
 
 /** A worker's small HTTP port: liveness, readiness, the health report and Prometheus metrics. */
 export async function startHealthServer(
   health: HealthService,
   port: number,
+  /** The registry /metrics serves (the process's getMetrics().registry). */
+  registry: RaptorMetrics['registry'],
   extra: () => Record<string, unknown> = () => ({}),
   metricsAccess: Omit<MetricsAccessOptions, 'publicPort'> = { token: undefined, isProduction: false },
 ): Promise<http.Server & { port: number }> {
   // An internal port (compose does not publish it): METRICS_TOKEN guards it when set.
-  const metrics = guardedMetrics({ ...metricsAccess, publicPort: false }, metricsHandler());
+  const metrics = guardedMetrics({ ...metricsAccess, publicPort: false }, metricsHandler(registry));
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {

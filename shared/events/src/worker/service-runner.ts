@@ -10,7 +10,7 @@ import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis
 import { OutboxRelay } from '../bus/outbox-relay';
 import { closeBus, getBus } from '../bus/raptor-bus';
 import type { QueueName } from '../bus/event-catalog';
-import { registerQueueDepth } from '@raptorflow/core/metrics/metrics';
+import { getMetrics, registerQueueDepth } from '@raptorflow/core/metrics/metrics';
 import { startHealthServer } from './health-server';
 
 export interface WorkerServiceOptions {
@@ -59,6 +59,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const server: Server = await startHealthServer(
     health,
     opts.port,
+    getMetrics().registry,
     () => ({
       queues: workers.map((w) => ({ name: w.name, running: w.isRunning(), paused: w.isPaused() })),
     }),
