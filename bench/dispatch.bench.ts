@@ -133,7 +133,11 @@ export async function runDispatchBench(): Promise<string[]> {
   }).llm;
   // The shared bench pool holds 10; 50 callers each hold a connection for the reservation or the trail
   // transaction, and the bus's post-commit enqueues need some too.
-  const db = createDatabase({ poolMax: 60, applicationName: 'raptorflow-bench-dispatch' });
+  const db = createDatabase({
+    url: getSettings().databaseUrl,
+    poolMax: 60,
+    applicationName: 'raptorflow-bench-dispatch',
+  });
   const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const router = new ModelRouter({ settings, catalog: getModelCatalog(settings.catalogFile) });
   const ledger = new TimedLedger({

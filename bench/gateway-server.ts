@@ -19,7 +19,7 @@ if (kind === 'bare') {
   app = express();
   app.get('/v1/agents', (_req, res) => void res.json(body));
 } else {
-  const db = createDatabase({ poolMax: 10 });
+  const db = createDatabase({ url: getSettings().databaseUrl, poolMax: 10 });
   app = createApp({
     settings: getSettings(),
     db,

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const { closeRedisConnections } = await import('@raptorflow/core/redis/redis.factory');
   const root = createDatabase({ url: pg.url, poolMax: 1 });
   await root.raw(`CREATE DATABASE ${dbName}`);
-  const db = createDatabase({ poolMax: 10 });
+  const db = createDatabase({ url: getSettings().databaseUrl, poolMax: 10 });
   const lines: string[] = [];
   try {
     await migrateLatest(db);

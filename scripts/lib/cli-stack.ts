@@ -9,7 +9,11 @@ export async function withCliStack<T>(
   name: string,
   fn: (s: { db: Knex; bus: RaptorBus }) => Promise<T>,
 ): Promise<T> {
-  const db = createDatabase({ poolMax: 2, applicationName: `raptorflow-${name}-cli` });
+  const db = createDatabase({
+    url: getSettings().databaseUrl,
+    poolMax: 2,
+    applicationName: `raptorflow-${name}-cli`,
+  });
   const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   try {
     return await fn({ db, bus });

@@ -11,7 +11,7 @@ import { getSettings } from '@raptorflow/core/config/settings';
 /** Budget thresholds on real PostgreSQL, with many folds racing (the ledger service called directly). */
 const stack = openStack();
 // Twenty connections so twenty folds really run at once.
-const wide = createDatabase({ poolMax: 20 });
+const wide = createDatabase({ url: getSettings().databaseUrl, poolMax: 20 });
 afterAll(async () => {
   await wide.destroy();
   await stack.close();

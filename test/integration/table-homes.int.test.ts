@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createDatabase } from '@raptorflow/core/db/database';
 import { TABLE_HOMES } from '@raptorflow/data/repositories/table-homes';
+import { getSettings } from '@raptorflow/core/config/settings';
 
 /**
  * One data home per table: every table of the schema has exactly one repository holding its SQL and exactly
@@ -17,7 +18,7 @@ const REPOSITORIES = 'shared/data/src/repositories';
  */
 const NOT_YET_HOMED: Record<string, string[]> = {};
 
-const db = createDatabase({ poolMax: 1 });
+const db = createDatabase({ url: getSettings().databaseUrl, poolMax: 1 });
 afterAll(() => db.destroy());
 
 function sources(dir: string): string[] {

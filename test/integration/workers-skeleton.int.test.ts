@@ -82,7 +82,7 @@ describe('cost-ledger worker', () => {
 
 describe('health', () => {
   it('is down (503) when Redis does not answer, naming no credentials', async () => {
-    const db = createDatabase({ poolMax: 1 });
+    const db = createDatabase({ url: getSettings().databaseUrl, poolMax: 1 });
     const deadRedis = createRedis('client', 'redis://:hunter2@127.0.0.1:1');
     try {
       const report = await new HealthService({

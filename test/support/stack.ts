@@ -18,7 +18,7 @@ export interface TestStack {
 
 export function openStack(): TestStack {
   const settings = getSettings();
-  const db = createDatabase({ poolMax: 5 });
+  const db = createDatabase({ url: getSettings().databaseUrl, poolMax: 5 });
   const redis = createRedis('client');
   const bus = new RaptorBus({ db, prefix: settings.queuePrefix });
   return {

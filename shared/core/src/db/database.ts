@@ -10,13 +10,14 @@ export type { Knex } from 'knex';
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export interface DatabaseOptions {
-  url?: string;
+  /** DATABASE_URL (settings.databaseUrl), or a test's or script's own database. */
+  url: string;
   poolMax?: number;
   applicationName?: string;
 }
 
-export function createDatabase(opts: DatabaseOptions = {}): Knex {
-  const url = opts.url ?? getSettings().databaseUrl;
+export function createDatabase(opts: DatabaseOptions): Knex {
+  const { url } = opts;
   return knexFactory({
     client: 'pg',
     connection: { connectionString: url, application_name: opts.applicationName ?? 'raptorflow' },
@@ -37,7 +38,7 @@ let shared: Knex | undefined;
 
 /** The process-wide pool, for composition roots (each service's main.ts); everything else is handed a Knex. */
 export function getDatabase(): Knex {
-  shared ??= createDatabase();
+  shared ??= createDatabase({ url: getSettings().databaseUrl });
   return shared;
 }
 

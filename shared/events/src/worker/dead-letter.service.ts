@@ -12,11 +12,10 @@ import { eventLabel } from '../bus/event-catalog';
 
 export const DEAD_LETTER_ACTION = 'event.dead_lettered';
 
-export interface DeadLetterServiceOptions {
-  db?: Knex;
-  audit?: AuditLogService;
-  logger?: Logger;
-}
+/** Where the audit rows go: an audit writer, a pool, or a database URL for a pool of its own (see below). */
+export type DeadLetterServiceOptions = { logger?: Logger } & (
+  { audit: AuditLogService } | { db: Knex } | { databaseUrl: string }
+);
 
 /** The parts of a BullMQ job a dead letter is made of. */
 export interface FailedJob {
@@ -45,22 +44,28 @@ export class DeadLetterService {
   private readonly opts: DeadLetterServiceOptions;
   private readonly logger: Logger;
 
-  constructor(opts: DeadLetterServiceOptions = {}) {
+  constructor(opts: DeadLetterServiceOptions) {
     this.opts = opts;
-    this.audit = opts.audit;
+    this.audit = 'audit' in opts ? opts.audit : undefined;
     this.logger = opts.logger ?? createLogger('dead-letters');
   }
 
   /**
-   * Without a db, a small pool of its own, opened only when something dies and closed by close(): borrowing
+   * Given a URL, a small pool of its own, opened only when something dies and closed by close(): borrowing
    * the process-wide pool would keep a process whose workers are closed alive (tests, embedded use) until
    * that pool's idle timeout.
    */
   private auditService(): AuditLogService {
     if (!this.audit) {
+      const { opts } = this;
       const db =
-        this.opts.db ??
-        (this.ownedDb = createDatabase({ poolMax: 2, applicationName: 'raptorflow-dead-letters' }));
+        'db' in opts
+          ? opts.db
+          : (this.ownedDb = createDatabase({
+              url: (opts as { databaseUrl: string }).databaseUrl,
+              poolMax: 2,
+              applicationName: 'raptorflow-dead-letters',
+            }));
       this.audit = new AuditLogService({ db });
     }
     return this.audit;

@@ -86,7 +86,9 @@ export function createWorker<Q extends QueueName>(
   const settings = getSettings();
   const logger = opts.logger ?? createLogger(`worker:${queue}`);
   const connection = opts.connection ?? createRedis('worker');
-  const deadLetters = opts.deadLetters ?? new DeadLetterService({ logger });
+  // By default one of the worker's own, its pool opened only when a job dies and closed with the worker.
+  const deadLetters =
+    opts.deadLetters ?? new DeadLetterService({ databaseUrl: settings.databaseUrl, logger });
   // Handler time of the attempts this process ran, read back by the 'completed'/'failed' listeners (they get
   // the same Job object, and only they know whether a failure will be retried); weak so a job whose listener
   // never fires (worker force-closed) is not kept.
