@@ -23,6 +23,7 @@ import { RunSweeper } from './run-sweeper.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
 import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
+import { createRedis } from '@raptorflow/core/redis/redis.factory';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -57,7 +58,7 @@ runWorkerService({
     return router;
   },
   start: async () => {
-    await controls.start();
+    await controls.start(createRedis('worker'), settings.queuePrefix);
     sweeper.start();
     // How long a run asked for before its workspace was seeded waits for its agent (AGENT_SEEDING_WAIT_MS).
     const agents = new RunAgentResolver({

@@ -1,4 +1,3 @@
-import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { runCancelChannel } from '@raptorflow/data/runs/run-events';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
@@ -19,7 +18,9 @@ export class RunControlRegistry {
     this.logger = opts.logger;
   }
 
-  async start(subscriber: Redis = createRedis('worker'), channel = runCancelChannel()): Promise<void> {
+  /** Listens on the cancel channel of `prefix` (QUEUE_PREFIX) over `subscriber`, closed by close(). */
+  async start(subscriber: Redis, prefix: string): Promise<void> {
+    const channel = runCancelChannel(prefix);
     this.subscriber = subscriber;
     subscriber.on('message', (ch: string, runId: string) => {
       if (ch === channel) this.abort(runId, 'cancelled');

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { getSettings } from '@raptorflow/core/config/settings';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { AgentRunEventRepository } from '../repositories/agent-run-event.repository';
 import type { AgentRunEventRow, RunEventType } from '../repositories/agent-run.rows';
@@ -15,11 +14,11 @@ import type { Redis } from '@raptorflow/core/redis/redis.factory';
 export type RunEventRow = Pick<AgentRunEventRow, 'id' | 'run_id' | 'type' | 'data' | 'created_at'>;
 
 /** The pub/sub channels, under the queue prefix so test runs and deployments sharing a Redis stay apart. */
-export function runEventsChannel(prefix = getSettings().queuePrefix): string {
+export function runEventsChannel(prefix: string): string {
   return `${prefix}:run-events`;
 }
 
-export function runCancelChannel(prefix = getSettings().queuePrefix): string {
+export function runCancelChannel(prefix: string): string {
   return `${prefix}:run-cancel`;
 }
 
