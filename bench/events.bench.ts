@@ -8,12 +8,18 @@ import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { seederService } from '../test/support/seeder-wiring';
 import { createSeederWorkers } from '../services/seeder/src/seeder.worker';
+import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
+import { workerOptions } from '../test/support/workers';
 
 export async function runEventsBench(db: Knex, events = 300): Promise<string[]> {
   const settings = getSettings();
   const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const userId = randomUUID();
-  const seeders = createSeederWorkers(seederService(db), { concurrency: 8 });
+  const deadLetters = new DeadLetterService({ db });
+  const seeders = createSeederWorkers(
+    seederService(db),
+    workerOptions({ prefix: settings.queuePrefix, deadLetters }, 'seeder', { concurrency: 8 }),
+  );
   const rawQueue = new Queue('bench-raw', {
     connection: createRedis('producer'),
     prefix: settings.queuePrefix,
@@ -59,6 +65,7 @@ export async function runEventsBench(db: Knex, events = 300): Promise<string[]> 
     ];
   } finally {
     await Promise.all([...seeders.map((w) => w.close()), rawWorker.close()]);
+    await deadLetters.close();
     await rawQueue.obliterate({ force: true }).catch(() => undefined);
     await rawQueue.close();
     for (const q of ['workspace', 'system'] as const)

@@ -12,6 +12,8 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { nanoToDecimal } from '@raptorflow/core/money/money';
 import { CostLedgerService } from '../services/cost-ledger/src/cost-ledger.service';
 import { createCostLedgerWorker } from '../services/cost-ledger/src/cost-ledger.worker';
+import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
+import { workerOptions } from '../test/support/workers';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5'];
@@ -71,7 +73,14 @@ export async function runLedgerBench(db: Knex, events = 4_000): Promise<string[]
       logger: getLogger(),
     });
     let t = performance.now();
-    const worker = createCostLedgerWorker(service, { concurrency });
+    const worker = createCostLedgerWorker(
+      service,
+      workerOptions(
+        { prefix: getSettings().queuePrefix, deadLetters: new DeadLetterService({ db }) },
+        'costLedger',
+        { concurrency },
+      ),
+    );
     try {
       for (;;) {
         const [row] = await db('cost_rollup_folds')

@@ -11,6 +11,7 @@ import { newDispatcher } from '../support/llm';
 import { agentResolver, agentRunService, runLease } from '../support/runner-wiring';
 import { serviceEnv, useServices } from '../support/processes';
 import type { RunningService } from '../support/processes';
+import { workerOptions } from '../support/workers';
 
 /**
  * A run asked for right after `POST /v1/workspaces`, before the seeder has written the workspace's Lords:
@@ -99,7 +100,7 @@ describe('with an in-process runner whose seeding wait is short, and no seeder',
     const lease = runLease(stack, 'seeding-wait-test', { agents: agentResolver(stack, WAIT_MS) });
     const { dispatcher } = newDispatcher(stack, { LLM_PROVIDER: 'local' });
     const service = agentRunService(stack, { lease, checkpointer, dispatcher });
-    worker = createAgentRunnerWorker(service, { concurrency: 2 });
+    worker = createAgentRunnerWorker(service, workerOptions(stack, 'agentRunner', { concurrency: 2 }));
   });
   // Closed before the next test starts the runner process, so that one is the only runner there is.
   afterAll(async () => {

@@ -13,7 +13,6 @@ import { startHealthServer } from '@raptorflow/events/worker/health-server';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { httpMetricsMiddleware } from '../../services/gateway/src/http/http-metrics.middleware';
 import { getMetrics, metricsHandler, registerQueueDepth } from '@raptorflow/core/metrics/metrics';
-import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
 import { AdminLoginThrottle } from '../../services/gateway/src/admin/admin-login-throttle.service';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from '../../services/gateway/src/admin/dead-letters.routes';
 import { JwtVerifier } from '../../services/gateway/src/auth/jwt-verifier';
@@ -22,6 +21,7 @@ import type { TestUser } from '../support/factories';
 import { expectError } from '../support/gateway';
 import { client, eventually, listen } from '../support/http';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 
@@ -93,7 +93,7 @@ beforeAll(async () => {
           if (broken) throw new Error('dependency down');
         },
       },
-      { prefix: stack.prefix, deadLetters: new DeadLetterService({ db: stack.db }) },
+      workerOptions(stack),
     ),
   );
 });

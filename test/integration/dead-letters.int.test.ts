@@ -15,6 +15,7 @@ import { newUser, newWorkspace } from '../support/factories';
 import type { TestWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const stack = openStack();
@@ -44,7 +45,7 @@ beforeAll(async () => {
           handled.push(envelope.event_id);
         },
       },
-      { prefix: stack.prefix, deadLetters: new DeadLetterService({ db: stack.db }) },
+      workerOptions(stack),
     ),
   );
 });

@@ -17,6 +17,7 @@ import {
   insertCostRows,
 } from '../support/ledger';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 
 /** Reconciliation on real PostgreSQL: drift repaired and reported, late events harmless, reservations reclaimed. */
 const stack = openStack();
@@ -120,7 +121,7 @@ it('reclaims expired budget reservations', async () => {
 it('runs as a job on the cost queue (what the hourly scheduler enqueues)', async () => {
   const { ws } = await foldedWorkspace();
   await stack.db('cost_rollups').where({ workspace_id: ws.id, period: 'month' }).update({ calls: 42 });
-  workers.push(createCostLedgerWorker(ledger, { prefix: stack.prefix, reconciler }));
+  workers.push(createCostLedgerWorker(ledger, { ...workerOptions(stack, 'costLedger'), reconciler }));
   await stack.bus.publish('ledger.reconcile.requested', { month: thisMonth() }, { workspaceId: null });
   await eventually(async () => {
     const rows = await stack.db('cost_rollups').where({ workspace_id: ws.id, period: 'month', calls: 42 });

@@ -13,6 +13,7 @@ import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { alertWebhook, budgetAlerts, insertCostRows } from '../support/ledger';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 
 /**
  * Budget alert webhooks with the real workers on this file's queues and a real HTTP receiver that checks the
@@ -85,7 +86,9 @@ const ledger = new CostLedgerService({
 it('a receiver that fails twice then succeeds gets exactly one delivery, signed as documented', async () => {
   const rx = await receiver((n) => (n <= 2 ? 'fail' : 'ok'));
   try {
-    workers.push(createNotifyWorker(alertWebhook(stack.db, { url: rx.url }), { prefix: stack.prefix }));
+    workers.push(
+      createNotifyWorker(alertWebhook(stack.db, { url: rx.url }), workerOptions(stack, 'costLedger')),
+    );
     const { ws, ids } = await crossFifty();
     await ledger.fold(ids[0]!);
     await eventually(async () => rx.accepted.length === 1, 15_000);
@@ -112,11 +115,11 @@ it('a dead receiver never slows folding', async () => {
   const rx = await receiver(() => 'hang');
   try {
     workers.push(
-      createNotifyWorker(alertWebhook(stack.db, { url: rx.url, timeoutMs: 20_000 }), {
-        prefix: stack.prefix,
-        concurrency: 1,
-      }),
-      createCostLedgerWorker(ledger, { prefix: stack.prefix, concurrency: 4 }),
+      createNotifyWorker(
+        alertWebhook(stack.db, { url: rx.url, timeoutMs: 20_000 }),
+        workerOptions(stack, 'costLedger', { concurrency: 1 }),
+      ),
+      createCostLedgerWorker(ledger, workerOptions(stack, 'costLedger', { concurrency: 4 })),
     );
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);

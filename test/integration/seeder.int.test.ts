@@ -7,15 +7,16 @@ import { createSeederWorkers } from '../../services/seeder/src/seeder.worker';
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 
 const stack = openStack();
 let workers: Worker[];
 
 beforeAll(() => {
-  workers = createSeederWorkers(seederService(stack.db, stack.redis), {
-    prefix: stack.prefix,
-    concurrency: 8,
-  });
+  workers = createSeederWorkers(
+    seederService(stack.db, stack.redis),
+    workerOptions(stack, 'seeder', { concurrency: 8 }),
+  );
 });
 afterAll(() => stack.close(workers));
 

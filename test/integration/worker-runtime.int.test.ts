@@ -9,6 +9,7 @@ import { jobOptionsFor } from '@raptorflow/events/bus/event-catalog';
 import type { RequestContext } from '@raptorflow/core/context/request-context';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 
 const stack = openStack();
 const workers: Worker[] = [];
@@ -16,7 +17,7 @@ afterAll(() => stack.close(workers));
 
 describe('createWorker (real BullMQ on Redis)', () => {
   it('refuses to start when an event of its queue has no handler', () => {
-    expect(() => createWorker('workspace', {} as never, { prefix: stack.prefix })).toThrow(
+    expect(() => createWorker('workspace', {} as never, workerOptions(stack))).toThrow(
       /no handler for workspace\.created/,
     );
   });
@@ -36,7 +37,7 @@ describe('createWorker (real BullMQ on Redis)', () => {
             return 'done';
           },
         },
-        { prefix: stack.prefix },
+        workerOptions(stack),
       ),
     );
     const queue = stack.bus.queue('system');
@@ -98,7 +99,7 @@ describe('createWorker (real BullMQ on Redis)', () => {
           'cost.recorded': async (p) => calls.push(p),
           'ledger.reconcile.requested': async (p) => calls.push(p),
         },
-        { prefix: stack.prefix },
+        workerOptions(stack),
       ),
     );
     const env = buildEnvelope('test.event', {});

@@ -9,6 +9,7 @@ import { createCostLedgerWorker } from '../../services/cost-ledger/src/cost-ledg
 import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
+import { workerOptions } from '../support/workers';
 import { budgetAlerts } from '../support/ledger';
 
 const stack = openStack();
@@ -40,7 +41,7 @@ describe('cost-ledger worker', () => {
           alerts: budgetAlerts(stack),
           logger: getLogger(),
         }),
-        { prefix: stack.prefix },
+        workerOptions(stack, 'costLedger'),
       ),
     );
     const owner = await newUser();

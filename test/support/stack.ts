@@ -4,6 +4,7 @@ import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
 import { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis.factory';
 import { createDatabase } from '@raptorflow/core/db/database';
+import { DeadLetterService } from '@raptorflow/events/worker/dead-letter.service';
 import { getSettings } from '@raptorflow/core/config/settings';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
 
@@ -13,6 +14,8 @@ export interface TestStack {
   redis: Redis;
   bus: RaptorBus;
   prefix: string;
+  /** Dead letters of this file's workers, written through `db`; drained by close() once the workers are closed. */
+  deadLetters: DeadLetterService;
   close: (workers?: Worker[]) => Promise<void>;
 }
 
@@ -21,13 +24,16 @@ export function openStack(): TestStack {
   const db = createDatabase({ url: getSettings().databaseUrl, poolMax: 5 });
   const redis = createRedis('client');
   const bus = new RaptorBus({ db, prefix: settings.queuePrefix });
+  const deadLetters = new DeadLetterService({ db });
   return {
     db,
     redis,
     bus,
     prefix: settings.queuePrefix,
+    deadLetters,
     close: async (workers = []) => {
       await Promise.all(workers.map((w) => w.close()));
+      await deadLetters.close();
       for (const name of QUEUE_NAMES)
         await bus
           .queue(name)

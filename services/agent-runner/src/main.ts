@@ -10,6 +10,7 @@ import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repo
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
+import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
 import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
@@ -57,7 +58,7 @@ runWorkerService({
     warnAboutRetirements(router, logger);
     return router;
   },
-  start: async () => {
+  start: async (runtime) => {
     await controls.start(createRedis('worker'), settings.queuePrefix);
     sweeper.start();
     // How long a run asked for before its workspace was seeded waits for its agent (AGENT_SEEDING_WAIT_MS).
@@ -98,7 +99,7 @@ runWorkerService({
       timeoutMs: settings.agentRuns.timeoutMs,
       logger,
     });
-    return [createAgentRunnerWorker(runs)];
+    return [createAgentRunnerWorker(runs, { ...runtime, ...workerOptionsFor('agentRunner', settings) })];
   },
   beforeStop: () => sweeper.stop(),
   afterStop: async () => {

@@ -6,6 +6,7 @@ import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
+import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
 import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
@@ -32,7 +33,7 @@ runWorkerService({
     warnAboutRetirements(router, logger);
     return router;
   },
-  start: async () => {
+  start: async (runtime) => {
     const every = settings.ledger.reconcileIntervalMs;
     const queue = bus.queue('cost');
     // One scheduler, whatever the number of ledger processes: upserting the same id is idempotent.
@@ -67,9 +68,10 @@ runWorkerService({
       blockPrivateAddresses: settings.isProduction,
       logger,
     });
+    const options = { ...runtime, ...workerOptionsFor('costLedger', settings) };
     return [
-      createCostLedgerWorker(new CostLedgerService({ db, alerts, logger }), { reconciler }),
-      createNotifyWorker(webhooks),
+      createCostLedgerWorker(new CostLedgerService({ db, alerts, logger }), { ...options, reconciler }),
+      createNotifyWorker(webhooks, options),
     ];
   },
 }).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
+import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
 import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
@@ -27,7 +28,7 @@ runWorkerService({
     warnAboutRetirements(router, logger);
     return router;
   },
-  start: () => {
+  start: (runtime) => {
     const db = getDatabase();
     const service = new SeederService({
       db,
@@ -40,7 +41,7 @@ runWorkerService({
         logger,
       }),
     });
-    return createSeederWorkers(service);
+    return createSeederWorkers(service, { ...runtime, ...workerOptionsFor('seeder', settings) });
   },
 }).catch((err: unknown) => {
   console.error(scrubSecrets(err instanceof Error ? err.message : String(err)));

@@ -1,5 +1,4 @@
 import { createWorker } from '@raptorflow/events/worker/worker-runtime';
-import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
 import type { CreateWorkerOptions, EventHandler } from '@raptorflow/events/worker/worker-runtime';
 import type { Worker } from 'bullmq';
 import type { SeederService } from './seeder.service';
@@ -13,11 +12,10 @@ export function seederHandlers(service: SeederService) {
 }
 
 /** The seeder consumes two queues: `workspace` (seeding) and `system` (smoke events). */
-export function createSeederWorkers(service: SeederService, opts: CreateWorkerOptions = {}): Worker[] {
+export function createSeederWorkers(service: SeederService, opts: CreateWorkerOptions): Worker[] {
   const h = seederHandlers(service);
-  const options = { ...workerOptionsFor('seeder'), ...opts };
   return [
-    createWorker('workspace', { 'workspace.created': h.handleWorkspaceCreated }, options),
-    createWorker('system', { 'test.event': h.handleTestEvent }, options),
+    createWorker('workspace', { 'workspace.created': h.handleWorkspaceCreated }, opts),
+    createWorker('system', { 'test.event': h.handleTestEvent }, opts),
   ];
 }

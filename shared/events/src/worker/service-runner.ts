@@ -11,7 +11,9 @@ import { OutboxRelay } from '../bus/outbox-relay';
 import { closeBus, getBus } from '../bus/raptor-bus';
 import type { QueueName } from '../bus/event-catalog';
 import { getMetrics, registerQueueDepth } from '@raptorflow/core/metrics/metrics';
+import { DeadLetterService } from './dead-letter.service';
 import { startHealthServer } from './health-server';
+import type { WorkerRuntime } from './worker-runtime';
 
 export interface WorkerServiceOptions {
   service: string;
@@ -21,8 +23,11 @@ export interface WorkerServiceOptions {
    * problem stops start-up with every problem listed.
    */
   models: () => { aliasStatus(): AliasHealth[] };
-  /** Builds the service's workers once the database is migrated. */
-  start: () => Worker[] | Promise<Worker[]>;
+  /**
+   * Builds the service's workers once the database is migrated, each given the runtime built here: the queue
+   * prefix, a Redis connection of its own per worker and the process's dead-letter service.
+   */
+  start: (runtime: WorkerRuntime) => Worker[] | Promise<Worker[]>;
   /** Runs first on SIGTERM/SIGINT, before the workers close (stop timers, abort long work). */
   beforeStop?: () => void | Promise<void>;
   /** Runs after the workers closed, before the shared connections close (the service's own pools). */
@@ -39,7 +44,17 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const models = opts.models();
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
-  const workers = await opts.start();
+  // One dead-letter service for the process's workers: its small pool is opened only when a job dies, and
+  // closed here once the workers are (never by a worker).
+  const deadLetters = new DeadLetterService({
+    databaseUrl: settings.databaseUrl,
+    logger: createLogger(`${opts.service}:dead-letters`),
+  });
+  const workers = await opts.start({
+    prefix: settings.queuePrefix,
+    connection: () => createRedis('worker', settings.redisUrl),
+    deadLetters,
+  });
   registerQueueDepth(workers.map((w) => getBus().queue(w.name as QueueName)));
   // Every process runs a relay; an advisory lock lets one of them work at a time.
   const relay = new OutboxRelay({
@@ -87,6 +102,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
       await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     }
     server.close();
+    await deadLetters.close().catch((err: unknown) => logger.warn({ err }, 'dead-letter pool did not close'));
     await opts.afterStop?.();
     await relay.stop();
     await closeBus();

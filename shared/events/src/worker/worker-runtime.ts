@@ -1,12 +1,10 @@
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, WorkerOptions } from 'bullmq';
 import { z } from 'zod';
-import { getSettings } from '@raptorflow/core/config/settings';
 import { runWithContext } from '@raptorflow/core/context/request-context';
 import { isAppError } from '@raptorflow/core/errors/app-error';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
-import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { envelopeSchema } from '../bus/envelope';
 import type { TypedEnvelope } from '../bus/envelope';
@@ -14,7 +12,7 @@ import { EVENT_CATALOG, eventLabel, eventsOfQueue, isEventType } from '../bus/ev
 import type { EventPayload, EventsOfQueue, QueueName } from '../bus/event-catalog';
 import { observeJob } from '@raptorflow/core/metrics/metrics';
 import type { JobOutcome } from '@raptorflow/core/metrics/metrics';
-import { DeadLetterService } from './dead-letter.service';
+import type { DeadLetterService } from './dead-letter.service';
 
 export interface HandlerContext<E extends string> {
   envelope: E extends keyof typeof EVENT_CATALOG ? TypedEnvelope<E> : never;
@@ -30,17 +28,29 @@ export type EventHandler<E extends keyof typeof EVENT_CATALOG> = (
 /** Compile-time half of "a worker handles every event of its queue": a missing key is a type error. */
 export type HandlerMap<Q extends QueueName> = { [E in EventsOfQueue<Q>]: EventHandler<E> };
 
-export interface CreateWorkerOptions {
+/**
+ * What every worker is given by its composition root (runWorkerService in the services, test support in
+ * tests): nothing is read from configuration or opened behind its back.
+ */
+export interface WorkerRuntime {
+  /** The BullMQ key prefix (settings.queuePrefix). */
+  prefix: string;
+  /** The worker's Redis connection, or a factory called once per worker for a connection of its own. */
+  connection: Redis | (() => Redis);
+  /** Records jobs that fail for good; owned (and closed, after the workers) by whoever built it. */
+  deadLetters: DeadLetterService;
+  logger?: Logger;
+}
+
+/** Concurrency, rate limit and BullMQ tuning of a worker (see workerOptionsFor). */
+export interface WorkerTuning {
   concurrency?: number;
   limiter?: { max: number; duration: number };
-  connection?: Redis;
-  prefix?: string;
-  logger?: Logger;
   /** Extra BullMQ settings (lockDuration, stalledInterval, ...) for tests and tuning. */
   workerOptions?: Partial<WorkerOptions>;
-  /** Records jobs that fail for good; by default one of the worker's own, closed with the worker. */
-  deadLetters?: DeadLetterService;
 }
+
+export type CreateWorkerOptions = WorkerRuntime & WorkerTuning;
 
 export class MissingHandlerError extends Error {}
 
@@ -80,15 +90,12 @@ export function assertHandlersCoverQueue(queue: QueueName, handlers: Record<stri
 export function createWorker<Q extends QueueName>(
   queue: Q,
   handlers: HandlerMap<Q>,
-  opts: CreateWorkerOptions = {},
+  opts: CreateWorkerOptions,
 ): Worker {
   assertHandlersCoverQueue(queue, handlers as Record<string, unknown>);
-  const settings = getSettings();
   const logger = opts.logger ?? createLogger(`worker:${queue}`);
-  const connection = opts.connection ?? createRedis('worker');
-  // By default one of the worker's own, its pool opened only when a job dies and closed with the worker.
-  const deadLetters =
-    opts.deadLetters ?? new DeadLetterService({ databaseUrl: settings.databaseUrl, logger });
+  const connection = typeof opts.connection === 'function' ? opts.connection() : opts.connection;
+  const { deadLetters } = opts;
   // Handler time of the attempts this process ran, read back by the 'completed'/'failed' listeners (they get
   // the same Job object, and only they know whether a failure will be retried); weak so a job whose listener
   // never fires (worker force-closed) is not kept.
@@ -157,7 +164,7 @@ export function createWorker<Q extends QueueName>(
 
   const worker = new Worker(queue, processor, {
     connection,
-    prefix: opts.prefix ?? settings.queuePrefix,
+    prefix: opts.prefix,
     concurrency: opts.concurrency ?? 1,
     ...(opts.limiter ? { limiter: opts.limiter } : {}),
     ...opts.workerOptions,
@@ -190,10 +197,6 @@ export function createWorker<Q extends QueueName>(
           logger.error({ err: e, job_id: job.id, event_type: job.name }, 'dead letter not audited'),
         );
   });
-  if (!opts.deadLetters)
-    worker.on('closed', () => {
-      deadLetters.close().catch((err: unknown) => logger.warn({ err }, 'dead-letter pool did not close'));
-    });
   worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled; it will be re-run'));
   return worker;
 }

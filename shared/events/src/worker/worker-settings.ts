@@ -1,6 +1,5 @@
-import { getSettings } from '@raptorflow/core/config/settings';
 import type { Settings } from '@raptorflow/core/config/settings';
-import type { CreateWorkerOptions } from './worker-runtime';
+import type { WorkerTuning } from './worker-runtime';
 
 export type WorkerService = 'agentRunner' | 'seeder' | 'costLedger';
 
@@ -9,10 +8,7 @@ export type WorkerService = 'agentRunner' | 'seeder' | 'costLedger';
  * worker dies keeps its lock for lockDurationMs; the stalled check (every stalledIntervalMs) then hands it to
  * another worker, at most maxStalledCount times before it fails for good.
  */
-export function workerOptionsFor(
-  service: WorkerService,
-  settings: Settings = getSettings(),
-): CreateWorkerOptions {
+export function workerOptionsFor(service: WorkerService, settings: Settings): WorkerTuning {
   const perSecond = settings.workerRateLimits[service];
   return {
     concurrency: settings.concurrency[service],
