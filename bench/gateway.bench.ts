@@ -37,9 +37,15 @@ async function startServer(kind: 'gateway' | 'bare' | 'bare-same-body', env: Nod
     },
   );
   const port = await new Promise<number>((resolve, reject) => {
-    readline
-      .createInterface({ input: child.stdout! })
-      .once('line', (l) => resolve((JSON.parse(l) as { port: number }).port));
+    // The server may log first (e.g. the offline-model announcement); the port line is the one with a port.
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+      try {
+        const port = (JSON.parse(l) as { port?: unknown }).port;
+        if (typeof port === 'number') resolve(port);
+      } catch {
+        // not JSON: a log line in the pretty format
+      }
+    });
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
   });
   return {
