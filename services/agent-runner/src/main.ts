@@ -11,7 +11,8 @@ import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
 import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
-import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import type { ModelRouter } from '@raptorflow/llm/model-router';
+import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { AgentRunService } from './agent-run.service';
@@ -23,7 +24,6 @@ import { RunLeaseService } from './run-lease.service';
 import { RunSweeper } from './run-sweeper.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
-import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
@@ -47,17 +47,13 @@ const sweeper = new RunSweeper({
   logger,
 });
 
+let router: ModelRouter | undefined;
+
 runWorkerService({
   service: 'agent-runner',
   port: settings.workerPorts.agentRunner,
-  models: () => {
-    const router = new ModelRouter({
-      settings: settings.llm,
-      catalog: getModelCatalog(settings.llm.catalogFile),
-    });
-    warnAboutRetirements(router, logger);
-    return router;
-  },
+  // One router for the process: /health's alias table and the dispatcher's routes.
+  models: () => (router = startupModelRouter(settings.llm, logger)),
   start: async (runtime) => {
     await controls.start(createRedis('worker'), settings.queuePrefix);
     sweeper.start();
@@ -78,7 +74,7 @@ runWorkerService({
     const audit = new AuditLogService({ db });
     const dispatcher = new ModelDispatcher({
       settings: settings.llm,
-      router: new ModelRouter({ settings: settings.llm, catalog: getModelCatalog(settings.llm.catalogFile) }),
+      router: router!,
       ledger: new BudgetLedgerService({
         db,
         defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,

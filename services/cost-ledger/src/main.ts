@@ -7,14 +7,13 @@ import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
 import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
-import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { AlertWebhookService } from './alert-webhook.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { createCostLedgerWorker, createNotifyWorker } from './cost-ledger.worker';
 import { LedgerReconciler } from './ledger-reconciler.service';
-import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -25,14 +24,7 @@ const logger = createLogger('cost-ledger');
 runWorkerService({
   service: 'cost-ledger',
   port: settings.workerPorts.costLedger,
-  models: () => {
-    const router = new ModelRouter({
-      settings: settings.llm,
-      catalog: getModelCatalog(settings.llm.catalogFile),
-    });
-    warnAboutRetirements(router, logger);
-    return router;
-  },
+  models: () => startupModelRouter(settings.llm, logger),
   start: async (runtime) => {
     const every = settings.ledger.reconcileIntervalMs;
     const queue = bus.queue('cost');

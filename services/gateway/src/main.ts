@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
-import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
 import { OutboxRelay } from '@raptorflow/events/bus/outbox-relay';
 import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
 import { registerQueueDepth } from '@raptorflow/core/metrics/metrics';
@@ -13,7 +13,6 @@ import { migrateLatest } from '@raptorflow/data/migrate';
 import { createApp, whenReady } from './app';
 import { answerClientErrors } from './edge/client-error.handler';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
-import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 async function main(): Promise<void> {
   const settings = getSettings();
@@ -21,11 +20,7 @@ async function main(): Promise<void> {
   const db = getDatabase();
   if (settings.migrateOnStart) await migrateLatest(db);
   // Built first: a catalog or alias problem stops start-up with every problem listed.
-  const router = new ModelRouter({
-    settings: settings.llm,
-    catalog: getModelCatalog(settings.llm.catalogFile),
-  });
-  warnAboutRetirements(router, logger);
+  const router = startupModelRouter(settings.llm, logger);
   const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger, router });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');

@@ -6,12 +6,11 @@ import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.ser
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
 import { workerOptionsFor } from '@raptorflow/events/worker/worker-settings';
-import { ModelRouter, warnAboutRetirements } from '@raptorflow/llm/model-router';
+import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
 import { SeederService } from './seeder.service';
 import { createSeederWorkers } from './seeder.worker';
-import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -20,14 +19,7 @@ const logger = createLogger('seeder');
 runWorkerService({
   service: 'seeder',
   port: settings.workerPorts.seeder,
-  models: () => {
-    const router = new ModelRouter({
-      settings: settings.llm,
-      catalog: getModelCatalog(settings.llm.catalogFile),
-    });
-    warnAboutRetirements(router, logger);
-    return router;
-  },
+  models: () => startupModelRouter(settings.llm, logger),
   start: (runtime) => {
     const db = getDatabase();
     const service = new SeederService({
