@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { runPrepared } from '@raptorflow/core/db/prepared';
 import { RUN_VIEW_COLUMNS } from './agent-run.rows';
 import type { AgentRunRow, RunError, RunStatus, RunViewRow } from './agent-run.rows';
+import { orderByKeyset } from './keyset';
 
 export type Queryable = Knex | Knex.Transaction;
 
@@ -95,16 +96,12 @@ export class AgentRunRepository {
     const query = this.db('agent_runs')
       .where({ workspace_id: workspaceId })
       .select<RunViewRow[]>(...RUN_VIEW_COLUMNS)
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
       .limit(f.take);
+    orderByKeyset(query, 'desc', f.after);
     if (f.status) query.andWhere('status', f.status);
     if (f.agent) query.andWhere('agent_key', f.agent);
     if (f.from) query.andWhere('created_at', '>=', f.from);
     if (f.to) query.andWhere('created_at', '<', f.to);
-    if (f.after) query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [f.after.t, f.after.id]);
     return query;
   }
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Keyset } from '@raptorflow/core/validation/pagination';
 import type { AuditLogRow } from './audit-log.rows';
+import { orderByKeyset } from './keyset';
 
 /** A row as written: ids and timestamps come from the database; JSON columns arrive serialised. */
 export type AuditLogInsert = Omit<AuditLogRow, 'id' | 'created_at' | 'input' | 'output' | 'metadata'> & {
@@ -83,18 +84,14 @@ export class AuditLogRepository {
     const query = this.db('audit_logs')
       .where({ workspace_id: workspaceId })
       .select<AuditLogViewRow[]>(...VIEW_COLUMNS)
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
       .limit(limit);
+    orderByKeyset(query, 'desc', after);
     for (const k of EQUALITY_FILTERS) {
       const v = f[k];
       if (v !== undefined) query.andWhere(k, v);
     }
     if (f.from) query.andWhere('created_at', '>=', f.from);
     if (f.to) query.andWhere('created_at', '<', f.to);
-    if (after) query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [after.t, after.id]);
     return query;
   }
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import type { Keyset } from '@raptorflow/core/validation/pagination';
 import type { WorkspaceGuardrailRow, WorkspaceMemberRow, WorkspaceRow } from './workspace.rows';
+import { orderByKeyset } from './keyset';
 
 /** A workspace as its members see it: the workspace's columns plus the reader's role. */
 export type WorkspaceViewRow = Pick<WorkspaceRow, 'id' | 'name' | 'created_at'> & { role: WorkspaceRole };
@@ -56,13 +57,8 @@ export class WorkspaceRepository {
       .join('workspace_members as m', 'm.workspace_id', 'w.id')
       .where('m.user_id', userId)
       .select<WorkspaceViewRow[]>('w.id', 'w.name', 'm.role', 'w.created_at')
-      .orderBy([
-        { column: 'w.created_at', order: 'asc' },
-        { column: 'w.id', order: 'asc' },
-      ])
       .limit(limit);
-    if (after) q.whereRaw('(w.created_at, w.id) > (?::timestamptz, ?::uuid)', [after.t, after.id]);
-    return q;
+    return orderByKeyset(q, 'asc', after, 'w');
   }
 
   // ── workspace_members ─────────────────────────────────────────────────────────────────────────────────
@@ -125,13 +121,8 @@ export class WorkspaceRepository {
     const q = this.db('workspace_members')
       .where({ workspace_id: workspaceId })
       .select<Array<MemberViewRow & { id: string }>>('id', ...MEMBER_VIEW)
-      .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ])
       .limit(limit);
-    if (after) q.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after.t, after.id]);
-    return q;
+    return orderByKeyset(q, 'asc', after);
   }
 
   async changeRole(
