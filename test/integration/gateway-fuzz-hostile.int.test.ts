@@ -1,9 +1,5 @@
-import { RunEventLog } from '@raptorflow/data/runs/run-events';
-import { parseSettings } from '@raptorflow/core/config/settings';
-import { insertRun, seedLords } from '../support/agent-runs';
-import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser } from '../support/factories';
-import { startGateway } from '../support/gateway';
+import { startFuzzTarget } from '../support/fuzz-target';
 import { fillPath, gatewayRoutes, paramNames, paramValue } from '../support/gateway-routes';
 import type { RouteIds, RouteSpec } from '../support/gateway-routes';
 import {
@@ -31,28 +27,9 @@ let close: () => Promise<void>;
 let owner: TestUser;
 let ids: RouteIds;
 beforeAll(async () => {
-  owner = await newUser();
-  const member = await newUser();
-  // The owner is also a platform admin, so the admin routes get as far as their own validation; the
-  // limits are lifted so a thousand requests from one user measure the routes, not the rate limiter.
-  const settings = parseSettings({
-    ...process.env,
-    ADMIN_USER_IDS: owner.id,
-    RATE_LIMIT_USER_PER_MINUTE: '1000000',
-    RATE_LIMIT_WORKSPACE_PER_MINUTE: '1000000',
-  });
-  ({ url, close } = await startGateway(stack, settings));
-  const ws = await newWorkspace(stack.db, owner, { members: [{ user: member, role: 'member' }] });
-  await seedLords(stack.db, ws.id);
-  // Finished, with its terminal event: should a stream open, it replays and ends.
-  const run = await insertRun(stack.db, ws.id, 'cognition', {
-    status: 'completed',
-    completed_at: new Date(),
-  });
-  await new RunEventLog({ db: stack.db, redis: stack.redis, prefix: stack.prefix }).append(run, 'status', {
-    status: 'completed',
-  });
-  ids = { workspace: ws.id, member: member.id, run: run.id };
+  const t = await startFuzzTarget(stack);
+  ({ url, close, owner } = t);
+  ids = { workspace: t.ws.id, member: t.member.id, run: t.runId };
 });
 afterAll(async () => {
   await close?.();

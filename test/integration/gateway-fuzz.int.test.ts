@@ -1,12 +1,8 @@
 import fc from 'fast-check';
-import { RunEventLog } from '@raptorflow/data/runs/run-events';
-import { parseSettings } from '@raptorflow/core/config/settings';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
-import { insertRun, seedLords } from '../support/agent-runs';
-import { newUser, newWorkspace } from '../support/factories';
 import type { TestUser, TestWorkspace } from '../support/factories';
-import { startGateway } from '../support/gateway';
+import { startFuzzTarget } from '../support/fuzz-target';
 import { fillPath, gatewayRoutes, mountedRoutes, paramValue, routeKey } from '../support/gateway-routes';
 import type { RouteSpec } from '../support/gateway-routes';
 import {
@@ -34,27 +30,7 @@ let ws: TestWorkspace;
 let member: TestUser;
 let runId: string;
 beforeAll(async () => {
-  owner = await newUser();
-  member = await newUser();
-  // The owner is a platform admin too (the admin routes get past auth); rate limits are out of the way.
-  settings = parseSettings({
-    ...process.env,
-    ADMIN_USER_IDS: owner.id,
-    RATE_LIMIT_USER_PER_MINUTE: '1000000',
-    RATE_LIMIT_WORKSPACE_PER_MINUTE: '1000000',
-  });
-  ({ url, close } = await startGateway(stack, settings));
-  ws = await newWorkspace(stack.db, owner, { members: [{ user: member, role: 'member' }] });
-  await seedLords(stack.db, ws.id);
-  // A finished run (with its terminal event), so its event stream replays and ends instead of staying open.
-  const run = await insertRun(stack.db, ws.id, 'cognition', {
-    status: 'completed',
-    completed_at: new Date(),
-  });
-  await new RunEventLog({ db: stack.db, redis: stack.redis, prefix: stack.prefix }).append(run, 'status', {
-    status: 'completed',
-  });
-  runId = run.id;
+  ({ url, close, settings, owner, member, ws, runId } = await startFuzzTarget(stack));
 });
 afterAll(async () => {
   await close?.();
