@@ -52,6 +52,7 @@ it('without credentials: degraded, every alias local, current models and no reti
     ['fast', 'gemini-3.8-flash', 'gemini', 'local', null],
     ['standard', 'gemini-3.1-pro-preview', 'gemini', 'local', null],
     ['heavy', 'claude-sonnet-5', 'anthropic', 'local', null],
+    ['embed', 'gemini-embedding-001', 'gemini', 'local', null],
   ]);
 });
 

@@ -7,7 +7,7 @@ import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service'
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
-import type { ChatMessage, ProviderName, TokenUsage } from './llm.types';
+import type { ProviderName, TokenUsage } from './llm.types';
 import { nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
 
 export interface DispatchActor {
@@ -19,6 +19,8 @@ export interface DispatchActor {
 }
 
 export interface DispatchOutcome {
+  /** A chat completion, or an embedding batch (audited as `model.embed`). */
+  operation: 'chat' | 'embedding';
   outcome: 'success' | 'failed' | 'cancelled';
   alias: string | null;
   provider: ProviderName;
@@ -30,8 +32,10 @@ export interface DispatchOutcome {
   errorCode: string | null;
   /** The catalog the call was priced with (package version + operator file hash): history is never re-priced. */
   pricingVersion: string;
-  request: { messages: readonly ChatMessage[]; system?: string; maxTokens: number };
-  text: string | null;
+  /** What the audit row says about the request: sizes and a digest, never the prompt itself. */
+  auditInput: Record<string, unknown>;
+  /** The same for the answer; null when there was none. */
+  auditOutput: Record<string, unknown> | null;
 }
 
 export const ZERO_USAGE: TokenUsage = {
@@ -148,8 +152,8 @@ export class DispatchTrailService {
       const id = costLogId;
       await this.audit.record(
         {
-          action: 'model.dispatch',
-          toolName: 'model.dispatch',
+          action: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
+          toolName: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
           workspaceId: actor.workspaceId,
           actorType: actor.agentRunId ? 'agent' : actor.actorUserId ? 'user' : 'system',
           actorId: actor.agentRunId ? (actor.agentId ?? actor.agentRunId) : actor.actorUserId,
@@ -157,13 +161,8 @@ export class DispatchTrailService {
           correlationId: actor.correlationId ?? undefined,
           resourceType: 'cost_log',
           resourceId: id,
-          input: {
-            model: o.alias ?? o.model,
-            max_tokens: o.request.maxTokens,
-            messages: o.request.messages.length,
-            digest: digest({ system: o.request.system ?? null, messages: o.request.messages }),
-          },
-          output: o.text === null ? null : { digest: digest(o.text), characters: o.text.length },
+          input: { model: o.alias ?? o.model, ...o.auditInput },
+          output: o.auditOutput,
           metadata: {
             outcome: o.outcome,
             provider: o.provider,

@@ -70,8 +70,32 @@ export class ProviderError extends Error {
   }
 }
 
+/** What the texts are embedded for: stored documents and the queries that search them embed differently. */
+export type EmbedTask = 'document' | 'query';
+
+export interface EmbedProviderRequest {
+  /** The provider's embedding model id, e.g. `gemini-embedding-001`. */
+  model: string;
+  /** Many texts in ONE request (the provider's batch form): the dispatcher never loops per text. */
+  texts: readonly string[];
+  /** Every vector has exactly this many dimensions (Gemini's `outputDimensionality`). */
+  dimensions: number;
+  task: EmbedTask;
+  signal: AbortSignal;
+}
+
+export interface EmbedProviderResponse {
+  /** One vector per text, in order, each of `dimensions` numbers (not necessarily unit length). */
+  vectors: number[][];
+  model: string;
+  /** Input tokens the provider reports; undefined when it reports none (the dispatcher then estimates). */
+  inputTokens: number | undefined;
+}
+
 export interface LlmProvider {
   readonly name: ProviderName;
   /** One attempt. Throws ProviderError (never a raw SDK error) so the dispatcher can classify it. */
   generate(req: ProviderRequest): Promise<ProviderResponse>;
+  /** One attempt at embedding a batch; absent when the provider has no embedding models (Anthropic). */
+  embed?(req: EmbedProviderRequest): Promise<EmbedProviderResponse>;
 }

@@ -5,6 +5,7 @@ import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
 import { CatalogError, loadCatalogOverride } from './catalog-override.schema';
 import type { CatalogOverride, ModelOverride } from './catalog-override.schema';
 import { ModelCatalog } from './model-catalog';
+import { modelKindOf } from './model-catalog';
 import type { CatalogEntry, CatalogProvider, MatchRule, PricePeriod } from './model-catalog';
 import { DEFAULT_MAX_OUTPUT_TOKENS, MODEL_FACTS } from './model-facts';
 import type { ModelFact } from './model-facts';
@@ -51,6 +52,7 @@ function fromCatalog(model: ModelInfo, provider: CatalogProvider, fact: ModelFac
   return {
     id: model.id,
     provider,
+    kind: modelKindOf(model.id),
     name: model.name,
     extraIds: [],
     match: model.match as MatchRule,
@@ -97,6 +99,7 @@ function applyOverride(drafts: Draft[], o: ModelOverride, index: number, problem
   const draft: Draft = known ?? {
     id: o.id,
     provider,
+    kind: modelKindOf(o.id),
     name: undefined,
     extraIds: [],
     match: undefined,
@@ -132,7 +135,7 @@ function finish(d: Draft, operatorIds: Set<string>, problems: string[]): Catalog
   if (typeof prices === 'string') return { ...rest, periods: [], unusable: `${d.id}: ${prices}` };
   const periods: PricePeriod[] = [];
   for (const p of prices) {
-    const converted = convertListPrices(d.id, p.prices, d.maxOutputTokens);
+    const converted = convertListPrices(d.id, p.prices, d.maxOutputTokens, d.kind);
     if (!converted.ok) {
       // An operator's own inexact price is an error to fix now; a catalog row nobody asked for only
       // becomes unusable (and is refused, named, if a chain or a caller ever asks for it).

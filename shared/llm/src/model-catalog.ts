@@ -1,6 +1,12 @@
 import type { ModelPricing } from '@raptorflow/core/money/money';
 
 export type CatalogProvider = 'gemini' | 'anthropic';
+export type ModelKind = 'chat' | 'embedding';
+
+/** The catalog does not say which models embed; their ids do (`gemini-embedding-001`, `text-embedding-…`). */
+export function modelKindOf(id: string): ModelKind {
+  return /embedding/i.test(id) ? 'embedding' : 'chat';
+}
 
 /** A match rule as the price catalog writes it (equals / starts_with / regex …, combined with and / or). */
 export type MatchRule =
@@ -21,6 +27,8 @@ export interface PricePeriod {
 export interface CatalogEntry {
   id: string;
   provider: CatalogProvider;
+  /** `embedding` models take text and return vectors (no output tokens); only the `embed` alias uses them. */
+  kind: ModelKind;
   name: string | undefined;
   /** Exact ids priced as this model besides `id` (operator file: dated and Vertex `@version` ids). */
   extraIds: readonly string[];

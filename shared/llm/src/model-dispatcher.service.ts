@@ -1,23 +1,31 @@
 import type { LlmSettings } from '@raptorflow/core/config/settings';
-import { getContext } from '@raptorflow/core/context/request-context';
+import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import type { BudgetLedgerService } from './budget-ledger.service';
+import { DispatchAdmission } from './dispatch-admission';
+import type { DispatchContext } from './dispatch-admission';
+import { digest, ZERO_USAGE } from './dispatch-trail.service';
+import type { DispatchTrailService } from './dispatch-trail.service';
 import {
-  AppError,
-  BudgetExceededError,
-  CancelledError,
-  ModelUnavailableError,
-  ValidationFailedError,
-} from '@raptorflow/core/errors/app-error';
-import { getLogger } from '@raptorflow/core/logging/logger';
-import { getMetrics } from '@raptorflow/core/metrics/metrics';
-import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
-import { ZERO_USAGE } from './dispatch-trail.service';
-import type { DispatchActor, DispatchTrailService, DispatchOutcome } from './dispatch-trail.service';
+  checkVectors,
+  embedBatches,
+  embedTokenEstimate,
+  embedTokenUpperBound,
+} from './embeddings/embed-batches';
+import { unitVector } from './embeddings/local-embedder';
 import { ProviderError } from './llm.types';
-import type { ChatMessage, ProviderName, ProviderResponse, TokenUsage } from './llm.types';
+import type {
+  ChatMessage,
+  EmbedProviderResponse,
+  EmbedTask,
+  ProviderName,
+  ProviderResponse,
+  TokenUsage,
+} from './llm.types';
 import type { ModelRouter, ResolvedRoute } from './model-router';
-import { costNanoUsd, nanoToNumber, worstCaseNanoUsd } from '@raptorflow/core/money/money';
-import { AbortedError, backoffMs, sleep } from './retry-policy';
+import { nanoToNumber, worstCaseNanoUsd } from '@raptorflow/core/money/money';
 import { promptTokenUpperBound } from './token-estimate';
+
+export type { DispatchContext } from './dispatch-admission';
 
 export interface DispatchRequest {
   /** An alias (`fast`, `standard`, `heavy`) or a priced model id. */
@@ -25,17 +33,6 @@ export interface DispatchRequest {
   messages: readonly ChatMessage[];
   system?: string;
   maxTokens?: number;
-}
-
-export interface DispatchContext {
-  /** Defaults come from the request/job context. */
-  workspaceId?: string;
-  actorUserId?: string | null;
-  agentRunId?: string | null;
-  agentId?: string | null;
-  correlationId?: string | null;
-  /** Cancels the call wherever it is: waiting for a slot, backing off, or in flight. */
-  signal?: AbortSignal;
 }
 
 export interface DispatchResult {
@@ -82,11 +79,28 @@ export interface ModelDispatcherOptions {
   random?: () => number;
 }
 
-interface AttemptLog {
+export interface EmbedRequest {
+  /** `embed` (the default) or an embedding model id the catalog prices. */
+  model?: string;
+  texts: readonly string[];
+  dimensions: number;
+  task: EmbedTask;
+}
+
+export interface EmbedResult {
+  /** Unit vectors, one per text, in order. */
+  vectors: number[][];
   model: string;
   provider: ProviderName;
-  kind: string;
-  status?: number;
+  /** `provider:model` of who really answered (the stand-in says `local:`): stored beside each vector. */
+  embeddingModel: string;
+  alias: string | null;
+  inputTokens: number;
+  costNano: bigint;
+  costUsd: number;
+  /** One cost row per provider request (batch). */
+  costLogIds: string[];
+  latencyMs: number;
 }
 
 /**
@@ -97,23 +111,23 @@ interface AttemptLog {
 export class ModelDispatcher {
   private readonly s: LlmSettings;
   readonly router: ModelRouter;
-  private readonly ledger: BudgetLedgerService;
-  private readonly trail: DispatchTrailService;
-  private readonly enforce: boolean;
-  private readonly random: () => number;
+  private readonly admission: DispatchAdmission;
 
   constructor(opts: ModelDispatcherOptions) {
     this.s = opts.settings;
     this.router = opts.router;
-    this.ledger = opts.ledger;
-    this.trail = opts.trail;
-    this.enforce = opts.budgetEnforcement ?? this.s.budgetEnforcement;
-    this.random = opts.random ?? Math.random;
+    this.admission = new DispatchAdmission({
+      settings: opts.settings,
+      ledger: opts.ledger,
+      trail: opts.trail,
+      pricingVersion: opts.router.catalog.version,
+      enforce: opts.budgetEnforcement ?? this.s.budgetEnforcement,
+      random: opts.random ?? Math.random,
+    });
   }
 
   async dispatch(req: DispatchRequest, ctx: DispatchContext = {}): Promise<DispatchResult> {
-    const actor = this.actorFrom(ctx);
-    const { alias, chain } = this.router.resolve(req.model);
+    const { alias, chain } = this.router.resolve(req.model, 'chat');
     const primary = chain[0]!;
     const maxTokens = req.maxTokens ?? Math.min(this.s.defaultMaxTokens, primary.pricing.maxOutputTokens);
     if (maxTokens > primary.pricing.maxOutputTokens) {
@@ -121,173 +135,105 @@ export class ModelDispatcher {
       throw new ValidationFailedError(message, [{ path: 'body.max_tokens', message }]);
     }
     const promptBound = promptTokenUpperBound(req.messages, req.system);
-    const worstCase = (r: ResolvedRoute) =>
-      worstCaseNanoUsd(r.pricing, promptBound, Math.min(maxTokens, r.pricing.maxOutputTokens));
-
-    let reservation: Reservation | undefined;
-    if (this.enforce) {
-      try {
-        reservation = await this.ledger.reserve({
-          workspaceId: actor.workspaceId,
-          amountNano: worstCase(primary),
-          model: primary.model,
-          agentRunId: actor.agentRunId,
-          correlationId: actor.correlationId,
-        });
-      } catch (err) {
-        if (err instanceof BudgetExceededError) getMetrics().budgetRejectionsTotal.inc();
-        throw err;
-      }
-    }
-
-    const started = Date.now();
-    const deadline = started + this.s.deadlineMs;
-    const attempts: AttemptLog[] = [];
-    const base = {
+    const done = await this.admission.run<ProviderResponse>({
+      operation: 'chat',
+      model: req.model,
       alias,
-      pricingVersion: this.router.catalog.version,
-      request: { messages: req.messages, system: req.system, maxTokens },
-    };
-    let last: ResolvedRoute = primary;
-    try {
-      for (const route of chain) {
-        last = route;
-        if (reservation && route !== primary) await this.ledger.raise(reservation, worstCase(route));
-        const response = await this.tryRoute(route, req, maxTokens, deadline, attempts, ctx.signal);
-        if (!response) continue;
-        const costNano = costNanoUsd(route.pricing, response.usage);
-        const outcome: DispatchOutcome = {
-          ...base,
-          outcome: 'success',
-          provider: route.provider.name,
-          model: route.model,
-          usage: response.usage,
-          costNano,
-          latencyMs: Date.now() - started,
-          attempts: attempts.length + 1,
-          errorCode: null,
-          text: response.text,
-        };
-        const costLogId = await this.trail.record(
-          actor,
-          outcome,
-          this.enforce ? this.ledger : undefined,
-          reservation,
-        );
-        return {
-          text: response.text,
-          model: route.model,
-          provider: route.provider.name,
-          alias,
-          usage: response.usage,
-          costNano,
-          costUsd: nanoToNumber(costNano),
-          costLogId,
-          attempts: outcome.attempts,
-          latencyMs: outcome.latencyMs,
-        };
-      }
-      const timedOut = attempts.length > 0 && attempts.at(-1)!.kind === 'timeout';
-      throw new ModelUnavailableError(
-        timedOut ? 'The model did not answer in time' : 'No model in the chain could answer',
-        { model: req.model, attempts },
-        timedOut,
-      );
-    } catch (err) {
-      const cancelled = err instanceof CancelledError;
-      const code = err instanceof AppError ? err.code : 'internal_error';
-      await this.trail
-        .record(
-          actor,
-          {
-            ...base,
-            outcome: cancelled ? 'cancelled' : 'failed',
-            provider: last.provider.name,
-            model: last.model,
-            usage: ZERO_USAGE,
-            costNano: 0n,
-            latencyMs: Date.now() - started,
-            attempts: attempts.length,
-            errorCode: code,
-            text: null,
-          },
-          this.enforce ? this.ledger : undefined,
-          reservation,
-        )
-        .catch((recordErr: unknown) =>
-          // The reservation then expires and is reclaimed; the caller still gets the original error.
-          getLogger().error({ err: recordErr, code }, 'could not record a failed model dispatch'),
-        );
-      throw err;
-    }
-  }
-
-  /** Retries one model; returns undefined to move on to the next model of the chain. */
-  private async tryRoute(
-    route: ResolvedRoute,
-    req: DispatchRequest,
-    maxTokens: number,
-    deadline: number,
-    attempts: AttemptLog[],
-    callerSignal: AbortSignal | undefined,
-  ): Promise<ProviderResponse | undefined> {
-    for (let attempt = 1; attempt <= this.s.maxAttempts; attempt++) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return undefined;
-      try {
-        await route.limiter.acquire(callerSignal);
-      } catch (err) {
-        if (err instanceof AbortedError) throw new CancelledError();
-        throw err;
-      }
-      const timeout = AbortSignal.timeout(Math.min(this.s.timeoutMs, remaining));
-      const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
-      try {
-        return await route.provider.generate({
+      chain,
+      ctx,
+      worstCase: (r) =>
+        worstCaseNanoUsd(r.pricing, promptBound, Math.min(maxTokens, r.pricing.maxOutputTokens)),
+      auditInput: {
+        max_tokens: maxTokens,
+        messages: req.messages.length,
+        digest: digest({ system: req.system ?? null, messages: req.messages }),
+      },
+      call: (route, signal) =>
+        route.provider.generate({
           model: route.model,
           messages: req.messages,
           system: req.system,
           maxTokens: Math.min(maxTokens, route.pricing.maxOutputTokens),
           signal,
-        });
-      } catch (raw) {
-        if (callerSignal?.aborted) throw new CancelledError();
-        const err =
-          raw instanceof ProviderError
-            ? raw
-            : new ProviderError('network', raw instanceof Error ? raw.message : 'error');
-        const kind = timeout.aborted ? 'timeout' : err.kind;
-        attempts.push({ model: route.model, provider: route.provider.name, kind, status: err.opts.status });
-        getLogger().warn(
-          { provider: route.provider.name, model: route.model, kind, status: err.opts.status, attempt },
-          'model call failed',
-        );
-        const retryable = kind === 'timeout' || err.retryable;
-        if (!retryable || attempt === this.s.maxAttempts) return undefined;
-        const delay =
-          err.opts.retryAfterMs ?? backoffMs(attempt, this.s.retryBaseMs, this.s.retryMaxMs, this.random);
-        // A Retry-After beyond the deadline is no use: fall back to the next model instead of waiting.
-        if (Date.now() + delay >= deadline) return undefined;
-        try {
-          await sleep(delay, callerSignal);
-        } catch {
-          throw new CancelledError();
-        }
-      }
-    }
-    return undefined;
+        }),
+      settle: (r) => ({
+        usage: r.usage,
+        auditOutput: { digest: digest(r.text), characters: r.text.length },
+      }),
+    });
+    return {
+      text: done.value.text,
+      model: done.route.model,
+      provider: done.route.provider.name,
+      alias,
+      usage: done.usage,
+      costNano: done.costNano,
+      costUsd: nanoToNumber(done.costNano),
+      costLogId: done.costLogId,
+      attempts: done.attempts,
+      latencyMs: done.latencyMs,
+    };
   }
 
-  private actorFrom(ctx: DispatchContext): DispatchActor {
-    const rc = getContext();
-    const workspaceId = ctx.workspaceId ?? rc?.workspaceId;
-    if (!workspaceId) throw new Error('ModelDispatcher.dispatch needs a workspace (context or argument)');
+  /**
+   * Embeds texts with the `embed` alias (or an embedding model id), admitted and recorded like any call.
+   * Texts go in batches of at most EMBED_BATCH_TEXTS / EMBED_BATCH_TOKENS per provider request, each batch
+   * one dispatch with its own cost row; every batch after the first is pinned to the model that answered
+   * the first, because vectors of different models cannot be compared. Vectors come back of unit length.
+   */
+  async embed(req: EmbedRequest, ctx: DispatchContext = {}): Promise<EmbedResult> {
+    const { alias, chain } = this.router.resolve(req.model ?? 'embed', 'embedding');
+    const vectors: number[][] = [];
+    const costLogIds: string[] = [];
+    let costNano = 0n;
+    let inputTokens = 0;
+    let answered: ResolvedRoute | undefined;
+    const started = Date.now();
+    for (const batch of embedBatches(req.texts)) {
+      const done = await this.admission.run<EmbedProviderResponse>({
+        operation: 'embedding',
+        model: req.model ?? 'embed',
+        alias,
+        chain: answered ? [answered] : chain,
+        ctx,
+        worstCase: (r) => worstCaseNanoUsd(r.pricing, embedTokenUpperBound(batch), 0),
+        auditInput: { task: req.task, texts: batch.length, digest: digest(batch) },
+        call: async (route, signal) => {
+          if (!route.provider.embed)
+            throw new ProviderError('client_error', `${route.provider.name} cannot embed`);
+          const res = await route.provider.embed({
+            model: route.model,
+            texts: batch,
+            dimensions: req.dimensions,
+            task: req.task,
+            signal,
+          });
+          checkVectors(res.vectors, batch.length, req.dimensions);
+          return res;
+        },
+        settle: (r) => ({
+          usage: { ...ZERO_USAGE, inputTokens: r.inputTokens ?? embedTokenEstimate(batch) },
+          auditOutput: { vectors: r.vectors.length, dimensions: req.dimensions },
+        }),
+      });
+      answered = done.route;
+      for (const v of done.value.vectors) vectors.push(unitVector(v));
+      costLogIds.push(done.costLogId);
+      costNano += done.costNano;
+      inputTokens += done.usage.inputTokens;
+    }
+    const route = answered ?? chain[0]!;
     return {
-      workspaceId,
-      actorUserId: ctx.actorUserId !== undefined ? ctx.actorUserId : (rc?.userId ?? null),
-      agentRunId: ctx.agentRunId ?? null,
-      agentId: ctx.agentId ?? null,
-      correlationId: ctx.correlationId !== undefined ? ctx.correlationId : (rc?.correlationId ?? null),
+      vectors,
+      model: route.model,
+      provider: route.provider.name,
+      embeddingModel: `${route.provider.name}:${route.model}`,
+      alias,
+      inputTokens,
+      costNano,
+      costUsd: nanoToNumber(costNano),
+      costLogIds,
+      latencyMs: Date.now() - started,
     };
   }
 }

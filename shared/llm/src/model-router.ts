@@ -4,7 +4,7 @@ import { ModelUnavailableError, ValidationFailedError } from '@raptorflow/core/e
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { CatalogError } from './catalog-override.schema';
 import type { LlmProvider, ProviderName } from './llm.types';
-import type { CatalogEntry, ModelCatalog } from './model-catalog';
+import type { CatalogEntry, ModelCatalog, ModelKind } from './model-catalog';
 import { RETIREMENT_WARNING_DAYS } from './model-facts';
 import type { ModelPricing } from '@raptorflow/core/money/money';
 import { AnthropicProvider } from './providers/anthropic.provider';
@@ -27,7 +27,10 @@ export function warnAboutRetirements(
 /** Stand-in announcements already made by this process (one per provider). */
 const announced = new Set<string>();
 
-export const MODEL_ALIASES: readonly ModelAliasName[] = ['fast', 'standard', 'heavy'];
+export const MODEL_ALIASES: readonly ModelAliasName[] = ['fast', 'standard', 'heavy', 'embed'];
+/** The aliases a chat call (a flow step, `POST /v1/model/dispatch`) may name. */
+export const CHAT_ALIASES: readonly ModelAliasName[] = ['fast', 'standard', 'heavy'];
+const aliasKind = (alias: string): ModelKind => (alias === 'embed' ? 'embedding' : 'chat');
 
 export interface ResolvedRoute {
   /** Who answers: the configured provider, or `local` standing in when it has no credentials. */
@@ -118,6 +121,12 @@ export class ModelRouter {
         const where = `MODEL_${alias.toUpperCase()}: ${configured.provider}:${configured.model}`;
         if (!entry) problems.push(`${where} is not in the model catalog (add it with MODEL_CATALOG_FILE)`);
         else if (entry.unusable) problems.push(`${where}: ${entry.unusable}`);
+        else if (entry.kind !== aliasKind(alias))
+          problems.push(
+            `${where} is ${entry.kind === 'embedding' ? 'an embedding model' : 'a chat model'}; ${alias} needs ${aliasKind(alias) === 'embedding' ? 'an embedding' : 'a chat'} model`,
+          );
+        else if (aliasKind(alias) === 'embedding' && configured.provider === 'anthropic')
+          problems.push(`${where}: Anthropic has no embedding models`);
         else chain.push({ configured, entry });
       }
       this.chains.set(alias, chain);
@@ -155,9 +164,18 @@ export class ModelRouter {
    * An alias gives its configured chain less its retired models; a model id the catalog prices gives that
    * model alone, on its own provider. A retired model id, or an alias with nothing left, is refused.
    */
-  resolve(model: string): { alias: string | null; chain: ResolvedRoute[] } {
+  resolve(model: string, kind: ModelKind = 'chat'): { alias: string | null; chain: ResolvedRoute[] } {
     const at = this.now();
+    const refuse = (message: string): never => {
+      throw new ValidationFailedError(message, [{ path: 'body.model', message }]);
+    };
     const configured = this.chains.get(model);
+    if (configured && aliasKind(model) !== kind)
+      refuse(
+        kind === 'chat'
+          ? `"${model}" is the embedding alias; use ${CHAT_ALIASES.join(', ')} or a chat model id`
+          : `"${model}" is a chat alias; embeddings use "embed"`,
+      );
     if (configured) {
       const live = configured.filter((r) => !this.catalog.isRetired(r.entry, at));
       if (live.length === 0)
@@ -168,13 +186,16 @@ export class ModelRouter {
       return { alias: model, chain: live.map((r) => this.route(r.configured, r.entry, at)) };
     }
     const entry = this.catalog.lookup(model);
-    const refuse = (message: string) => {
-      throw new ValidationFailedError(message, [{ path: 'body.model', message }]);
-    };
     if (!entry)
       refuse(
-        `unknown model "${model}"; use an alias (${MODEL_ALIASES.join(', ')}) or a model id the catalog prices`,
+        `unknown model "${model}"; use an alias (${(kind === 'chat' ? CHAT_ALIASES : ['embed']).join(', ')}) or a model id the catalog prices`,
       );
+    if (entry!.kind !== kind)
+      refuse(
+        `model "${model}" is ${entry!.kind === 'embedding' ? 'an embedding model' : 'a chat model'}, not ${kind === 'chat' ? 'a chat' : 'an embedding'} model`,
+      );
+    if (kind === 'embedding' && entry!.provider === 'anthropic')
+      refuse(`model "${model}": Anthropic has no embedding models`);
     if (entry!.unusable) refuse(`model "${model}" cannot be billed exactly: ${entry!.unusable}`);
     if (this.catalog.isRetired(entry!, at))
       refuse(`model "${model}" is retired${entry!.retiresOn ? ` (since ${entry!.retiresOn})` : ''}`);

@@ -54,10 +54,17 @@ function splitTier(p: CatalogPrice | undefined): {
  * tier is supported (the whole prompt is billed at it once the prompt exceeds its start, as both providers
  * do); more than one, or tiers starting at different sizes, is refused rather than guessed.
  */
-export function convertListPrices(model: string, prices: ListPrices, maxOutputTokens: number): Converted {
+export function convertListPrices(
+  model: string,
+  prices: ListPrices,
+  maxOutputTokens: number,
+  kind: 'chat' | 'embedding' = 'chat',
+): Converted {
+  // An embedding model returns vectors, not tokens: it has an input price only, and its output is free.
+  const output = kind === 'embedding' ? (prices.output_mtok ?? 0) : prices.output_mtok;
   const parts = {
     input: splitTier(prices.input_mtok),
-    output: splitTier(prices.output_mtok),
+    output: splitTier(output),
     cachedInput: splitTier(prices.cache_read_mtok ?? prices.input_mtok),
     cacheWrite: splitTier(prices.cache_write_mtok ?? prices.input_mtok),
   };

@@ -36,7 +36,8 @@ export interface ModelRoute {
   provider: LlmProviderName;
   model: string;
 }
-export type ModelAliasName = 'fast' | 'standard' | 'heavy';
+/** The chat aliases flows and callers pick from, and `embed`, the one embedding model memory uses. */
+export type ModelAliasName = 'fast' | 'standard' | 'heavy' | 'embed';
 
 /**
  * Current models (checked in the pinned price catalog on 2026-11-30), each chain crossing providers so one
@@ -55,6 +56,9 @@ export const DEFAULT_MODEL_CHAINS: Readonly<Record<ModelAliasName, readonly Mode
     { provider: 'anthropic', model: 'claude-sonnet-5' },
     { provider: 'gemini', model: 'gemini-3.1-pro-preview' },
   ],
+  // One model, no fallback across providers: vectors of different models cannot be compared, so memory
+  // search only ever compares an item with a query embedded by the same model (Anthropic has none).
+  embed: [{ provider: 'gemini', model: 'gemini-embedding-001' }],
 };
 
 export const llmEnvShape = {
@@ -63,6 +67,7 @@ export const llmEnvShape = {
   MODEL_FAST: optionalString.pipe(modelChain.optional()),
   MODEL_STANDARD: optionalString.pipe(modelChain.optional()),
   MODEL_HEAVY: optionalString.pipe(modelChain.optional()),
+  MODEL_EMBED: optionalString.pipe(modelChain.optional()),
   GEMINI_API_KEY: optionalString,
   GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
   ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
@@ -128,6 +133,7 @@ export function buildLlmSettings(e: LlmEnv, googleCloudProject: string | undefin
       fast: e.MODEL_FAST ?? DEFAULT_MODEL_CHAINS.fast,
       standard: e.MODEL_STANDARD ?? DEFAULT_MODEL_CHAINS.standard,
       heavy: e.MODEL_HEAVY ?? DEFAULT_MODEL_CHAINS.heavy,
+      embed: e.MODEL_EMBED ?? DEFAULT_MODEL_CHAINS.embed,
     },
     gemini: {
       apiKey: e.GEMINI_API_KEY,
@@ -177,6 +183,7 @@ const ALIAS_VARIABLE: Record<ModelAliasName, string> = {
   fast: 'MODEL_FAST',
   standard: 'MODEL_STANDARD',
   heavy: 'MODEL_HEAVY',
+  embed: 'MODEL_EMBED',
 };
 
 /**

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ProviderError } from '../llm.types';
-import type { LlmProvider, ProviderRequest, ProviderResponse } from '../llm.types';
+import type {
+  EmbedProviderRequest,
+  EmbedProviderResponse,
+  LlmProvider,
+  ProviderRequest,
+  ProviderResponse,
+} from '../llm.types';
+import { localEmbedding } from '../embeddings/local-embedder';
 import { realisticTokenCount } from '../token-estimate';
 
 export interface LocalProviderOptions {
@@ -57,6 +64,17 @@ export class LocalProvider implements LlmProvider {
         outputTokens: Math.min(req.maxTokens, realisticTokenCount(text)),
         thinkingTokens: 0,
       },
+    };
+  }
+
+  /** Hashed word and character n-grams (see local-embedder.ts): similar texts really are near. */
+  async embed(req: EmbedProviderRequest): Promise<EmbedProviderResponse> {
+    if (req.signal.aborted) throw new ProviderError('aborted', 'local call aborted before start');
+    if (this.latencyMs > 0) await sleep(this.latencyMs, req.signal);
+    return {
+      vectors: req.texts.map((t) => localEmbedding(t, req.dimensions)),
+      model: req.model,
+      inputTokens: req.texts.reduce((n, t) => n + realisticTokenCount(t), 0),
     };
   }
 }
