@@ -1,7 +1,15 @@
 import { ApiError, GoogleGenAI } from '@google/genai';
 import type { GenerateContentResponse, GoogleGenAIOptions } from '@google/genai';
 import { ProviderError } from '../llm.types';
-import type { LlmProvider, ProviderRequest, ProviderResponse, TokenUsage } from '../llm.types';
+import type {
+  EmbedProviderRequest,
+  EmbedProviderResponse,
+  LlmProvider,
+  ProviderRequest,
+  ProviderResponse,
+  TokenUsage,
+} from '../llm.types';
+import { embedParams, parseEmbedResponse } from './gemini-embed';
 import {
   abortedError,
   describeError,
@@ -41,8 +49,8 @@ interface SeenResponse {
 }
 
 /**
- * Gemini through `@google/genai`, one HTTP request per `generate` (no SDK retries: `retryOptions` stays
- * unset, which is the SDK's "no p-retry" path).
+ * Gemini through `@google/genai`, one HTTP request per `generate` or `embed` (no SDK retries: `retryOptions`
+ * stays unset, which is the SDK's "no p-retry" path).
  */
 export class GeminiProvider implements LlmProvider {
   readonly name = 'gemini' as const;
@@ -72,17 +80,8 @@ export class GeminiProvider implements LlmProvider {
 
   async generate(req: ProviderRequest): Promise<ProviderResponse> {
     const ctx: ErrorContext = { provider: this.name, model: req.model, secrets: this.secrets };
-    if (req.signal.aborted) throw abortedError(ctx);
-    const seen: { response?: SeenResponse } = {};
-    // Per call, so concurrent calls on this one client don't see each other's headers.
-    const recordingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
-      const res = await fetch(...args);
-      seen.response = { status: res.status, headers: res.headers };
-      return res;
-    };
-    let res: GenerateContentResponse;
-    try {
-      res = await this.client.models.generateContent({
+    const res = await this.once(ctx, req.signal, (recordingFetch) =>
+      this.client.models.generateContent({
         model: req.model,
         contents: req.messages.map((m) => ({
           role: m.role === 'assistant' ? 'model' : 'user',
@@ -94,12 +93,56 @@ export class GeminiProvider implements LlmProvider {
           abortSignal: req.signal,
           httpOptions: { fetch: recordingFetch },
         },
-      });
-    } catch (err) {
-      throw toProviderError(err, ctx, req.signal, seen.response);
-    }
-    if (req.signal.aborted) throw abortedError(ctx);
+      }),
+    );
     return parseResponse(res, req.model, ctx);
+  }
+
+  /** All texts in one request (`:predict` on Vertex, `:batchEmbedContents` with a key); see gemini-embed.ts. */
+  async embed(req: EmbedProviderRequest): Promise<EmbedProviderResponse> {
+    const ctx: ErrorContext = { provider: this.name, model: req.model, secrets: this.secrets };
+    if (req.signal.aborted) throw abortedError(ctx);
+    // Nothing to embed is not worth a request (both APIs would refuse an empty batch with a 400).
+    if (req.texts.length === 0) return { vectors: [], model: req.model, inputTokens: 0 };
+    // Without outputDimensionality the model answers at full size (3072), and every vector would then be
+    // refused as bad_response: a caller bug, so say so before spending a request on it.
+    if (!Number.isInteger(req.dimensions) || req.dimensions <= 0)
+      throw providerError(
+        'client_error',
+        ctx,
+        `dimensions must be a positive integer, got ${req.dimensions}`,
+      );
+    const res = await this.once(ctx, req.signal, (recordingFetch) =>
+      this.client.models.embedContent(embedParams(req, recordingFetch)),
+    );
+    return parseEmbedResponse(res, req, ctx);
+  }
+
+  /**
+   * One SDK call as one attempt: records the HTTP response the SDK's ApiError forgets (status, Retry-After),
+   * and turns every failure into a classified ProviderError.
+   */
+  private async once<T>(
+    ctx: ErrorContext,
+    signal: AbortSignal,
+    call: (recordingFetch: typeof fetch) => Promise<T>,
+  ): Promise<T> {
+    if (signal.aborted) throw abortedError(ctx);
+    const seen: { response?: SeenResponse } = {};
+    // Per call, so concurrent calls on this one client don't see each other's headers.
+    const recordingFetch = async (...args: Parameters<typeof fetch>): Promise<Response> => {
+      const res = await fetch(...args);
+      seen.response = { status: res.status, headers: res.headers };
+      return res;
+    };
+    let res: T;
+    try {
+      res = await call(recordingFetch);
+    } catch (err) {
+      throw toProviderError(err, ctx, signal, seen.response);
+    }
+    if (signal.aborted) throw abortedError(ctx);
+    return res;
   }
 }
 
