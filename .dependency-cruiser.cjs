@@ -1,7 +1,7 @@
-// Package direction (npm run lint): core ← data ← events ← llm ← services. A package may import only the ones
+// Package direction (npm run lint): core ← data ← events ← llm ← memory ← services. A package may import only the ones
 // to its left; a service never imports another service; nothing imports in a circle. Tests, benchmarks and
 // scripts sit outside and may import anything.
-const LAYERS = ['core', 'data', 'events', 'llm'];
+const LAYERS = ['core', 'data', 'events', 'llm', 'memory'];
 
 const directionRules = LAYERS.map((layer, i) => ({
   name: `${layer}-direction`,

@@ -11,6 +11,7 @@ COPY shared/core/package.json shared/core/
 COPY shared/data/package.json shared/data/
 COPY shared/events/package.json shared/events/
 COPY shared/llm/package.json shared/llm/
+COPY shared/memory/package.json shared/memory/
 COPY services/gateway/package.json services/gateway/
 COPY services/seeder/package.json services/seeder/
 COPY services/agent-runner/package.json services/agent-runner/

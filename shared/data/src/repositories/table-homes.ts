@@ -21,6 +21,7 @@ export const TABLE_HOMES: Readonly<Record<string, TableHome>> = Object.freeze({
   budget_alerts: { repository: 'budget-alert.repository.ts', row: 'BudgetAlertRow' },
   audit_logs: { repository: 'audit-log.repository.ts', row: 'AuditLogRow' },
   event_outbox: { repository: 'event-outbox.repository.ts', row: 'EventOutboxRow' },
+  memory_items: { repository: 'memory-item.repository.ts', row: 'MemoryItemRow' },
   workspaces: { repository: 'workspace.repository.ts', row: 'WorkspaceRow' },
   workspace_members: { repository: 'workspace.repository.ts', row: 'WorkspaceMemberRow' },
   workspace_guardrails: { repository: 'workspace.repository.ts', row: 'WorkspaceGuardrailRow' },
