@@ -31,12 +31,13 @@ describe('writing', () => {
       memoryInput('Warm and plain voice', { kind: 'brand', metadata: { source: 'brand book' } }),
     ]);
     expect(stored.map((s) => s.item.kind)).toEqual(['finding', 'brand']);
-    const rows = await stack.db('memory_items').where({ workspace_id: ws.id }).orderBy('created_at');
+    // Same transaction, same created_at: ordered by kind (brand, finding).
+    const rows = await stack.db('memory_items').where({ workspace_id: ws.id }).orderBy('kind');
     expect(rows).toHaveLength(2);
-    expect(rows[0].embedding).toHaveLength(768);
-    expect(rows[0].embedding_model).toBe('local:gemini-embedding-001');
-    expect(rows[0].created_by).toBe(owner.id);
-    expect(rows[1].metadata).toEqual({ source: 'brand book' });
+    expect(rows[1].embedding).toHaveLength(768);
+    expect(rows[1].embedding_model).toBe('local:gemini-embedding-001');
+    expect(rows[1].created_by).toBe(owner.id);
+    expect(rows[0].metadata).toEqual({ source: 'brand book' });
     const norm = Math.sqrt(rows[0].embedding.reduce((s: number, x: number) => s + x * x, 0));
     expect(norm).toBeCloseTo(1, 4);
 

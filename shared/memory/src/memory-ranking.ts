@@ -4,8 +4,8 @@ import { embeddingWords } from '@raptorflow/llm/embeddings/local-embedder';
 export const RRF_K = 60;
 
 export interface RankedList {
-  /** Ids best first. */
-  ids: readonly string[];
+  /** Best first, each with the score it was ranked by: equal scores share a rank. */
+  items: readonly { id: string; score: number }[];
 }
 
 export interface FusedScore {
@@ -19,19 +19,22 @@ export interface FusedScore {
 /**
  * Reciprocal rank fusion: each list votes 1/(k + rank) for its items, so an item near the top of either
  * list rises, and one found by both rises most. Ranks, not raw scores, are fused: cosine similarity and
- * full-text rank live on different scales. Ties break by the first list's order, then by id, so both search
- * paths give the same order for the same inputs.
+ * full-text rank live on different scales. Equal scores share a rank ("1224" ranking), so the order never
+ * depends on how a database happened to order a tie; what is still tied breaks by the first list's rank,
+ * then by id.
  */
 export function reciprocalRankFusion(lists: readonly RankedList[], limit: number): FusedScore[] {
   const byId = new Map<string, FusedScore>();
-  lists.forEach((list, li) =>
-    list.ids.forEach((id, i) => {
+  lists.forEach((list, li) => {
+    let rank = 0;
+    list.items.forEach(({ id, score }, i) => {
+      if (i === 0 || score !== list.items[i - 1]!.score) rank = i + 1;
       const entry = byId.get(id) ?? { id, score: 0, ranks: lists.map(() => null) };
-      entry.score += 1 / (RRF_K + i + 1);
-      entry.ranks[li] = i + 1;
+      entry.score += 1 / (RRF_K + rank);
+      entry.ranks[li] = rank;
       byId.set(id, entry);
-    }),
-  );
+    });
+  });
   const byRanks = (a: FusedScore, b: FusedScore) => {
     for (let li = 0; li < lists.length; li++) {
       const d = (a.ranks[li] ?? Infinity) - (b.ranks[li] ?? Infinity);

@@ -151,10 +151,7 @@ export class MemoryService {
       ),
       this.o.items.textCandidates(actor.workspaceId, req.filters, searchTerms(req.query), pool),
     ]);
-    const fused = reciprocalRankFusion(
-      [{ ids: vector.map((c) => c.id) }, { ids: text.map((c) => c.id) }],
-      req.k,
-    );
+    const fused = reciprocalRankFusion([{ items: vector }, { items: text }], req.k);
     const rows = new Map(
       (
         await this.o.items.byIds(
