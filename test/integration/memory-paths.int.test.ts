@@ -71,13 +71,16 @@ it('answers every query with the same items in the same order on both paths', as
   const hnsw = await fill(pglite);
   expect(exact.memory.path).toBe('exact');
   expect(hnsw.memory.path).toBe('pgvector');
+  // Exact ties (equal fused score) have no order of their own: listed by content within a tie.
   const ask = async (
     side: { memory: MemoryService; ws: { id: string }; contentOf: Map<string, string> },
     query: string,
     filters = {},
   ) => {
     const r = await side.memory.search(actorOf(side.ws.id), { query, k: 5, filters });
-    return r.hits.map((h) => [side.contentOf.get(h.item.id), h.similarity?.toFixed(4) ?? null]);
+    return r.hits
+      .map((h) => ({ content: side.contentOf.get(h.item.id)!, score: h.score, similarity: h.similarity }))
+      .sort((a, b) => b.score - a.score || a.content.localeCompare(b.content));
   };
   for (const query of QUERIES)
     expect([query, await ask(hnsw, query)]).toEqual([query, await ask(exact, query)]);

@@ -38,6 +38,12 @@ export type MemoryItemPatch = Partial<
   Pick<MemoryItemRow, 'content' | 'metadata' | 'valid_from' | 'valid_to' | 'embedding' | 'embedding_model'>
 >;
 
+/**
+ * Similarities to 5 decimals: pgvector computes in float4 and the exact scan in float8, so the last digits
+ * differ; rounded, the two paths rank (and show) the same numbers, and near-ties share a rank.
+ */
+const roundScore = (x: number) => Math.round(x * 1e5) / 1e5;
+
 /** `[0.1,0.2,…]`: pgvector's text form of a vector. */
 const vectorLiteral = (v: readonly number[]) => `[${v.join(',')}]`;
 
@@ -183,7 +189,7 @@ export class MemoryItemRepository {
     const rows = await this.filtered(workspaceId, filters)
       .where('embedding_model', embeddingModel)
       .select<{ id: string; e: Buffer }[]>('id', this.db.raw('array_send(embedding) AS e'));
-    const scored = rows.map((r) => ({ id: r.id, score: dotWithBinaryArray(r.e, vector) }));
+    const scored = rows.map((r) => ({ id: r.id, score: roundScore(dotWithBinaryArray(r.e, vector)) }));
     scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
     return scored.slice(0, n);
   }
@@ -209,7 +215,7 @@ export class MemoryItemRepository {
         .limit(n);
       // relaxed_order may return near-ties slightly out of order: settle them here.
       return rows
-        .map((r) => ({ id: r.id, score: 1 - Number(r.distance) }))
+        .map((r) => ({ id: r.id, score: roundScore(1 - Number(r.distance)) }))
         .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
     });
   }
