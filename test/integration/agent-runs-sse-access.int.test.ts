@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { getSettings } from '@raptorflow/core/config/settings';
 import type { RunEventType } from '@raptorflow/data/repositories/agent-run.rows';
@@ -28,6 +29,7 @@ async function start(settings: Settings = getSettings(), accessCheckMs?: number)
     db: stack.db,
     bus: stack.bus,
     redis: stack.redis,
+    memoryPath: await detectMemorySearchPath(stack.db),
     runStreams: { pollMs: 200, heartbeatMs: 60_000, ...(accessCheckMs ? { accessCheckMs } : {}) },
   });
   if (!(await whenReady(app))) throw new Error('gateway not ready');

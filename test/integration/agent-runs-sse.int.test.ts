@@ -1,4 +1,5 @@
 import { getLogger } from '@raptorflow/core/logging/logger';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import type { Knex } from 'knex';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { getSettings } from '@raptorflow/core/config/settings';
@@ -36,6 +37,7 @@ async function start(runStreams: { pollMs: number; heartbeatMs: number }): Promi
     db: stack.db,
     bus: stack.bus,
     redis: stack.redis,
+    memoryPath: await detectMemorySearchPath(stack.db),
     runStreams,
   });
   if (!(await whenReady(app))) throw new Error('gateway not ready');

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
 import type { TestUser, TestWorkspace } from '../support/factories';
@@ -42,8 +43,14 @@ const routes = () => gatewayRoutes({ workspace: ws.id, member: member.id, run: r
 const ZERO = '00000000-0000-4000-8000-000000000000';
 const routes0 = () => gatewayRoutes({ workspace: ZERO, member: ZERO, run: ZERO });
 
-it('mounts exactly the declared endpoints: nothing undeclared, nothing declared and missing', () => {
-  const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis });
+it('mounts exactly the declared endpoints: nothing undeclared, nothing declared and missing', async () => {
+  const app = createApp({
+    settings,
+    db: stack.db,
+    bus: stack.bus,
+    redis: stack.redis,
+    memoryPath: await detectMemorySearchPath(stack.db),
+  });
   const mounted = mountedRoutes(app);
   const declared = routes().map(routeKey).sort();
   // Both directions, named, so a failure says which side is missing what.

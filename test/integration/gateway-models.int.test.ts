@@ -1,4 +1,5 @@
 import { ModelRouter } from '@raptorflow/llm/model-router';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
 import { getSettings, parseSettings } from '@raptorflow/core/config/settings';
 import type { Settings } from '@raptorflow/core/config/settings';
@@ -32,7 +33,14 @@ async function gateway(
     catalog: getModelCatalog(llm.catalogFile),
     ...(now ? { now } : {}),
   });
-  const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis, router });
+  const app = createApp({
+    settings,
+    db: stack.db,
+    bus: stack.bus,
+    redis: stack.redis,
+    memoryPath: await detectMemorySearchPath(stack.db),
+    router,
+  });
   if (!(await whenReady(app))) throw new Error('gateway not ready');
   const server = await listen(app);
   servers.push(server);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
 import { newAgent, newUser, newWorkspace } from '../support/factories';
@@ -11,7 +12,13 @@ let url: string;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const app = createApp({ settings: getSettings(), db: stack.db, bus: stack.bus, redis: stack.redis });
+  const app = createApp({
+    settings: getSettings(),
+    db: stack.db,
+    bus: stack.bus,
+    redis: stack.redis,
+    memoryPath: await detectMemorySearchPath(stack.db),
+  });
   ({ url, close } = await listen(app));
 });
 afterAll(async () => {

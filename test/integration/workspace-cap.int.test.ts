@@ -1,4 +1,5 @@
 import { getSettings } from '@raptorflow/core/config/settings';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp } from '../../services/gateway/src/app';
 import { newUser, newWorkspace } from '../support/factories';
@@ -16,7 +17,15 @@ let url: string;
 let close: () => Promise<void>;
 beforeAll(async () => {
   const settings = { ...getSettings(), maxWorkspacesPerUser: CAP } as Settings;
-  ({ url, close } = await listen(createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis })));
+  ({ url, close } = await listen(
+    createApp({
+      settings,
+      db: stack.db,
+      bus: stack.bus,
+      redis: stack.redis,
+      memoryPath: await detectMemorySearchPath(stack.db),
+    }),
+  ));
 });
 afterAll(async () => {
   await close?.();

@@ -32,7 +32,7 @@ export interface RouteIds {
 }
 
 // Every date filter of the API has one of these names (and uses the shared date schemas).
-const DATE_FIELDS = ['from', 'to', 'month'];
+const DATE_FIELDS = ['from', 'to', 'month', 'as_of'];
 
 /** `METHOD /path` as the router and the fuzzes spell it. */
 export const routeKey = (e: { method: string; path: string }) => `${e.method.toUpperCase()} ${e.path}`;

@@ -1,4 +1,5 @@
 import { getSettings } from '@raptorflow/core/config/settings';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp, whenReady } from '../../services/gateway/src/app';
 import { listen } from './http';
@@ -6,7 +7,13 @@ import type { TestStack } from './stack';
 
 /** The real gateway app on a random port, over the test file's database, Redis and queue prefix. */
 export async function startGateway(stack: TestStack, settings: Settings = getSettings()) {
-  const app = createApp({ settings, db: stack.db, bus: stack.bus, redis: stack.redis });
+  const app = createApp({
+    settings,
+    db: stack.db,
+    bus: stack.bus,
+    redis: stack.redis,
+    memoryPath: await detectMemorySearchPath(stack.db),
+  });
   if (!(await whenReady(app))) throw new Error('the gateway did not subscribe to cache invalidations');
   return listen(app);
 }

@@ -57,6 +57,9 @@ import { docsAssets } from './openapi/docs.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
 import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
+import type { MemorySearchPath } from '@raptorflow/data/memory/memory-vector';
+import { MemoryItemRepository } from '@raptorflow/data/repositories/memory-item.repository';
+import { MemoryService } from '@raptorflow/memory/memory.service';
 
 export interface AppDeps {
   settings: Settings;
@@ -77,6 +80,8 @@ export interface AppDeps {
   runStreams?: { pollMs?: number; heartbeatMs?: number; accessCheckMs?: number };
   /** Failed admin sign-ins allowed per client address and window; settings when omitted. */
   adminLogin?: { maxFailures?: number; windowMs?: number };
+  /** How memory search runs on this database: detectMemorySearchPath(db) after the migrations. */
+  memoryPath: MemorySearchPath;
 }
 
 export const BODY_LIMIT = '1mb';
@@ -130,6 +135,14 @@ export function createApp(deps: AppDeps): Express {
     defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
     reservationTtlMs: settings.llm.reservationTtlMs,
   });
+  const dispatcher =
+    deps.dispatcher ??
+    new ModelDispatcher({
+      settings: settings.llm,
+      router,
+      ledger: budgetLedger,
+      trail: new DispatchTrailService({ db, bus, audit }),
+    });
   const services: GatewayServices = {
     health: new HealthService({
       service: 'gateway',
@@ -137,6 +150,7 @@ export function createApp(deps: AppDeps): Express {
       redis: deps.redis,
       settings,
       models: () => router.aliasStatus(),
+      memorySearchPath: deps.memoryPath,
     }),
     openApiDocument: buildOpenApiDocument(),
     // This port faces clients: in production /metrics answers only with METRICS_TOKEN (404 without one set).
@@ -188,15 +202,15 @@ export function createApp(deps: AppDeps): Express {
     }),
     audit: new AuditLogQueryService(new AuditLogRepository(db)),
     bus,
-    dispatcher:
-      deps.dispatcher ??
-      new ModelDispatcher({
-        settings: settings.llm,
-        router,
-        ledger: budgetLedger,
-        trail: new DispatchTrailService({ db, bus, audit }),
-      }),
+    dispatcher,
     costs: new CostSummaryService({ db, ledger: budgetLedger }),
+    memory: new MemoryService({
+      db,
+      items: new MemoryItemRepository(db),
+      dispatcher,
+      audit,
+      path: deps.memoryPath,
+    }),
   };
   // Which router an endpoint joins follows from its role; the platform-admin ones are mounted below.
   const withRole = (...roles: EndpointRole[]) => APP_ENDPOINTS.filter((e) => roles.includes(e.role));

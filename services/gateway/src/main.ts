@@ -10,6 +10,7 @@ import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { migrateLatest } from '@raptorflow/data/migrate';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { createApp, whenReady } from './app';
 import { answerClientErrors } from './edge/client-error.handler';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
@@ -18,10 +19,23 @@ async function main(): Promise<void> {
   const settings = getSettings();
   const logger = createLogger('gateway');
   const db = getDatabase();
-  if (settings.migrateOnStart) await migrateLatest(db);
+  if (settings.migrateOnStart) await migrateLatest(db, (m) => logger.warn(m));
+  const memoryPath = await detectMemorySearchPath(db);
+  logger.info(
+    { memory_search_path: memoryPath },
+    `memory search: ${memoryPath === 'pgvector' ? 'pgvector HNSW index' : 'exact scan (no pgvector on this database)'}`,
+  );
   // Built first: a catalog or alias problem stops start-up with every problem listed.
   const router = startupModelRouter(settings.llm, logger);
-  const app = createApp({ settings, db, bus: getBus(), redis: createRedis('client'), logger, router });
+  const app = createApp({
+    settings,
+    db,
+    bus: getBus(),
+    redis: createRedis('client'),
+    logger,
+    router,
+    memoryPath,
+  });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
   registerQueueDepth(QUEUE_NAMES.map((n) => getBus().queue(n)));

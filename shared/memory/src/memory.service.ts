@@ -6,6 +6,8 @@ import {
   ServiceUnavailableError,
   ValidationFailedError,
 } from '@raptorflow/core/errors/app-error';
+import { keysetPage } from '@raptorflow/core/validation/pagination';
+import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { MEMORY_EMBEDDING_DIMENSIONS } from '@raptorflow/data/memory/memory-vector';
 import type { MemorySearchPath } from '@raptorflow/data/memory/memory-vector';
@@ -131,6 +133,22 @@ export class MemoryService {
     });
   }
 
+  /** Newest first; `limit + 1` rows are read so the page knows whether there is more. */
+  async list(
+    workspaceId: string,
+    filters: MemoryFilters,
+    after: Keyset | undefined,
+    limit: number,
+  ): Promise<KeysetPage<MemoryItemView>> {
+    const rows = await this.o.items.list(workspaceId, filters, after, limit + 1);
+    return keysetPage(
+      rows,
+      limit,
+      (r) => r,
+      (r) => ({ t: r.created_at.toISOString(), id: r.id }),
+    );
+  }
+
   async get(workspaceId: string, id: string): Promise<MemoryItemView> {
     const item = await this.o.items.get(workspaceId, id);
     if (!item) throw new NotFoundError('Memory item not found');
@@ -254,7 +272,8 @@ export class MemoryService {
           workspaceId: actor.workspaceId,
           actorUserId: actor.userId,
           agentRunId: actor.agentRunId ?? null,
-          correlationId: actor.correlationId ?? null,
+          // Undefined lets the request/job context supply it.
+          correlationId: actor.correlationId ?? undefined,
           signal: actor.signal,
         },
       );

@@ -26,6 +26,12 @@ export const healthReportSchema = z.object({
     anthropic: z.object({ configured: z.boolean() }),
     models: z.enum(['live', 'local', 'mixed']),
     aliases: z.array(model.extend({ alias: z.string(), chain: z.array(model) })),
+    memory: z
+      .object({ search_path: z.enum(['pgvector', 'exact']) })
+      .optional()
+      .meta({
+        description: 'pgvector: HNSW index; exact: a scan of the workspace (no pgvector on the server)',
+      }),
   }),
   uptime_s: z.number(),
 });

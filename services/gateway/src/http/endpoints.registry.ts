@@ -19,6 +19,8 @@ import type { HealthRoutesDeps } from '../health/health.routes';
 import { metricsEndpoints } from '../health/metrics.routes';
 import type { MetricsRoutesDeps } from '../health/metrics.routes';
 import { memberEndpoints } from '../members/members.routes';
+import { memoryEndpoints } from '../memory/memory.routes';
+import type { MemoryRoutesDeps } from '../memory/memory.routes';
 import type { MemberRoutesDeps } from '../members/members.routes';
 import { dispatchEndpoints } from '../model/dispatch.routes';
 import type { DispatchRoutesDeps } from '../model/dispatch.routes';
@@ -41,7 +43,8 @@ export type GatewayServices = HealthRoutesDeps &
   AuditRoutesDeps &
   EventRoutesDeps &
   DispatchRoutesDeps &
-  CostRoutesDeps;
+  CostRoutesDeps &
+  MemoryRoutesDeps;
 
 /**
  * The endpoints app.ts mounts from GatewayServices, in matching order (within a router Express tries routes in
@@ -61,6 +64,7 @@ export const APP_ENDPOINTS: readonly AnyEndpoint<GatewayServices>[] = [
   ...eventEndpoints,
   ...dispatchEndpoints,
   ...costEndpoints,
+  ...memoryEndpoints,
 ];
 
 /**

@@ -38,6 +38,8 @@ export interface HealthReport {
     models: 'live' | 'local' | 'mixed';
     /** Each alias: its model in service, provider, live|local, retires_on, and its whole fallback chain. */
     aliases: AliasHealth[];
+    /** How memory search finds near vectors here (services that use memory): pgvector's HNSW or an exact scan. */
+    memory?: { search_path: 'pgvector' | 'exact' };
   };
   uptime_s: number;
 }
@@ -49,6 +51,8 @@ export interface HealthServiceOptions {
   settings: Settings;
   /** The alias table of the process's ModelRouter (built at start-up from the model catalog). */
   models: () => AliasHealth[];
+  /** The memory search path, for services that search memory (detected at start-up). */
+  memorySearchPath?: 'pgvector' | 'exact';
   timeoutMs?: number;
 }
 
@@ -92,6 +96,7 @@ export class HealthService {
         anthropic: { configured: anthropicConfigured },
         models: localCount === 0 ? 'live' : localCount === aliases.length ? 'local' : 'mixed',
         aliases,
+        ...(this.opts.memorySearchPath ? { memory: { search_path: this.opts.memorySearchPath } } : {}),
       },
       uptime_s: Math.round((Date.now() - this.started) / 1000),
     };
