@@ -119,6 +119,18 @@ describe('writing', () => {
     expect(fakes.gemini.callCount('gemini-embedding-001')).toBe(2);
   });
 
+  it('is budget-admitted like any model call: over budget, 402 and nothing stored', async () => {
+    const { ws } = await workspace();
+    // A budget of zero: even the smallest embedding cannot be reserved.
+    const { memory } = await newMemoryService(stack, { LLM_PROVIDER: 'local' }, { defaultBudgetUsd: 0 });
+    await expect(memory.write(actorOf(ws.id), [memoryInput('Anything')])).rejects.toMatchObject({
+      status: 402,
+      code: 'budget_exceeded',
+    });
+    expect(await stack.db('memory_items').where({ workspace_id: ws.id })).toHaveLength(0);
+    expect(await stack.db('cost_logs').where({ workspace_id: ws.id })).toHaveLength(0);
+  });
+
   it('embeds through Gemini when it has credentials: one request for the batch, real vectors stored', async () => {
     const { ws } = await workspace();
     const { memory } = await newMemoryService(stack, fakeProviderEnv(fakes));
