@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { createDatabase } from '@raptorflow/core/db/database';
 import { migrateLatest, migrateRollbackAll } from '@raptorflow/data/migrate';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { ROOT, ensurePostgres } from './lib/local-stack';
 
 async function main(): Promise<void> {
@@ -12,8 +13,9 @@ async function main(): Promise<void> {
       const reverted = await migrateRollbackAll(db);
       console.log(reverted.length ? `rolled back: ${reverted.join(', ')}` : 'nothing to roll back');
     } else {
-      const applied = await migrateLatest(db);
+      const applied = await migrateLatest(db, (m) => console.warn(m));
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
+      console.log(`memory search path: ${await detectMemorySearchPath(db)}`);
     }
   } finally {
     await db.destroy();

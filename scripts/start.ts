@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createDatabase } from '@raptorflow/core/db/database';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { migrateLatest } from '@raptorflow/data/migrate';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { mintDevToken } from './lib/dev-token';
 import { ROOT, ensurePostgres, ensureRedis, freePort } from './lib/local-stack';
 import type { Dependency } from './lib/local-stack';
@@ -41,8 +42,15 @@ async function main(): Promise<void> {
   say(`Redis: ${redis.description}`);
 
   const db = createDatabase({ url: pg.url, poolMax: 1 });
-  const applied = await migrateLatest(db).finally(() => db.destroy());
+  const { applied, memoryPath } = await migrateLatest(db, say)
+    .then(async (names) => ({ applied: names, memoryPath: await detectMemorySearchPath(db) }))
+    .finally(() => db.destroy());
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
+  say(
+    memoryPath === 'pgvector'
+      ? 'memory search: pgvector (HNSW index)'
+      : 'memory search: exact scan (this PostgreSQL has no pgvector; fine for small memories)',
+  );
 
   const port = await freePort(Number(process.env.PORT ?? 8000));
   const env: NodeJS.ProcessEnv = {

@@ -43,7 +43,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   const logger = createLogger(opts.service);
   const models = opts.models();
   const db = getDatabase();
-  if (settings.migrateOnStart) await migrateLatest(db);
+  if (settings.migrateOnStart) await migrateLatest(db, (m) => logger.warn(m));
   // One dead-letter service for the process's workers: its small pool is opened only when a job dies, and
   // closed here once the workers are (never by a worker).
   const deadLetters = new DeadLetterService({
