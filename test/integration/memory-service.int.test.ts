@@ -1,4 +1,6 @@
 import { ServiceUnavailableError } from '@raptorflow/core/errors/app-error';
+import { MemoryItemRepository } from '@raptorflow/data/repositories/memory-item.repository';
+import { localEmbedding } from '@raptorflow/llm/embeddings/local-embedder';
 import { newUser, newWorkspace } from '../support/factories';
 import { fakeProviderEnv, useFakeProviders } from '../support/llm';
 import { MEMORY_CORPUS, actorOf, memoryInput, newMemoryService } from '../support/memory';
@@ -169,6 +171,19 @@ describe('searching', () => {
     expect(r.hits[0]!.similarity).toBeGreaterThan(r.hits[2]!.similarity ?? -1);
     expect(r.hits[0]!.textRank).toBeGreaterThan(0);
     expect(r.hits.map((h) => h.score)).toEqual([...r.hits.map((h) => h.score)].sort((a, b) => b - a));
+  });
+
+  it('gives the same candidates when the exact scan reads its vectors in many small pages', async () => {
+    const { ws, memory } = await corpus();
+    const vector = (await memory.search(actorOf(ws.id), { query: 'cafés', k: 1, filters: {} }))
+      .embeddingModel;
+    const query = localEmbedding('coffee in Nordic cafés', 768);
+    const whole = new MemoryItemRepository(stack.db);
+    const paged = new MemoryItemRepository(stack.db, { exactScanPage: 3 });
+    const args = ['exact', ws.id, {}, model, query, 5] as const;
+    const a = await whole.vectorCandidates(...args);
+    expect(a).toHaveLength(5);
+    expect(await paged.vectorCandidates(...args)).toEqual(a);
   });
 
   it('finds an exact product name through full text', async () => {

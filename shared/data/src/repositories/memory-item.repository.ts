@@ -1,9 +1,14 @@
 import type { Knex } from 'knex';
 import { MEMORY_EMBEDDING_DIMENSIONS, MEMORY_VECTOR_EXPRESSION } from '../memory/memory-vector';
 import type { MemorySearchPath } from '../memory/memory-vector';
+import { dotWithBinaryArray, roundScore, topCandidates, vectorLiteral } from '../memory/memory-vector-math';
 import { orderByKeyset } from './keyset';
 import type { KeysetPosition } from './keyset';
+import type { Candidate } from '../memory/memory-vector-math';
 import type { MemoryFilters, MemoryItemRow, MemoryItemView, NewMemoryItem } from './memory-item.rows';
+
+/** Vectors read per round trip by the exact scan (≈ 6 KiB each in binary form). */
+const EXACT_SCAN_PAGE = 2_000;
 
 const VIEW_COLUMNS = [
   'id',
@@ -22,11 +27,7 @@ const VIEW_COLUMNS = [
   'updated_at',
 ] as const;
 
-export interface Candidate {
-  id: string;
-  /** Cosine similarity (vector) or full-text rank (text): higher is nearer. */
-  score: number;
-}
+export type { Candidate } from '../memory/memory-vector-math';
 
 export interface StoredMemoryItem {
   item: MemoryItemView;
@@ -39,21 +40,20 @@ export type MemoryItemPatch = Partial<
 >;
 
 /**
- * Similarities to 5 decimals: pgvector computes in float4 and the exact scan in float8, so the last digits
- * differ; rounded, the two paths rank (and show) the same numbers, and near-ties share a rank.
- */
-const roundScore = (x: number) => Math.round(x * 1e5) / 1e5;
-
-/** `[0.1,0.2,…]`: pgvector's text form of a vector. */
-const vectorLiteral = (v: readonly number[]) => `[${v.join(',')}]`;
-
-/**
  * All SQL of `memory_items`. Searching has two paths with one contract: `vectorCandidates` asks pgvector's
  * HNSW index where it exists and scans the workspace's vectors exactly where it does not; `textCandidates`
  * is PostgreSQL full text on both. Fusing the two lists is the caller's (memory.service.ts).
  */
 export class MemoryItemRepository {
-  constructor(private readonly db: Knex) {}
+  private readonly exactScanPage: number;
+
+  /** `exactScanPage`: vectors per round trip of the exact scan (tests make it small to cross pages). */
+  constructor(
+    private readonly db: Knex,
+    opts: { exactScanPage?: number } = {},
+  ) {
+    this.exactScanPage = opts.exactScanPage ?? EXACT_SCAN_PAGE;
+  }
 
   /**
    * Inserts in order, in `trx`. An item with a subject supersedes the open item on the same subject of the
@@ -185,13 +185,27 @@ export class MemoryItemRepository {
     n: number,
   ): Promise<Candidate[]> {
     if (path === 'pgvector') return this.hnswCandidates(workspaceId, filters, embeddingModel, vector, n);
-    // The exact path: every matching vector, in PostgreSQL's binary array form (no float text to parse).
-    const rows = await this.filtered(workspaceId, filters)
-      .where('embedding_model', embeddingModel)
-      .select<{ id: string; e: Buffer }[]>('id', this.db.raw('array_send(embedding) AS e'));
-    const scored = rows.map((r) => ({ id: r.id, score: roundScore(dotWithBinaryArray(r.e, vector)) }));
-    scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-    return scored.slice(0, n);
+    // The exact path: every matching vector, in PostgreSQL's binary array form (no float text to parse),
+    // read in pages along the list index so a large memory never sits in this process all at once; only
+    // the best `n` so far are kept.
+    let best: Candidate[] = [];
+    let after: KeysetPosition | undefined;
+    for (;;) {
+      const q = this.filtered(workspaceId, filters)
+        .where('embedding_model', embeddingModel)
+        .select<{ id: string; created_at: Date; e: Buffer }[]>(
+          'id',
+          'created_at',
+          this.db.raw('array_send(embedding) AS e'),
+        );
+      const rows = await orderByKeyset(q, 'asc', after).limit(this.exactScanPage);
+      for (const r of rows) best.push({ id: r.id, score: roundScore(dotWithBinaryArray(r.e, vector)) });
+      if (best.length > 4 * n) best = topCandidates(best, n);
+      if (rows.length < this.exactScanPage) break;
+      const last = rows.at(-1)!;
+      after = { t: last.created_at.toISOString(), id: last.id };
+    }
+    return topCandidates(best, n);
   }
 
   private async hnswCandidates(
@@ -265,21 +279,4 @@ export class MemoryItemRepository {
     if (f.metadata) q.whereRaw(`metadata @> ?::jsonb`, [JSON.stringify(f.metadata)]);
     return q;
   }
-}
-
-/**
- * The dot product of a query vector with a `real[]` in PostgreSQL's binary array format (array_send):
- * a 12-byte header, one 8-byte dimension entry, then per element a 4-byte length and a big-endian float4.
- * Both vectors are unit length, so this is their cosine similarity.
- */
-export function dotWithBinaryArray(bytes: Buffer, vector: readonly number[]): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = view.getInt32(0);
-  if (dims !== 1) return 0;
-  const length = view.getInt32(12);
-  let sum = 0;
-  let offset = 20;
-  for (let i = 0; i < length && i < vector.length; i++, offset += 8)
-    sum += view.getFloat32(offset + 4) * vector[i]!;
-  return sum;
 }
