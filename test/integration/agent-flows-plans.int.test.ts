@@ -57,9 +57,13 @@ describe('guardian', () => {
         { kind: 'banned_phrase', text: 'guaranteed results' },
         { kind: 'missing_disclaimer', text: 'Results vary.' },
       ],
+      citations: [],
     });
     expect(steps.ran).toEqual(['guardian']);
-    await expectAudited(run, 0);
+    // No decision on record: nothing to cite, and no embedding call either.
+    expect(steps.memo.get('guardian')).toMatchObject({ citations_skipped: { code: 'memory_empty' } });
+    const t = await expectAudited(run, 0);
+    expect(t.embeds).toHaveLength(0);
   });
 
   it('refuses input the flow schema rejects', async () => {

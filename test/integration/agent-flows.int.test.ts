@@ -35,7 +35,14 @@ describe('research', () => {
     expect(out.brief.key_points.length).toBeGreaterThan(0);
     expect(Array.isArray(out.brief.next_steps)).toBe(true);
     expect(steps.dispatched).toEqual(['plan', 'gather', 'synthesize']);
-    await expectAudited(run, 3);
+    expect(steps.ran).toEqual(['recall', 'plan', 'gather', 'synthesize', 'remember']);
+    // A new workspace's memory is empty: nothing recalled, no embedding call for the recall.
+    expect(out.recalled).toEqual([]);
+    expect(steps.memo.get('recall')).toMatchObject({ skipped: { code: 'memory_empty' } });
+    // One item per finding and one for the brief, embedded in one call.
+    expect(out.remembered).toHaveLength(out.findings.length + 1);
+    const t = await expectAudited(run, 3);
+    expect(t.embeds).toHaveLength(1);
   });
 
   it('resumes after a crash in synthesize without paying for plan or gather again', async () => {
@@ -66,8 +73,13 @@ describe('research', () => {
     const third = runnerFor(run, { memo });
     expect(await invoke(run, input, third, { threadId: randomUUID() })).toEqual(out);
     expect(third.dispatched).toEqual([]);
-    expect(third.replayed).toEqual(['plan', 'gather', 'synthesize']);
-    expect((await trail(run)).costs).toHaveLength(3);
+    expect(third.replayed).toEqual(['recall', 'plan', 'gather', 'synthesize', 'remember']);
+    const t = await trail(run);
+    expect(t.costs).toHaveLength(3);
+    // Remembered once: the resumed attempts found the stored step instead of writing again.
+    expect(t.embeds).toHaveLength(1);
+    const stored = await stack.db('memory_items').where({ source_run_id: run.ctx.agent_run_id });
+    expect(stored.map((r) => r.id).sort()).toEqual([...out.remembered].sort());
   });
 
   it('stops at once when the run is cancelled, recording the cancelled call', async () => {
@@ -116,7 +128,8 @@ describe('muse', () => {
     });
     expect(out.draft.length).toBeGreaterThan(0);
     expect(out.final.content).toBe(out.draft);
-    expect(steps.ran).toEqual(['draft', 'guardian', 'final_guardian']);
+    expect(steps.ran).toEqual(['recall', 'draft', 'guardian', 'final_guardian']);
+    expect(out.recalled).toEqual([]);
     await expectAudited(run, 1);
   });
 

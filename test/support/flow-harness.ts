@@ -12,18 +12,21 @@ import type { ToolContext } from '../../services/agent-runner/src/tools/tool-con
 import { newAgent, newUser, newWorkspace } from './factories';
 import { newDispatcher } from './llm';
 import { openStack } from './stack';
+import { runMemory } from './runner-wiring';
 import { FakeStepRunner } from './step-runner.fake';
 
 /**
  * The in-process flow harness (imported by a test file, it opens that file's stack): the real LangGraph graph
  * with a PostgresSaver over the test database, the real ModelDispatcher on the offline local provider, and a
  * StepRunner whose dispatches go through the audited Model Dispatch Tool, so every call leaves a cost row and
- * one `tool.call` audit row.
+ * one `tool.call` audit row, and whose recall and remember go through the runner's RunMemory over the test
+ * database (embeddings on the same dispatcher).
  */
 export const stack = openStack();
 export const checkpointer = PostgresSaver.fromConnString(getSettings().databaseUrl, { schema: 'langgraph' });
 export const { dispatcher } = newDispatcher(stack, { LLM_PROVIDER: 'local' });
 export const audit = new AuditLogService({ db: stack.db });
+export const memory = runMemory(stack, dispatcher);
 afterAll(async () => {
   await checkpointer.end();
   await stack.close();
@@ -81,7 +84,20 @@ export function runnerFor(
   opts: { memo?: Map<string, unknown>; crashAt?: string; signal?: AbortSignal } = {},
 ) {
   const tools = auditedTools(run.ctx, { dispatcher, bus: stack.bus, audit });
-  return new FakeStepRunner({ dispatchTool: tools.modelDispatch, model: 'fast', ...opts });
+  const actor = {
+    workspaceId: run.ctx.workspace_id,
+    userId: run.ctx.actor_user_id ?? null,
+    agentRunId: run.ctx.agent_run_id!,
+    agentKey: run.agent.key,
+    correlationId: run.ctx.correlation_id ?? null,
+    signal: opts.signal,
+  };
+  return new FakeStepRunner({
+    dispatchTool: tools.modelDispatch,
+    model: 'fast',
+    memory: { memory, actor },
+    ...opts,
+  });
 }
 
 export async function invoke(
@@ -105,16 +121,19 @@ export async function invoke(
   return flow.output(state);
 }
 
+/** The run's cost rows, model calls (`costs`) apart from memory's embedding calls (`embeds`), and tool calls. */
 export async function trail(run: Run) {
-  const costs = await stack
+  const rows = await stack
     .db('cost_logs')
     .where({ agent_run_id: run.ctx.agent_run_id })
     .orderBy('created_at');
+  const costs = rows.filter((c) => c.alias !== 'embed');
+  const embeds = rows.filter((c) => c.alias === 'embed');
   const toolCalls = await stack
     .db('audit_logs')
     .where({ agent_run_id: run.ctx.agent_run_id, action: 'tool.call' })
     .orderBy('created_at');
-  return { costs, toolCalls };
+  return { costs, embeds, toolCalls };
 }
 
 /** Every dispatch left one successful cost row and exactly one tool.call row attributed to the Lord. */

@@ -3,13 +3,17 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import type { MemorySearchPath } from '@raptorflow/data/memory/memory-vector';
+import { MemoryItemRepository } from '@raptorflow/data/repositories/memory-item.repository';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
+import { MemoryService } from '@raptorflow/memory/memory.service';
 import { AgentRunService } from '../../services/agent-runner/src/agent-run.service';
 import { FLOWS } from '../../services/agent-runner/src/flows/flow-registry';
 import { RunAgentResolver } from '../../services/agent-runner/src/run-agent-resolver.service';
 import { RunControlRegistry } from '../../services/agent-runner/src/run-control.registry';
 import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
+import { RunMemory } from '../../services/agent-runner/src/run-memory.service';
 import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
 import type { TestStack } from './stack';
 
@@ -55,12 +59,35 @@ export function runSweeper(
   });
 }
 
+/**
+ * The runner's memory over the test database. The exact path by default: it answers on any database, with
+ * or without pgvector's index (pass detectMemorySearchPath()'s answer to test the index path).
+ */
+export function runMemory(
+  stack: TestStack,
+  dispatcher: ModelDispatcher,
+  path: MemorySearchPath = 'exact',
+): RunMemory {
+  const items = new MemoryItemRepository(stack.db);
+  const audit = new AuditLogService({ db: stack.db });
+  return new RunMemory({
+    memory: new MemoryService({ db: stack.db, items, dispatcher, audit, path }),
+    items,
+  });
+}
+
 export function agentRunService(
   stack: TestStack,
-  o: { lease: RunLeaseService; checkpointer: BaseCheckpointSaver; dispatcher: ModelDispatcher },
+  o: {
+    lease: RunLeaseService;
+    checkpointer: BaseCheckpointSaver;
+    dispatcher: ModelDispatcher;
+    memory?: RunMemory;
+  },
 ): AgentRunService {
   return new AgentRunService({
     ...o,
+    memory: o.memory ?? runMemory(stack, o.dispatcher),
     db: stack.db,
     events: runEventLog(stack),
     audit: new AuditLogService({ db: stack.db }),

@@ -1,9 +1,11 @@
 import type {
+  MemorySkip,
   StepDispatchRequest,
   StepDispatchResult,
   StepRunner,
   StepScope,
 } from '../../services/agent-runner/src/flows/flow.types';
+import type { RunActor, RunMemory } from '../../services/agent-runner/src/run-memory.service';
 import type {
   ModelDispatchInput,
   ModelDispatchOutput,
@@ -30,12 +32,17 @@ export interface FakeStepRunnerOptions {
   memo?: Map<string, unknown>;
   /** Crash when this step starts, before it does any work. */
   crashAt?: string;
+  /** The runner's memory and the run it acts for; without it every recall and remember is skipped. */
+  memory?: { memory: RunMemory; actor: RunActor };
 }
+
+/** What a step without memory (benchmarks, flow tests that do not care) gets from recall and remember. */
+export const NO_MEMORY: MemorySkip = { code: 'memory_off', message: 'This step runner has no memory' };
 
 /**
  * An in-memory StepRunner with the production contract: a completed step's output is stored (as JSON, like
  * the database would) and returned instead of running it again; every dispatch goes through the audited
- * Model Dispatch Tool. Stricter than production where a flow bug should fail loudly: a step may dispatch
+ * Model Dispatch Tool, every recall and remember through the runner's RunMemory. Stricter than production where a flow bug should fail loudly: a step may dispatch
  * at most once, and a key may run to completion only once per memo.
  */
 export class FakeStepRunner implements StepRunner {
@@ -61,8 +68,13 @@ export class FakeStepRunner implements StepRunner {
     if (key === this.o.crashAt) throw new SimulatedCrash(key);
     this.ran.push(key);
     let calls = 0;
+    const mem = this.o.memory;
     const scope: StepScope = {
       signal: this.signal,
+      recall: async (req) =>
+        mem ? (await mem.memory.recall(mem.actor, req)).result : { items: [], skipped: NO_MEMORY },
+      remember: async (items) =>
+        mem ? (await mem.memory.remember(mem.actor, key, items)).result : { ids: [], skipped: NO_MEMORY },
       dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
         if (++calls > 1) throw new Error(`step "${key}" dispatched more than once`);
         this.dispatched.push(key);

@@ -18,6 +18,7 @@ import type { FlowDefinition, FlowGraph } from './flows/flow.types';
 import type { RunLeaseService } from './run-lease.service';
 import type { RunControlRegistry } from './run-control.registry';
 import type { AbortReason } from './run-control.registry';
+import type { RunMemory } from './run-memory.service';
 import { RunSteps } from './run-steps.service';
 
 export interface AgentRunServiceOptions {
@@ -27,6 +28,8 @@ export interface AgentRunServiceOptions {
   events: RunEventLog;
   dispatcher: ModelDispatcher;
   audit: AuditLogService;
+  /** The Council's memory as steps recall from and remember into it. */
+  memory: RunMemory;
   controls: RunControlRegistry;
   flows: Record<string, FlowDefinition>;
   timeoutMs: number;
@@ -181,6 +184,7 @@ export class AgentRunService {
       run,
       model: run.model,
       dispatchTool,
+      memory: this.o.memory,
       signal,
     });
     const config = {

@@ -7,6 +7,9 @@ import { getDatabase } from '@raptorflow/core/db/database';
 import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import { MemoryItemRepository } from '@raptorflow/data/repositories/memory-item.repository';
+import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
+import { MemoryService } from '@raptorflow/memory/memory.service';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
 import { runWorkerService } from '@raptorflow/events/worker/service-runner';
@@ -21,6 +24,7 @@ import { createAgentRunnerWorker } from './agent-runner.worker';
 import { RunAgentResolver } from './run-agent-resolver.service';
 import { RunControlRegistry } from './run-control.registry';
 import { RunLeaseService } from './run-lease.service';
+import { RunMemory } from './run-memory.service';
 import { RunSweeper } from './run-sweeper.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
@@ -82,6 +86,23 @@ runWorkerService({
       }),
       trail: new DispatchTrailService({ db, bus, audit }),
     });
+    // The search path is read once the migrations (and the pgvector index, where it exists) are in place.
+    const memoryItems = new MemoryItemRepository(db);
+    const memory = new RunMemory({
+      memory: new MemoryService({
+        db,
+        items: memoryItems,
+        dispatcher,
+        audit,
+        path: await detectMemorySearchPath(db),
+      }),
+      items: memoryItems,
+    });
+    // /health cannot show it yet: runWorkerService builds the HealthService without a memory search path.
+    logger.info(
+      { memory_search_path: memory.path },
+      `memory search: ${memory.path === 'pgvector' ? 'pgvector HNSW index' : 'exact scan (no pgvector on this database)'}`,
+    );
     const checkpointer = new PostgresSaver(checkpointPool, undefined, { schema: 'langgraph' });
     const runs = new AgentRunService({
       lease,
@@ -90,6 +111,7 @@ runWorkerService({
       events,
       dispatcher,
       audit,
+      memory,
       controls,
       flows: FLOWS,
       timeoutMs: settings.agentRuns.timeoutMs,

@@ -1,10 +1,17 @@
 import { isAppError } from '@raptorflow/core/errors/app-error';
-import { decimalToNumber, nanoToDecimal, nanoToNumber, usdToNano } from '@raptorflow/core/money/money';
+import {
+  decimalToNano,
+  decimalToNumber,
+  nanoToDecimal,
+  nanoToNumber,
+  usdToNano,
+} from '@raptorflow/core/money/money';
 import type { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepDispatchRequest, StepDispatchResult, StepRunner, StepScope } from './flows/flow.types';
+import type { MemoryOutcome, RunActor, RunMemory } from './run-memory.service';
 
 /** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */
 export interface DispatchToolLike {
@@ -33,7 +40,16 @@ export interface RunStepsOptions {
   run: AgentRunRow;
   model: string;
   dispatchTool: DispatchToolLike;
+  memory: RunMemory;
   signal: AbortSignal;
+}
+
+/** What one step has spent so far; cost in nano-USD, so a step of many calls sums exactly. */
+interface Spent {
+  input: number;
+  output: number;
+  costNano: bigint;
+  model: string | null;
 }
 
 /**
@@ -44,8 +60,19 @@ export interface RunStepsOptions {
  */
 export class RunSteps implements StepRunner {
   private position: number | undefined;
+  private readonly actor: RunActor;
 
-  constructor(private readonly o: RunStepsOptions) {}
+  constructor(private readonly o: RunStepsOptions) {
+    const { run } = o;
+    this.actor = {
+      workspaceId: run.workspace_id,
+      userId: run.requested_by,
+      agentRunId: run.id,
+      agentKey: run.agent_key,
+      correlationId: run.correlation_id,
+      signal: o.signal,
+    };
+  }
 
   async step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
     const { steps, run, events } = this.o;
@@ -63,9 +90,12 @@ export class RunSteps implements StepRunner {
     await events.append(run, 'step.started', { step: key, position: row.position, attempt: row.attempts });
 
     // Cost in nano-USD: a step of many calls sums exactly (a float sum of the calls' USD would drift).
-    const spent = { input: 0, output: 0, costNano: 0n, model: null as string | null };
+    const spent: Spent = { input: 0, output: 0, costNano: 0n, model: null };
+    const memory = this.o.memory;
     const scope: StepScope = {
       signal: this.o.signal,
+      recall: (req) => this.metered(spent, () => memory.recall(this.actor, req)),
+      remember: (items) => this.metered(spent, () => memory.remember(this.actor, key, items)),
       dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
         const raw = await this.o.dispatchTool.invoke(
           { model: this.o.model, prompt: req.prompt, system: req.system, max_tokens: req.maxTokens },
@@ -106,6 +136,23 @@ export class RunSteps implements StepRunner {
         .catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Runs a memory call and adds its embedding cost to the step's. MemoryService does not return what its
+   * embedding calls cost, so the cost is the growth of the run's cost rows across the call (exact decimals,
+   * read the same way as the run's total): a run's steps, and a step's calls, run one at a time.
+   */
+  private async metered<T>(spent: Spent, call: () => Promise<MemoryOutcome<T>>): Promise<T> {
+    const before = await this.o.costs.runTotals(this.o.run.id);
+    const outcome = await call();
+    if (!outcome.embedded) return outcome.result;
+    const after = await this.o.costs.runTotals(this.o.run.id);
+    spent.costNano += decimalToNano(after.costUsd) - decimalToNano(before.costUsd);
+    spent.input += after.inputTokens - before.inputTokens;
+    // `provider:model` → the model id, as the step's dispatches record it.
+    if (outcome.embeddingModel) spent.model ??= outcome.embeddingModel.replace(/^[^:]*:/, '');
+    return outcome.result;
   }
 
   /** Everything this run has cost so far, failed and cancelled calls included (from its cost rows). */

@@ -26,7 +26,7 @@ async function trail(runId: string) {
 const statuses = (events: Array<{ type: string; data: { status?: string } }>) =>
   events.filter((e) => e.type === 'status').map((e) => e.data.status);
 
-it('research: plan → gather → synthesize, streamed live over SSE, replayable with Last-Event-ID', async () => {
+it('research: recall → plan → gather → synthesize → remember, streamed live over SSE, replayable with Last-Event-ID', async () => {
   const { owner, ws } = await lordsWorkspace(stack.db);
   const runs = runsClient(gateway.url, owner, ws);
   const id = await runs.create({
@@ -48,9 +48,23 @@ it('research: plan → gather → synthesize, streamed live over SSE, replayable
     brief: { summary: expect.any(String), key_points: expect.any(Array) },
   });
   expect(run.output.questions.length).toBeGreaterThanOrEqual(3);
-  expect(run.steps.map((s: { key: string }) => s.key)).toEqual(['plan', 'gather', 'synthesize']);
+  expect(run.steps.map((s: { key: string }) => s.key)).toEqual([
+    'recall',
+    'plan',
+    'gather',
+    'synthesize',
+    'remember',
+  ]);
+  expect(run.output.recalled).toEqual([]);
+  expect(run.output.remembered).toHaveLength(run.output.findings.length + 1);
   const t = await trail(id);
-  expect(t.costs).toHaveLength(3);
+  // Three model calls, and the embedding of what `remember` stored (an empty memory is not searched).
+  expect(t.costs.map((c) => (c.alias === 'embed' ? 'embed' : 'model'))).toEqual([
+    'model',
+    'model',
+    'model',
+    'embed',
+  ]);
   expect(t.toolCalls).toHaveLength(3);
   expect(t.toolCalls.every((a) => a.tool_name === 'model_dispatch' && a.actor_type === 'agent')).toBe(true);
   expect(run.cost_usd).toBeCloseTo(
@@ -63,12 +77,7 @@ it('research: plan → gather → synthesize, streamed live over SSE, replayable
   expect(events.map((e) => e.event)).toEqual([
     'status',
     'status',
-    'step.started',
-    'step.completed',
-    'step.started',
-    'step.completed',
-    'step.started',
-    'step.completed',
+    ...Array.from({ length: 5 }, () => ['step.started', 'step.completed']).flat(),
     'status',
   ]);
   expect(events.filter((e) => e.event === 'status').map((e) => e.data.status)).toEqual([
@@ -76,7 +85,7 @@ it('research: plan → gather → synthesize, streamed live over SSE, replayable
     'running',
     'completed',
   ]);
-  expect(events.at(-2)!.data).toMatchObject({ step: 'synthesize', run_cost_usd: expect.any(Number) });
+  expect(events.at(-2)!.data).toMatchObject({ step: 'remember', run_cost_usd: run.cost_usd });
   expect(statuses(t.events)).toEqual(['queued', 'running', 'completed']);
 
   // A client that saw only the first three events gets exactly the rest.

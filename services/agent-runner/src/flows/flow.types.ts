@@ -1,5 +1,6 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
+import type { MemoryKind } from '@raptorflow/data/repositories/memory-item.rows';
 import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
 
 /**
@@ -20,7 +21,65 @@ export interface StepDispatchResult {
   costUsd: number;
 }
 
-export interface StepScope {
+export interface RecallRequest {
+  query: string;
+  k: number;
+  kinds: readonly MemoryKind[];
+  /**
+   * Whose items: Lord keys, with null for the Council's shared ones, or 'any' for every Lord's. By default
+   * the run's own Lord and the Council: [key, null].
+   */
+  agents?: readonly (string | null)[] | 'any';
+}
+
+/** One recalled item as step outputs and run outputs show it. */
+export interface RecalledItem {
+  id: string;
+  kind: MemoryKind;
+  /** The fused rank score the hits are ordered by. */
+  score: number;
+  /** Cosine similarity to the query; null when only the full-text side found the item. */
+  similarity: number | null;
+  content: string;
+}
+
+/** Why memory gave nothing: `memory_empty` (no embedding call made), or the error that was absorbed. */
+export interface MemorySkip {
+  code: string;
+  message: string;
+}
+
+export interface RecallResult {
+  items: RecalledItem[];
+  skipped: MemorySkip | null;
+}
+
+export interface RememberItem {
+  kind: MemoryKind;
+  subject: string | null;
+  content: string;
+  metadata?: Record<string, unknown>;
+  /** A Lord's key, or null for the Council; the run's own Lord by default. */
+  agent?: string | null;
+}
+
+export interface RememberResult {
+  /** The stored items' ids, in the order given. */
+  ids: string[];
+  skipped: MemorySkip | null;
+}
+
+/**
+ * The Council's memory as a step sees it, bound to the run (workspace, requester, Lord, run id). Memory
+ * never ends a run: an embedding outage or an exhausted budget comes back as `skipped`, not as an error.
+ */
+export interface StepMemory {
+  recall(req: RecallRequest): Promise<RecallResult>;
+  /** Stores items with the run as their source; their embedding cost counts towards the step. */
+  remember(items: readonly RememberItem[]): Promise<RememberResult>;
+}
+
+export interface StepScope extends StepMemory {
   /** One model call through the audited Model Dispatch Tool: budget admission, cost row and audit apply. */
   dispatch(req: StepDispatchRequest): Promise<StepDispatchResult>;
   readonly signal: AbortSignal;

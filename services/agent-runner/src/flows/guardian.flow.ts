@@ -7,17 +7,39 @@ import { runtimeOf } from './flow-runtime';
 import type { FlowDefinition, FlowGraph } from './flow.types';
 import { checkContent, guardianResultSchema } from './guardrail-check';
 
-/** The Arbiter's check on its own: content in, verdict out, no model call (so it costs nothing). */
+export const GUARDIAN_CITATIONS_K = 3;
+
+const citationSchema = z.object({ id: z.string(), score: z.number(), content: z.string() });
+
+/**
+ * The Arbiter's check on its own: content in, verdict out, by rules alone (no model call). Decisions the
+ * Council has recorded that bear on the content are cited beside the verdict; with none recorded, nothing is
+ * embedded and the run still costs nothing.
+ */
 export const GuardianState = z.object({
   ...FLOW_INPUT_SCHEMAS.guardian.shape,
   result: guardianResultSchema.optional(),
+  citations: z.array(citationSchema).optional(),
 });
 
 type State = z.output<typeof GuardianState>;
 
 async function guardian(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
   const rt = runtimeOf(config);
-  return rt.steps.step('guardian', async () => ({ result: checkContent(state.content, rt.guardrails) }));
+  const out = await rt.steps.step('guardian', async (scope) => {
+    const result = checkContent(state.content, rt.guardrails);
+    // Every Lord's decisions, not only the Arbiter's: compliance answers to what the whole Council decided.
+    // They are context for whoever reads the verdict; the rules alone decide it.
+    const r = await scope.recall({
+      query: state.content,
+      k: GUARDIAN_CITATIONS_K,
+      kinds: ['decision'],
+      agents: 'any',
+    });
+    const citations = r.items.map(({ id, score, content }) => ({ id, score, content }));
+    return { result, citations, citations_skipped: r.skipped };
+  });
+  return { result: out.result, citations: out.citations };
 }
 
 export const guardianFlow: FlowDefinition = {
@@ -31,6 +53,6 @@ export const guardianFlow: FlowDefinition = {
   },
   output(raw) {
     const state = raw as State;
-    return state.result ?? { verdict: 'pass', violations: [] };
+    return { ...(state.result ?? { verdict: 'pass', violations: [] }), citations: state.citations ?? [] };
   },
 };

@@ -8,13 +8,17 @@ import { contextLines, lordSystemPrompt, runtimeOf } from './flow-runtime';
 import type { FlowDefinition, FlowGraph } from './flow.types';
 import { checkContent, guardianResultSchema, missingDisclaimers } from './guardrail-check';
 import type { GuardianResult } from './guardrail-check';
+import { brandLines, recalledItemSchema } from './memory-prompt';
+
+export const MUSE_RECALL_K = 5;
 
 /**
  * State keys differ from node names on purpose: LangGraph refuses a node named like a state channel, and
- * the node names are the step keys clients see (draft, guardian, revise, final_guardian).
+ * the node names are the step keys clients see (recall, draft, guardian, revise, final_guardian).
  */
 export const MuseState = z.object({
   ...FLOW_INPUT_SCHEMAS.muse.shape,
+  recalled: z.array(recalledItemSchema).optional(),
   draft_copy: z.string().optional(),
   draft_check: guardianResultSchema.optional(),
   revised_copy: z.string().nullable().optional(),
@@ -36,6 +40,16 @@ function copyText(text: string): string {
   return text.replace(/^\s*(?:here(?:'s| is) (?:the|your|a)[^\n]*:\s*\n)/i, '').trim();
 }
 
+/** The brand's facts the brief touches: the copy must not contradict what the brand has said it is. */
+async function recall(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const rt = runtimeOf(config);
+  const out = await rt.steps.step('recall', async (scope) => {
+    const r = await scope.recall({ query: state.brief, k: MUSE_RECALL_K, kinds: ['brand'] });
+    return { recalled: r.items, skipped: r.skipped };
+  });
+  return { recalled: out.recalled };
+}
+
 async function draft(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
   const rt = runtimeOf(config);
   return rt.steps.step('draft', async (scope) => {
@@ -49,6 +63,7 @@ async function draft(state: State, config: LangGraphRunnableConfig): Promise<Par
         `Brief: ${state.brief}`,
         '',
         `Write the ${state.channel} copy for this brief. Return only the copy, ready to publish.`,
+        brandLines(state.recalled),
         guardrailBrief(rt.guardrails),
       ]
         .filter(Boolean)
@@ -112,11 +127,13 @@ export const museFlow: FlowDefinition = {
   compile(checkpointer: BaseCheckpointSaver): FlowGraph {
     return (
       new StateGraph(MuseState)
+        .addNode('recall', recall)
         .addNode('draft', draft)
         .addNode('guardian', guardian)
         .addNode('revise', revise)
         .addNode('final_guardian', finalGuardian)
-        .addEdge(START, 'draft')
+        .addEdge(START, 'recall')
+        .addEdge('recall', 'draft')
         .addEdge('draft', 'guardian')
         // Revise once, only when the draft was flagged.
         .addConditionalEdges(
@@ -138,6 +155,7 @@ export const museFlow: FlowDefinition = {
       guardian: state.draft_check ?? null,
       revised: state.revised_copy ?? null,
       final: { content: state.revised_copy ?? state.draft_copy ?? '', ...final },
+      recalled: state.recalled ?? [],
     };
   },
 };

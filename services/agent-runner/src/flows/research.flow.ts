@@ -3,12 +3,18 @@ import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
 import { z } from 'zod';
+import type { MemoryKind } from '@raptorflow/data/repositories/memory-item.rows';
 import { contextLines, lordSystemPrompt, runtimeOf } from './flow-runtime';
-import type { FlowDefinition, FlowGraph } from './flow.types';
+import type { FlowDefinition, FlowGraph, RememberItem } from './flow.types';
+import { knownLines, recalledItemSchema } from './memory-prompt';
 import { leadText, paragraph, parseListItems, splitSections } from './text-parsing';
 
 /** How many research questions each depth asks for. */
 export const QUESTIONS_PER_DEPTH = { quick: 3, standard: 5, deep: 7 } as const;
+
+/** What research builds on: everything known but raw assets. */
+export const RESEARCH_RECALL_KINDS: readonly MemoryKind[] = ['fact', 'finding', 'brief', 'decision', 'brand'];
+export const RESEARCH_RECALL_K = 5;
 
 const findingSchema = z.object({ question: z.string(), finding: z.string() });
 const briefSchema = z.object({
@@ -20,9 +26,11 @@ const briefSchema = z.object({
 /** The run input plus what each step adds (step outputs, so a resumed run rebuilds the same state). */
 export const ResearchState = z.object({
   ...FLOW_INPUT_SCHEMAS.research.shape,
+  recalled: z.array(recalledItemSchema).optional(),
   questions: z.array(z.string()).optional(),
   findings: z.array(findingSchema).optional(),
   brief: briefSchema.optional(),
+  remembered: z.array(z.string()).optional(),
 });
 
 type State = z.output<typeof ResearchState>;
@@ -32,6 +40,24 @@ const NO_FINDING = 'No finding came back for this question; it needs further res
 
 function subject(state: State): string {
   return contextLines({ 'Research topic': state.topic, 'Target audience': state.audience });
+}
+
+/** What a recall for this research looks for: the topic, and who it is for. */
+export function recallQuery(state: Pick<State, 'topic' | 'audience'>): string {
+  return state.audience ? `${state.topic} for ${state.audience}` : state.topic;
+}
+
+async function recall(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const rt = runtimeOf(config);
+  const out = await rt.steps.step('recall', async (scope) => {
+    const r = await scope.recall({
+      query: recallQuery(state),
+      k: RESEARCH_RECALL_K,
+      kinds: RESEARCH_RECALL_KINDS,
+    });
+    return { recalled: r.items, skipped: r.skipped };
+  });
+  return { recalled: out.recalled };
 }
 
 async function plan(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
@@ -47,6 +73,8 @@ async function plan(state: State, config: LangGraphRunnableConfig): Promise<Part
           (state.audience ? ' for this audience' : '') +
           ': market, audience needs, competitors, channels and messaging.',
         `Answer with exactly ${n} numbered questions, one per line.`,
+        // After the task, so the questions aim at what is still unknown rather than restate what is known.
+        ...(state.recalled?.length ? ['', knownLines(state.recalled)] : []),
       ].join('\n'),
       maxTokens: 600,
     });
@@ -116,6 +144,7 @@ async function synthesize(state: State, config: LangGraphRunnableConfig): Promis
         '',
         'Findings:',
         ...findings.map((f, i) => `${i + 1}. ${f.question}\n   ${f.finding}`),
+        ...(state.recalled?.length ? ['', knownLines(state.recalled)] : []),
       ].join('\n'),
       maxTokens: 1_200,
     });
@@ -123,17 +152,54 @@ async function synthesize(state: State, config: LangGraphRunnableConfig): Promis
   });
 }
 
+/** The brief as one memory item's text. */
+export function briefText(brief: Brief): string {
+  return [
+    brief.summary,
+    ...(brief.key_points.length ? ['Key points:', ...brief.key_points.map((p) => `- ${p}`)] : []),
+    ...(brief.next_steps.length ? ['Next steps:', ...brief.next_steps.map((p) => `- ${p}`)] : []),
+  ].join('\n');
+}
+
+/**
+ * What a research run leaves in memory: one `finding` per answered question (about the question) and the
+ * brief (about the topic). A question that got no answer leaves nothing: the placeholder is not knowledge.
+ */
+export function researchMemories(state: State): RememberItem[] {
+  const metadata = { topic: state.topic, ...(state.audience ? { audience: state.audience } : {}) };
+  const findings: RememberItem[] = (state.findings ?? [])
+    .filter((f) => f.finding !== NO_FINDING)
+    .map((f) => ({ kind: 'finding', subject: f.question, content: f.finding, metadata }));
+  const brief: RememberItem[] = state.brief
+    ? [{ kind: 'brief', subject: state.topic, content: briefText(state.brief), metadata }]
+    : [];
+  return [...findings, ...brief];
+}
+
+async function remember(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const rt = runtimeOf(config);
+  const out = await rt.steps.step('remember', async (scope) => {
+    const r = await scope.remember(researchMemories(state));
+    return { remembered: r.ids, skipped: r.skipped };
+  });
+  return { remembered: out.remembered };
+}
+
 export const researchFlow: FlowDefinition = {
   name: 'research',
   compile(checkpointer: BaseCheckpointSaver): FlowGraph {
     return new StateGraph(ResearchState)
+      .addNode('recall', recall)
       .addNode('plan', plan)
       .addNode('gather', gather)
       .addNode('synthesize', synthesize)
-      .addEdge(START, 'plan')
+      .addNode('remember', remember)
+      .addEdge(START, 'recall')
+      .addEdge('recall', 'plan')
       .addEdge('plan', 'gather')
       .addEdge('gather', 'synthesize')
-      .addEdge('synthesize', END)
+      .addEdge('synthesize', 'remember')
+      .addEdge('remember', END)
       .compile({ checkpointer, name: 'research' });
   },
   output(raw) {
@@ -145,6 +211,8 @@ export const researchFlow: FlowDefinition = {
       questions: state.questions ?? [],
       findings: state.findings ?? [],
       brief: state.brief ?? null,
+      recalled: state.recalled ?? [],
+      remembered: state.remembered ?? [],
     };
   },
 };
