@@ -202,6 +202,12 @@ describe('bundles built from the Docker build context', () => {
       return res.body.data?.length === 7 && res.body.data;
     }, 20_000);
     expect(agents.map((a: { key: string }) => a.key).sort()).toHaveLength(7);
+    // The services that search memory say how (this PostgreSQL has no pgvector: the exact scan).
+    for (const name of ['gateway', 'agent-runner'] as const)
+      expect([name, ((await client(urls[name]).get('/health')).body as any).checks.memory]).toEqual([
+        name,
+        { search_path: 'exact' },
+      ]);
 
     // SIGTERM, as `docker compose stop` sends it: every bundle drains and exits 0.
     const running = children.filter(({ name }) => name !== 'migrate');

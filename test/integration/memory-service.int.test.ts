@@ -175,8 +175,7 @@ describe('searching', () => {
 
   it('gives the same candidates when the exact scan reads its vectors in many small pages', async () => {
     const { ws, memory } = await corpus();
-    const vector = (await memory.search(actorOf(ws.id), { query: 'cafés', k: 1, filters: {} }))
-      .embeddingModel;
+    const model = (await memory.search(actorOf(ws.id), { query: 'cafés', k: 1, filters: {} })).embeddingModel;
     const query = localEmbedding('coffee in Nordic cafés', 768);
     const whole = new MemoryItemRepository(stack.db);
     const paged = new MemoryItemRepository(stack.db, { exactScanPage: 3 });

@@ -9,6 +9,7 @@ import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import { MemoryItemRepository } from '@raptorflow/data/repositories/memory-item.repository';
 import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
+import type { MemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { MemoryService } from '@raptorflow/memory/memory.service';
 import { RunEventLog } from '@raptorflow/data/runs/run-events';
 import { ModelDispatcher } from '@raptorflow/llm/model-dispatcher.service';
@@ -52,6 +53,7 @@ const sweeper = new RunSweeper({
 });
 
 let router: ModelRouter | undefined;
+let memoryPath: MemorySearchPath | undefined;
 
 runWorkerService({
   service: 'agent-runner',
@@ -98,7 +100,7 @@ runWorkerService({
       }),
       items: memoryItems,
     });
-    // /health cannot show it yet: runWorkerService builds the HealthService without a memory search path.
+    memoryPath = memory.path;
     logger.info(
       { memory_search_path: memory.path },
       `memory search: ${memory.path === 'pgvector' ? 'pgvector HNSW index' : 'exact scan (no pgvector on this database)'}`,
@@ -119,6 +121,8 @@ runWorkerService({
     });
     return [createAgentRunnerWorker(runs, { ...runtime, ...workerOptionsFor('agentRunner', settings) })];
   },
+  // Read after start(): the path is detected there, once the migrations have run.
+  memorySearchPath: () => memoryPath!,
   beforeStop: () => sweeper.stop(),
   afterStop: async () => {
     await controls.close();

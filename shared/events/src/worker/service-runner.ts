@@ -28,6 +28,8 @@ export interface WorkerServiceOptions {
    * prefix, a Redis connection of its own per worker and the process's dead-letter service.
    */
   start: (runtime: WorkerRuntime) => Worker[] | Promise<Worker[]>;
+  /** For a service that searches memory: the search path it detected in `start` (shown on /health). */
+  memorySearchPath?: () => 'pgvector' | 'exact';
   /** Runs first on SIGTERM/SIGINT, before the workers close (stop timers, abort long work). */
   beforeStop?: () => void | Promise<void>;
   /** Runs after the workers closed, before the shared connections close (the service's own pools). */
@@ -70,6 +72,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
     redis: createRedis('client'),
     settings,
     models: () => models.aliasStatus(),
+    memorySearchPath: opts.memorySearchPath?.(),
   });
   const server: Server = await startHealthServer(
     health,
