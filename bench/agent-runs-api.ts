@@ -126,26 +126,31 @@ export async function breakdown(db: Knex, runs: ApiRun[]): Promise<string[]> {
     ];
     add('POST sent → queued (API: auth, agent lookup, run + event + outbox rows)', queued - run.postedAt);
     add('queued → claim started (commit, outbox → BullMQ, worker pickup)', running - queued);
+    const STEPS = ['recall', 'plan', 'gather', 'synthesize', 'remember'];
+    const WHAT: Record<string, string> = {
+      recall: 'step row, memory check (empty: no embedding), step row, events',
+      remember: 'step row, embed findings + brief, items + audit rows, step row, events',
+    };
     add(
-      'claim started → plan started (claim, agent + guardrails, graph start)',
-      at('step.started', 'plan') - running,
+      'claim started → recall started (claim, agent + guardrails, graph start)',
+      at('step.started', STEPS[0]!) - running,
     );
-    let prev = 'plan';
-    for (const step of ['plan', 'gather', 'synthesize']) {
-      if (step !== 'plan')
+    let prev = STEPS[0]!;
+    for (const step of STEPS) {
+      if (step !== prev)
         add(
           `${prev} done → ${step} started (checkpoint, next node)`,
           at('step.started', step) - at('step.completed', prev),
         );
       add(
-        `${step} step (step row, 1 dispatch, step row, cost sum, events)`,
+        `${step} step (${WHAT[step] ?? 'step row, 1 dispatch, step row, cost sum, events'})`,
         at('step.completed', step) - at('step.started', step),
       );
       prev = step;
     }
     add(
-      'synthesize done → finish started (last checkpoint, output)',
-      completed - at('step.completed', 'synthesize'),
+      'remember done → finish started (last checkpoint, output)',
+      completed - at('step.completed', 'remember'),
     );
     add('finish started → end seen on SSE (finish commit, Redis nudge, stream read)', run.seenAt - completed);
   }
