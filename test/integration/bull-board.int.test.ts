@@ -203,9 +203,14 @@ describe('Bull Board in production', () => {
       SUPABASE_JWT_SECRET: 'a-production-jwt-secret-of-32-characters-at-least',
       SECRET_KEY: 'a-production-secret-key-of-32-characters-at-least',
       GOOGLE_CLOUD_PROJECT: 'raptorflow-test',
+      SUPABASE_URL: 'https://unused.supabase.co',
+      SUPABASE_ANON_KEY: 'unused-anon-key',
       ...extra,
     }),
     supabaseJwtSecret: getSettings().supabaseJwtSecret,
+    // Production needs a Supabase project (the console signs in there); these tokens are the factories'
+    // HS256 ones, without its issuer, and no JWKS is fetched.
+    supabaseUrl: undefined,
   });
 
   it('is not mounted without basic credentials or admin ids', async () => {

@@ -27,6 +27,7 @@ export const envSchema = z.object({
   METRICS_TOKEN: optionalString,
   SUPABASE_URL: optionalString.pipe(z.url().optional()),
   SUPABASE_SERVICE_KEY: optionalString,
+  SUPABASE_ANON_KEY: optionalString,
   SUPABASE_JWT_SECRET: optionalString,
   JWT_AUDIENCE: optionalString,
   GOOGLE_CLOUD_PROJECT: optionalString,

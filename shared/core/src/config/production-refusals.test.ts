@@ -12,6 +12,8 @@ function good(): Record<string, string | undefined> {
     SECRET_KEY: 'x'.repeat(48),
     GOOGLE_CLOUD_PROJECT: 'raptorflow-prod',
     ANTHROPIC_API_KEY: 'sk-ant-production-key',
+    SUPABASE_URL: 'https://proj.supabase.co',
+    SUPABASE_ANON_KEY: 'the-projects-public-anon-key',
   };
 }
 
@@ -93,6 +95,22 @@ describe('production refuses to start', () => {
     expect(problemsOf({ ...good(), ANTHROPIC_BASE_URL: 'http://proxy.internal' })).toEqual([
       'ANTHROPIC_BASE_URL must be an https:// URL in production',
     ]);
+  });
+
+  it('without the Supabase project the console signs in with (URL and public anon key), each named', () => {
+    const { SUPABASE_URL: _url, SUPABASE_ANON_KEY: _key, ...env } = good();
+    expect(problemsOf(env)).toEqual([
+      expect.stringMatching(/^SUPABASE_URL is required in production: the console signs users in/),
+      expect.stringMatching(/^SUPABASE_ANON_KEY is required in production: the console signs users in/),
+    ]);
+    expect(problemsOf({ ...good(), SUPABASE_ANON_KEY: undefined })).toEqual([
+      expect.stringMatching(/^SUPABASE_ANON_KEY is required in production/),
+    ]);
+    // A malformed URL is reported as such, not also as missing.
+    expect(problemsOf({ ...good(), SUPABASE_URL: 'not a url' })).toEqual([
+      expect.stringMatching(/^SUPABASE_URL: /),
+    ]);
+    expect(parseSettings(good()).supabaseAnonKey).toBe('the-projects-public-anon-key');
   });
 
   it('on a short METRICS_TOKEN', () => {

@@ -31,9 +31,13 @@ export const SHIPPED_SECRET_VALUES: ReadonlySet<string> = new Set([
 ]);
 const TLS_SSLMODES = ['require', 'verify-ca', 'verify-full'];
 
-/** Every production problem of the environment that is not about the LLM providers (llm-settings.ts). */
-export function productionProblems(e: EnvVars): string[] {
+/**
+ * Every production problem of the environment that is not about the LLM providers (llm-settings.ts).
+ * `invalid`: variables already reported as malformed, so they are not reported as missing too.
+ */
+export function productionProblems(e: EnvVars, invalid: ReadonlySet<string> = new Set()): string[] {
   const problems: string[] = [];
+  problems.push(...consoleSignInProblems(e, invalid));
   if (e.REDIS_URL?.startsWith('redis://')) problems.push('REDIS_URL must use TLS (rediss://) in production');
   if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < MIN_SECRET_KEY_LENGTH)
     problems.push(`SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
@@ -55,6 +59,20 @@ export function productionProblems(e: EnvVars): string[] {
   if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < MIN_METRICS_TOKEN_LENGTH)
     problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters in production`);
   return problems;
+}
+
+/**
+ * The console signs people in with Supabase Auth: it needs the project's URL and its public anon key, and the
+ * gateway needs the URL for the project's JWKS. Production has no development sign-in to fall back on.
+ */
+function consoleSignInProblems(e: EnvVars, invalid: ReadonlySet<string>): string[] {
+  const missing = (['SUPABASE_URL', 'SUPABASE_ANON_KEY'] as const).filter(
+    (name) => e[name] === undefined && !invalid.has(name),
+  );
+  return missing.map(
+    (name) =>
+      `${name} is required in production: the console signs users in with Supabase Auth, which needs SUPABASE_URL (the project URL) and SUPABASE_ANON_KEY (its public anon key)`,
+  );
 }
 
 export function trustProxyFrom(v: string | undefined): boolean | number | string {

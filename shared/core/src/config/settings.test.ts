@@ -12,6 +12,8 @@ function validProductionEnv(): Record<string, string | undefined> {
     SECRET_KEY: STRONG_SECRET,
     GOOGLE_CLOUD_PROJECT: 'raptorflow-prod',
     ANTHROPIC_API_KEY: 'sk-ant-production-key',
+    SUPABASE_URL: 'https://proj.supabase.co',
+    SUPABASE_ANON_KEY: 'the-projects-public-anon-key',
   };
 }
 
@@ -91,6 +93,8 @@ describe('parseSettings: production', () => {
       'SUPABASE_JWT_SECRET',
       'SECRET_KEY',
       'GOOGLE_CLOUD_PROJECT',
+      'SUPABASE_URL',
+      'SUPABASE_ANON_KEY',
     ];
     for (const name of required) {
       expect(err.problems.some((p) => p.includes(name))).toBe(true);

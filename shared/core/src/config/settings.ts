@@ -34,6 +34,8 @@ export interface Settings {
   queuePrefix: string;
   supabaseUrl: string | undefined;
   supabaseServiceKey: string | undefined;
+  /** The project's public (anon) key: handed to the console for Supabase Auth sign-in; not a secret. */
+  supabaseAnonKey: string | undefined;
   supabaseJwtSecret: string;
   jwtAudience: string;
   googleCloudProject: string | undefined;
@@ -140,7 +142,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     ? need('GOOGLE_CLOUD_PROJECT', e.GOOGLE_CLOUD_PROJECT, undefined)
     : e.GOOGLE_CLOUD_PROJECT;
 
-  if (isProduction) problems.push(...productionProblems(e));
+  if (isProduction) problems.push(...productionProblems(e, invalid));
   if (e.BUDGET_RESERVATION_TTL_MS !== undefined && e.BUDGET_RESERVATION_TTL_MS <= e.LLM_DEADLINE_MS)
     problems.push(
       'BUDGET_RESERVATION_TTL_MS must be longer than LLM_DEADLINE_MS (a live call must never lose its reservation)',
@@ -162,6 +164,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     queuePrefix: e.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX,
     supabaseUrl: e.SUPABASE_URL,
     supabaseServiceKey: e.SUPABASE_SERVICE_KEY,
+    supabaseAnonKey: e.SUPABASE_ANON_KEY,
     supabaseJwtSecret,
     jwtAudience: e.JWT_AUDIENCE ?? 'authenticated',
     googleCloudProject,
