@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { getSettings } from '@raptorflow/core/config/settings';
-import { mintDevToken } from './lib/dev-token';
+import { mintDevToken } from '@raptorflow/core/auth/dev-token';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

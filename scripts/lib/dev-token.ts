@@ -1,20 +1,4 @@
-import { SignJWT } from 'jose';
-
-export interface DevTokenOptions {
-  userId: string;
-  secret: string;
-  audience: string;
-  ttlSeconds?: number;
-  email?: string;
-}
-
-/** A Supabase-shaped HS256 access token, for development and tests only. */
-export async function mintDevToken(opts: DevTokenOptions): Promise<string> {
-  return new SignJWT({ role: 'authenticated', ...(opts.email ? { email: opts.email } : {}) })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(opts.userId)
-    .setAudience(opts.audience)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.ttlSeconds ?? 12 * 3600))
-    .sign(new TextEncoder().encode(opts.secret));
-}
+// The minting lives in @raptorflow/core/auth/dev-token, where the gateway's POST /v1/dev/session uses it too;
+// this path stays for the test factories and benchmarks that import it from here.
+export { mintDevToken } from '@raptorflow/core/auth/dev-token';
+export type { DevTokenOptions } from '@raptorflow/core/auth/dev-token';
