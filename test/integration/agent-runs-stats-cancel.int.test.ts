@@ -1,5 +1,6 @@
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { runCancelChannel } from '@raptorflow/data/runs/run-events';
+import { LORD_KEYS } from '@raptorflow/data/domain/council-of-lords';
 import { RUN_KEYS, insertRun, lordsTeam } from '../support/agent-runs';
 import { expectError, useGateway } from '../support/gateway';
 import { client, eventually } from '../support/http';
@@ -19,10 +20,20 @@ describe('GET /v1/agent-runs/stats', () => {
     const m = client(url, t.member.token);
     const empty = await m.get('/v1/agent-runs/stats', t.h);
     expect(empty.status).toBe(200);
+    // Every Lord is listed, idle ones included, so the dashboard has a row for each.
+    const idle = (agent: string) => ({
+      agent,
+      total: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      cost_usd: 0,
+      last_run: null,
+    });
     expect(empty.body).toMatchObject({
       total: 0,
       by_status: { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
-      by_agent: [],
+      by_agent: [...LORD_KEYS].sort().map(idle),
       duration_ms: { p50: null, p95: null },
       cost_usd: { total: 0, per_run_avg: null },
     });
@@ -43,16 +54,55 @@ describe('GET /v1/agent-runs/stats', () => {
       await insertRun(stack.db, t.ws.id, agent, { status, created_at: ago(1), ...extra });
 
     const res = await m.get('/v1/agent-runs/stats', t.h);
+    // The newest run by (created_at, id), as the run list orders them (these runs share one instant).
+    const lastOf = (agent: string) =>
+      stack
+        .db('agent_runs')
+        .where({ workspace_id: t.ws.id, agent_key: agent })
+        .orderBy([
+          { column: 'created_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .first('id', 'status', 'created_at')
+        .then((r) => ({ id: r.id, status: r.status, created_at: r.created_at.toISOString() }));
     expect(res.body).toMatchObject({
       total: 6,
       by_status: { queued: 1, running: 1, completed: 2, failed: 1, cancelled: 1 },
       by_agent: [
-        { agent: 'cognition', total: 3, completed: 2, failed: 0, cancelled: 0 },
-        { agent: 'seer', total: 3, completed: 0, failed: 1, cancelled: 1 },
+        {
+          agent: 'cognition',
+          total: 3,
+          completed: 2,
+          failed: 0,
+          cancelled: 0,
+          cost_usd: 0.35,
+          last_run: await lastOf('cognition'),
+        },
+        {
+          agent: 'seer',
+          total: 3,
+          completed: 0,
+          failed: 1,
+          cancelled: 1,
+          cost_usd: 0.01,
+          last_run: await lastOf('seer'),
+        },
+        ...['aesthete', 'arbiter', 'architect'].map(idle),
+        // Herald ran 40 days ago: nothing in the window, but its last run is still shown.
+        { ...idle('herald'), last_run: await lastOf('herald') },
+        idle('strategos'),
       ],
       duration_ms: { p50: 2000, p95: 2900 },
       cost_usd: { total: 0.36, per_run_avg: 0.06 },
     });
+
+    // Spend per agent is exact: ten decimal places survive, and the agents add up to the total.
+    const precise = await lordsTeam(stack.db);
+    for (const cost of ['0.0000000001', '0.1000000002', '0.2000000003'])
+      await insertRun(stack.db, precise.ws.id, 'aesthete', { status: 'completed', cost_usd: cost });
+    const exact = await client(url, precise.member.token).get('/v1/agent-runs/stats', precise.h);
+    expect(exact.body.by_agent[0]).toMatchObject({ agent: 'aesthete', total: 3, cost_usd: 0.3000000006 });
+    expect(exact.body.cost_usd.total).toBe(0.3000000006);
 
     const wide = await m.get(
       `/v1/agent-runs/stats?from=${ago(60).toISOString()}&to=${new Date(now + 1000).toISOString()}`,

@@ -19,9 +19,21 @@ export interface RunStats {
   to: string;
   total: number;
   by_status: Record<RunStatus, number>;
-  by_agent: Array<{ agent: string; total: number; completed: number; failed: number; cancelled: number }>;
+  by_agent: AgentStats[];
   duration_ms: { p50: number | null; p95: number | null };
   cost_usd: { total: number; per_run_avg: number | null };
+}
+
+export interface AgentStats {
+  agent: string;
+  total: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** The spend of the agent's runs in the window (exact decimal, converted once). */
+  cost_usd: number;
+  /** The agent's newest run at any time, in or before the window; null when it never ran. */
+  last_run: { id: string; status: RunStatus; created_at: string } | null;
 }
 
 /** Reads of a workspace's runs. Every query is scoped by workspace id, so another workspace's run is "not found". */
@@ -79,20 +91,34 @@ export class AgentRunQueryService {
     const { groups, totals } = await this.runs.stats(workspaceId, from.toISOString(), to.toISOString());
 
     const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
-    const byAgent = new Map<string, RunStats['by_agent'][number]>();
-    for (const g of groups) {
-      byStatus[g.status] += g.n;
-      const a = byAgent.get(g.agent_key) ?? {
-        agent: g.agent_key,
+    const byAgent = new Map<string, AgentStats>();
+    const entry = (agent: string): AgentStats => {
+      const a = byAgent.get(agent) ?? {
+        agent,
         total: 0,
         completed: 0,
         failed: 0,
         cancelled: 0,
+        cost_usd: 0,
+        last_run: null,
       };
+      byAgent.set(agent, a);
+      return a;
+    };
+    for (const g of groups) {
+      byStatus[g.status] += g.n;
+      const a = entry(g.agent_key);
       a.total += g.n;
+      a.cost_usd = decimalToNumber(g.agent_cost);
       if (g.status === 'completed' || g.status === 'failed' || g.status === 'cancelled') a[g.status] += g.n;
-      byAgent.set(g.agent_key, a);
     }
+    // Every Lord of the workspace is listed, zeros included, each with its newest run at any time: the
+    // dashboard shows a Lord that last ran before the window (or never) as well as a busy one.
+    for (const last of await this.runs.lastRuns(workspaceId, [...byAgent.keys()]))
+      entry(last.agent_key).last_run =
+        last.id && last.status && last.created_at
+          ? { id: last.id, status: last.status, created_at: last.created_at.toISOString() }
+          : null;
     const round = (v: number | null) => (v === null ? null : Math.round(Number(v)));
     return {
       from: from.toISOString(),

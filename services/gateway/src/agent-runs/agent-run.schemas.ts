@@ -121,15 +121,25 @@ export const runStatsSchema = z.object({
   to: instant,
   total: z.number().int(),
   by_status: z.object(Object.fromEntries(RUN_STATUSES.map((s) => [s, z.number().int()]))),
-  by_agent: z.array(
-    z.object({
-      agent: z.string(),
-      total: z.number().int(),
-      completed: z.number().int(),
-      failed: z.number().int(),
-      cancelled: z.number().int(),
+  by_agent: z
+    .array(
+      z.object({
+        agent: z.string(),
+        total: z.number().int(),
+        completed: z.number().int(),
+        failed: z.number().int(),
+        cancelled: z.number().int(),
+        cost_usd: money.meta({ description: "The spend of the agent's runs in the window" }),
+        last_run: z
+          .object({ id: z.uuid(), status: runStatusSchema, created_at: instant })
+          .nullable()
+          .meta({ description: "The agent's newest run at any time (not only in the window); null if none" }),
+      }),
+    )
+    .meta({
+      description:
+        'Every agent of the workspace (zeros included) and any other agent with runs in the window; busiest first',
     }),
-  ),
   duration_ms: z.object({
     p50: z.number().nullable().meta({ description: 'Completed runs only; null when there are none' }),
     p95: z.number().nullable(),

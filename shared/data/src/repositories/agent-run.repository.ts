@@ -111,17 +111,21 @@ export class AgentRunRepository {
       .first<RunViewRow | undefined>(...RUN_VIEW_COLUMNS);
   }
 
-  /** Runs created in [from, to): counts by agent and status, completed durations, spend (exact text). */
+  /**
+   * Runs created in [from, to): counts by agent and status, each agent's spend over all its statuses
+   * (`agent_cost`, exact text, summed in SQL so no decimal place is lost), completed durations, spend.
+   */
   async stats(workspaceId: string, from: string, to: string) {
     const scope = (qb: Knex.QueryBuilder) =>
       qb.where('workspace_id', workspaceId).where('created_at', '>=', from).where('created_at', '<', to);
     const [groups, [totals]] = await Promise.all([
       scope(this.db('agent_runs'))
         .groupBy('agent_key', 'status')
-        .select<Array<{ agent_key: string; status: RunStatus; n: number }>>(
+        .select<Array<{ agent_key: string; status: RunStatus; n: number; agent_cost: string }>>(
           'agent_key',
           'status',
           this.db.raw('count(*)::int AS n'),
+          this.db.raw('(sum(sum(cost_usd)) OVER (PARTITION BY agent_key))::text AS agent_cost'),
         ),
       scope(this.db('agent_runs')).select<
         Array<{ p50: number | null; p95: number | null; cost: string | null; avg: string | null }>
@@ -137,6 +141,31 @@ export class AgentRunRepository {
       ),
     ]);
     return { groups, totals };
+  }
+
+  /**
+   * The newest run, at any time, of each of the workspace's agents and of each of `keys` (agents that ran
+   * but have no agents row yet): one index probe per key on (workspace_id, agent_key, created_at).
+   */
+  async lastRuns(
+    workspaceId: string,
+    keys: readonly string[],
+  ): Promise<
+    Array<{ agent_key: string; id: string | null; status: RunStatus | null; created_at: Date | null }>
+  > {
+    const { rows } = await this.db.raw(
+      `SELECT k.agent_key, r.id, r.status, r.created_at
+         FROM (SELECT key AS agent_key FROM agents WHERE workspace_id = ?
+               UNION SELECT unnest(?::text[])) AS k
+         LEFT JOIN LATERAL (
+           SELECT id, status, created_at FROM agent_runs
+            WHERE workspace_id = ? AND agent_key = k.agent_key
+            ORDER BY created_at DESC, id DESC
+            LIMIT 1
+         ) AS r ON true`,
+      [workspaceId, [...keys], workspaceId],
+    );
+    return rows;
   }
 
   /** For open streams: each run's status and newest event id, one query for all of them. */
