@@ -20,8 +20,9 @@ beforeAll(() => {
 });
 
 async function snapshot(workspaceId: string) {
-  const [members, budget, agents, audit, outbox, costs, usage, runs, runEvents, guardrails] =
+  const [workspace, members, budget, agents, audit, outbox, costs, usage, runs, runEvents, guardrails] =
     await Promise.all([
+      stack.db('workspaces').where({ id: workspaceId }).select('name', 'updated_at'),
       stack
         .db('workspace_members')
         .where({ workspace_id: workspaceId })
@@ -41,7 +42,7 @@ async function snapshot(workspaceId: string) {
       stack.db('agent_run_events').where({ workspace_id: workspaceId }).count('* as n'),
       stack.db('workspace_guardrails').where({ workspace_id: workspaceId }).select('rules', 'updated_at'),
     ]);
-  return { members, budget, agents, audit, outbox, costs, usage, runs, runEvents, guardrails };
+  return { workspace, members, budget, agents, audit, outbox, costs, usage, runs, runEvents, guardrails };
 }
 
 it("never lets a user of one workspace see or change another's data", async () => {
@@ -94,6 +95,11 @@ it("never lets a user of one workspace see or change another's data", async () =
     ['get B by path', () => a.get(`/v1/workspaces/${wsB.id}`)],
     ['get A by path, B by header', () => a.get(`/v1/workspaces/${wsA.id}`, hB)],
     ['get A by path, B by query', () => a.get(`/v1/workspaces/${wsA.id}?workspace_id=${wsB.id}`)],
+    ['rename B', () => a.call('PATCH', `/v1/workspaces/${wsB.id}`, { body: { name: 'taken' } })],
+    [
+      'rename A with B in the header',
+      () => a.call('PATCH', `/v1/workspaces/${wsA.id}`, { ...hB, body: { name: 'taken' } }),
+    ],
     ['agents by header', () => a.get('/v1/agents', hB)],
     ['agents by query', () => a.get(`/v1/agents?workspace_id=${wsB.id}`)],
     ['members of B', () => a.get(m(wsB.id))],

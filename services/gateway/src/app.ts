@@ -37,6 +37,9 @@ import { AgentListCache } from './agents/agent-list.cache';
 import { AuditLogQueryService } from './audit/audit-log-query.service';
 import { requireAuth } from './auth/auth.middleware';
 import { JwtVerifier } from './auth/jwt-verifier';
+import { ConsoleConfigService } from './console/console-config.service';
+import { consoleStatic } from './console/console-static.middleware';
+import { DevSessionService } from './console/dev-session.service';
 import { CostSummaryService } from './costs/cost-summary.service';
 import { BudgetService } from './budgets/budget.service';
 import { edgeMiddlewares } from './edge/edge.middleware';
@@ -82,6 +85,11 @@ export interface AppDeps {
   adminLogin?: { maxFailures?: number; windowMs?: number };
   /** How memory search runs on this database: detectMemorySearchPath(db) after the migrations. */
   memoryPath: MemorySearchPath;
+  /**
+   * The console's Vite build (web/dist), served at `/` when its index.html exists; main.ts passes the
+   * repository's. Omitted: no console, and `/` says how to build one.
+   */
+  consoleDir?: string;
 }
 
 export const BODY_LIMIT = '1mb';
@@ -143,6 +151,12 @@ export function createApp(deps: AppDeps): Express {
       ledger: budgetLedger,
       trail: new DispatchTrailService({ db, bus, audit }),
     });
+  const devSessions = new DevSessionService({
+    environment: settings.environment,
+    secret: settings.supabaseJwtSecret,
+    audience: settings.jwtAudience,
+    supabaseUrl: settings.supabaseUrl,
+  });
   const services: GatewayServices = {
     health: new HealthService({
       service: 'gateway',
@@ -161,6 +175,7 @@ export function createApp(deps: AppDeps): Express {
     workspaces: new WorkspaceService({
       db,
       bus,
+      audit,
       memberships,
       maxOwnedPerUser: settings.maxWorkspacesPerUser,
     }),
@@ -211,6 +226,15 @@ export function createApp(deps: AppDeps): Express {
       audit,
       path: deps.memoryPath,
     }),
+    devSessions,
+    consoleConfig: new ConsoleConfigService({
+      environment: settings.environment,
+      supabaseUrl: settings.supabaseUrl,
+      supabaseAnonKey: settings.supabaseAnonKey,
+      llm: settings.llm,
+      router,
+      devSessions,
+    }),
   };
   // Which router an endpoint joins follows from its role; the platform-admin ones are mounted below.
   const withRole = (...roles: EndpointRole[]) => APP_ENDPOINTS.filter((e) => roles.includes(e.role));
@@ -235,6 +259,8 @@ export function createApp(deps: AppDeps): Express {
   mountBullBoard(app, { settings, bus, verifier, loginThrottle, logger });
   const failedEvents = new FailedEventsService({ bus, db, audit, logger });
   app.use(DEAD_LETTERS_PATH, deadLettersRouter({ settings, verifier, loginThrottle, logger, failedEvents }));
+  // Last before the 404: every API path above wins, and the console never answers under them.
+  app.use(consoleStatic({ dir: deps.consoleDir, supabaseUrl: settings.supabaseUrl }));
 
   app.use(notFoundMiddleware());
   app.use(errorMiddleware(logger));

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
+import path from 'node:path';
 import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
 import { OutboxRelay } from '@raptorflow/events/bus/outbox-relay';
 import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
     logger,
     router,
     memoryPath,
+    // Three levels up from src/ (tsx) and from dist/ (the bundle) alike: the repository root, /app in the image.
+    consoleDir: path.resolve(__dirname, '../../../web/dist'),
   });
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');

@@ -8,10 +8,14 @@ import { auditEndpoints } from '../audit/audit-logs.routes';
 import type { AuditRoutesDeps } from '../audit/audit-logs.routes';
 import { budgetEndpoints } from '../budgets/budget.routes';
 import type { BudgetRoutesDeps } from '../budgets/budget.routes';
+import { consoleEndpoints } from '../console/console.routes';
+import type { ConsoleRoutesDeps } from '../console/console.routes';
 import { costEndpoints } from '../costs/costs.routes';
 import type { CostRoutesDeps } from '../costs/costs.routes';
 import { eventEndpoints } from '../events/events.routes';
 import type { EventRoutesDeps } from '../events/events.routes';
+import { flowEndpoints } from '../flows/flows.routes';
+import type { FlowRoutesDeps } from '../flows/flows.routes';
 import { guardrailEndpoints } from '../guardrails/guardrails.routes';
 import type { GuardrailRoutesDeps } from '../guardrails/guardrails.routes';
 import { healthEndpoints } from '../health/health.routes';
@@ -44,7 +48,9 @@ export type GatewayServices = HealthRoutesDeps &
   EventRoutesDeps &
   DispatchRoutesDeps &
   CostRoutesDeps &
-  MemoryRoutesDeps;
+  MemoryRoutesDeps &
+  ConsoleRoutesDeps &
+  FlowRoutesDeps;
 
 /**
  * The endpoints app.ts mounts from GatewayServices, in matching order (within a router Express tries routes in
@@ -54,11 +60,13 @@ export const APP_ENDPOINTS: readonly AnyEndpoint<GatewayServices>[] = [
   ...healthEndpoints,
   ...docsEndpoints,
   ...metricsEndpoints,
+  ...consoleEndpoints,
   ...memberEndpoints,
   ...budgetEndpoints,
   ...guardrailEndpoints,
   ...workspaceEndpoints,
   ...agentEndpoints,
+  ...flowEndpoints,
   ...agentRunEndpoints,
   ...auditEndpoints,
   ...eventEndpoints,

@@ -73,6 +73,11 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/** What an unknown route answers; routes that must not reveal themselves (the dev session) answer it too. */
+export function routeNotFound(req: { method: string; path: string }): NotFoundError {
+  return new NotFoundError(`No route for ${req.method} ${req.path}`);
+}
+
 export function notFoundMiddleware(): RequestHandler {
-  return (req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`));
+  return (req, _res, next) => next(routeNotFound(req));
 }

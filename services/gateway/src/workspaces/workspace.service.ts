@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { ConflictError } from '@raptorflow/core/errors/app-error';
+import { ConflictError, NotFoundError } from '@raptorflow/core/errors/app-error';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
 import { keysetPage } from '@raptorflow/core/validation/pagination';
 import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination';
@@ -18,6 +19,8 @@ export interface WorkspaceView {
 export interface WorkspaceServiceOptions {
   db: Knex;
   bus: RaptorBus;
+  /** Renames are audited with their before and after. */
+  audit: AuditLogService;
   memberships?: MembershipService;
   /** MAX_WORKSPACES_PER_USER: workspaces one user may own; each brings its own monthly budget. */
   maxOwnedPerUser?: number;
@@ -29,6 +32,7 @@ export class WorkspaceService {
   private readonly db: Knex;
   private readonly workspaces: WorkspaceRepository;
   private readonly bus: RaptorBus;
+  private readonly audit: AuditLogService;
   private readonly memberships: MembershipService | undefined;
   private readonly maxOwned: number;
 
@@ -36,6 +40,7 @@ export class WorkspaceService {
     this.db = opts.db;
     this.workspaces = new WorkspaceRepository(this.db);
     this.bus = opts.bus;
+    this.audit = opts.audit;
     this.memberships = opts.memberships;
     this.maxOwned = opts.maxOwnedPerUser ?? DEFAULT_MAX_WORKSPACES_PER_USER;
   }
@@ -73,6 +78,30 @@ export class WorkspaceService {
     // One row more than the page tells keysetPage whether there is a next page.
     const rows = await this.workspaces.listForUser(userId, limit + 1, after);
     return keysetPage(rows, limit, toView, (r) => ({ t: r.created_at.toISOString(), id: r.id }));
+  }
+
+  /**
+   * A new name (admins and owners; the guard checked the role). The row is locked while the before is read
+   * and the audit row written, so two renames at once are audited in the order they happened.
+   */
+  async rename(workspaceId: string, role: WorkspaceRole, name: string): Promise<WorkspaceView> {
+    return this.db.transaction(async (trx) => {
+      const before = await this.workspaces.findForUpdate(trx, workspaceId);
+      if (!before) throw new NotFoundError('Workspace not found');
+      const after = await this.workspaces.rename(trx, workspaceId, name);
+      await this.audit.record(
+        {
+          action: 'workspace.updated',
+          workspaceId,
+          resourceType: 'workspace',
+          resourceId: workspaceId,
+          input: { before: { name: before.name }, after: { name: after.name } },
+          output: { name: after.name },
+        },
+        trx,
+      );
+      return toView({ ...after, role });
+    });
   }
 
   async getForMember(workspaceId: string, role: WorkspaceRole): Promise<WorkspaceView | undefined> {

@@ -3,7 +3,12 @@ import { listQuerySchema, toPage } from '@raptorflow/core/validation/pagination'
 import type { CursorCodec } from '@raptorflow/core/validation/pagination';
 import { endpointFactory } from '../http/endpoint';
 import { list } from '../openapi/openapi.helpers';
-import { createWorkspaceBody, workspaceIdParams, workspaceSchema } from './workspace.schemas';
+import {
+  createWorkspaceBody,
+  updateWorkspaceBody,
+  workspaceIdParams,
+  workspaceSchema,
+} from './workspace.schemas';
 import type { WorkspaceService } from './workspace.service';
 
 export interface WorkspaceRoutesDeps {
@@ -64,6 +69,20 @@ export const workspaceEndpoints = [
       const ws = await workspaces.getForMember(req.workspace!.id, req.workspace!.role);
       if (!ws) throw new NotFoundError('Workspace not found');
       res.json(ws);
+    },
+  }),
+  define({
+    method: 'patch',
+    path: '/v1/workspaces/:workspace_id',
+    role: 'admin',
+    tags: ['workspaces'],
+    summary: 'Rename a workspace (admins and owners); audited with the name before and after',
+    params: workspaceIdParams,
+    body: updateWorkspaceBody,
+    bodyExample: { name: 'Acme Europe' },
+    responses: { 200: { schema: Workspace, description: "The workspace, with the caller's role" } },
+    handler: async ({ req, res, body }, { workspaces }) => {
+      res.json(await workspaces.rename(req.workspace!.id, req.workspace!.role, body.name));
     },
   }),
 ];

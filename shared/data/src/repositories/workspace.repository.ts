@@ -44,6 +44,30 @@ export class WorkspaceRepository {
       .first<Pick<WorkspaceRow, 'id' | 'name' | 'created_at'> | undefined>('id', 'name', 'created_at');
   }
 
+  /** The workspace, locked FOR UPDATE until the transaction ends: a rename reads its `before` under it. */
+  async findForUpdate(
+    trx: Knex.Transaction,
+    id: string,
+  ): Promise<Pick<WorkspaceRow, 'id' | 'name' | 'created_at'> | undefined> {
+    return trx('workspaces')
+      .where({ id })
+      .forUpdate()
+      .first<Pick<WorkspaceRow, 'id' | 'name' | 'created_at'> | undefined>('id', 'name', 'created_at');
+  }
+
+  async rename(
+    trx: Knex.Transaction,
+    id: string,
+    name: string,
+  ): Promise<Pick<WorkspaceRow, 'id' | 'name' | 'created_at'>> {
+    const [ws] = await trx('workspaces')
+      .where({ id })
+      .update({ name, updated_at: trx.fn.now() })
+      .returning<Array<Pick<WorkspaceRow, 'id' | 'name' | 'created_at'>>>(['id', 'name', 'created_at']);
+    if (!ws) throw new Error('workspace rename matched no row');
+    return ws;
+  }
+
   /** Locks the workspace row: FOR UPDATE serialises membership changes, FOR SHARE only keeps it alive. */
   async lock(trx: Knex.Transaction, id: string, mode: 'update' | 'share'): Promise<boolean> {
     const q = trx('workspaces').where({ id }).first('id');
