@@ -16,15 +16,18 @@ COPY services/gateway/package.json services/gateway/
 COPY services/seeder/package.json services/seeder/
 COPY services/agent-runner/package.json services/agent-runner/
 COPY services/cost-ledger/package.json services/cost-ledger/
+COPY web/package.json web/
 RUN npm ci --no-audit --no-fund
 
-# --- build: bundle each service (third-party packages stay external and load from node_modules).
+# --- build: bundle each service (third-party packages stay external and load from node_modules) and build the
+# console (Vite → web/dist, which the gateway serves at `/`).
 FROM deps AS build
 COPY . .
 RUN npm run build
 
-# --- runtime. node_modules is kept whole (no `npm prune --omit=dev`): the TypeScript ops scripts in scripts/
-# run through tsx inside the container. Only the build tooling's caches stay behind in the earlier stages.
+# --- runtime: everything the build stage made, web/dist (the console) included. node_modules is kept whole
+# (no `npm prune --omit=dev`): the TypeScript ops scripts in scripts/ run through tsx inside the container.
+# Only the build tooling's caches stay behind in the earlier stages.
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     NODE_OPTIONS=--enable-source-maps

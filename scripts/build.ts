@@ -1,5 +1,6 @@
 // npm run build [-- --bench] — bundles each service's src/main.ts into services/<name>/dist/main.js (and the
-// migrate script into dist/scripts/migrate.js) so that `node services/<name>/dist/main.js` runs without tsx.
+// migrate script into dist/scripts/migrate.js) so that `node services/<name>/dist/main.js` runs without tsx,
+// then builds the console (`npm run build:web` → web/dist, which the gateway serves at `/`).
 // `--bench` also bundles the benchmark's gateway server; without it the build needs nothing from bench/, which
 // .dockerignore keeps out of the image.
 // Our own code (services, the @raptorflow/* packages under shared/, migrations included) is bundled; every third-party npm package declared
@@ -9,6 +10,7 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { BuildOptions, Plugin } from 'esbuild';
+import { buildConsole, consoleSourcesPresent } from './lib/console-build';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -83,7 +85,8 @@ interface Target {
 }
 
 const targets: Target[] = [];
-for (const dir of workspaceDirs) {
+// Services only: web/ (the console) is a workspace too, built by Vite below, never bundled by esbuild.
+for (const dir of workspaceDirs.filter((d) => path.relative(ROOT, d).startsWith(`services${path.sep}`))) {
   const entry = path.join(dir, 'src', 'main.ts');
   if (!fs.existsSync(entry)) continue;
   targets.push({ label: path.relative(ROOT, dir), entry, outfile: path.join(dir, 'dist', 'main.js') });
@@ -151,6 +154,21 @@ async function main(): Promise<void> {
     );
   }
   console.log(`built ${results.length} bundles in ${Math.round(performance.now() - started)} ms`);
+  await buildTheConsole();
+}
+
+/** The console ships with the gateway (the image serves web/dist): a failed console build fails the build. */
+async function buildTheConsole(): Promise<void> {
+  if (!consoleSourcesPresent()) {
+    console.log(
+      'console: web/index.html not found, so there is no console to build (the gateway runs without it)',
+    );
+    return;
+  }
+  console.log('console: npm run build:web');
+  const result = await buildConsole((line) => console.log(`  ${line}`)).done;
+  if (!result.ok) throw new Error(`the console build (npm run build:web) failed: ${result.reason}`);
+  console.log(`console: built web/dist in ${result.ms} ms`);
 }
 
 main().catch((err: unknown) => {

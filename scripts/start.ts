@@ -5,7 +5,8 @@ import { createDatabase } from '@raptorflow/core/db/database';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { migrateLatest } from '@raptorflow/data/migrate';
 import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
-import { mintDevToken } from './lib/dev-token';
+import { mintDevToken } from '@raptorflow/core/auth/dev-token';
+import { buildConsole, consoleBuilt, consoleSourcesPresent } from './lib/console-build';
 import { ROOT, ensurePostgres, ensureRedis, freePort } from './lib/local-stack';
 import type { Dependency } from './lib/local-stack';
 import { SERVICES, spawnService, waitForExit, waitForHttp } from './lib/service-process';
@@ -16,14 +17,55 @@ const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
 const deps: Dependency[] = [];
 const children = new Map<ServiceName, ReturnType<typeof spawnService>>();
 let stopping = false;
+let consoleBuild: ReturnType<typeof buildConsole> | undefined;
+
+/**
+ * The console is web/dist, served by the gateway at `/`. Built here when it is missing, alongside the rest of
+ * start-up (the gateway looks for it on every request, so it appears once the build ends). A failed build
+ * is reported and nothing else stops: the API does not need it.
+ */
+function ensureConsole(): () => string {
+  if (consoleBuilt()) return () => '';
+  if (!consoleSourcesPresent()) {
+    say('console: web/index.html not found, nothing to build; the API runs without it');
+    return () => '   (not built: no web/ sources)';
+  }
+  say('console: web/dist is missing, building it (npm run build:web) while the services start…');
+  let state = '   (building: reload when "[start] console built" appears)';
+  const build = buildConsole((line) => process.stdout.write(`[console] ${line}\n`));
+  consoleBuild = build;
+  void build.done.then((result) => {
+    if (stopping) return;
+    if (result.ok) {
+      state = '';
+      say(`console built in ${(result.ms / 1000).toFixed(1)} s (web/dist): reload the console page`);
+      return;
+    }
+    state = '   (not built: the build failed, see above)';
+    say(
+      [
+        `console build failed (${result.reason}); everything else runs without it. Its last lines:`,
+        // npm's own "lifecycle script failed" lines say nothing the exit code does not.
+        ...result.tail
+          .filter((l) => l.trim() && !/^npm (error|ERR!|warn)/.test(l))
+          .slice(-8)
+          .map((l) => `    ${l}`),
+        '  Fix web/ and run `npm run build:web`: the gateway serves web/dist as soon as it exists.',
+      ].join('\n'),
+    );
+  });
+  return () => state;
+}
 
 /** Services first (they drain their jobs), then Redis and PostgreSQL, which were started detached for this. */
 async function stopAll(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // An unfinished console build is not wanted any more; it must not outlive npm start either.
+  consoleBuild?.stop();
   if (children.size) say('stopping services…');
   for (const c of children.values()) if (c.exitCode === null) c.kill('SIGTERM');
-  await Promise.all([...children.values()].map((c) => waitForExit(c, 30_000)));
+  await Promise.all([...[...children.values()].map((c) => waitForExit(c, 30_000)), consoleBuild?.done]);
   for (const d of deps.reverse()) await d.stop().catch(() => undefined);
   say('stopped');
   process.exit(code);
@@ -33,6 +75,7 @@ async function main(): Promise<void> {
   const dataDir = path.join(ROOT, '.data');
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  const consoleState = ensureConsole();
 
   const pg = await ensurePostgres(process.env, dataDir);
   deps.push(pg);
@@ -93,6 +136,7 @@ async function main(): Promise<void> {
       `  API:            ${api}   (health: ${api}/health)`,
       `  Bull Board:     ${api}/admin/queues   (user ${settings.bullBoard.username}, password ${settings.bullBoard.password})`,
       `  API docs:       ${api}/docs   (OpenAPI: ${api}/openapi.json)`,
+      `  Console:        ${api}/${consoleState()}`,
       `  Dev user:       ${userId}`,
       `  Dev JWT (12h):  ${token}`,
       '',

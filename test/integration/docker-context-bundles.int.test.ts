@@ -163,6 +163,9 @@ describe('bundles built from the Docker build context', () => {
         );
     }
     expect(fs.existsSync(path.join(ctx, 'dist', 'bench'))).toBe(false);
+    // The build stage builds the console too (web/dist ships in the image), when the context has its sources.
+    const withConsole = fs.existsSync(path.join(ctx, 'web', 'index.html'));
+    if (withConsole) expect(fs.existsSync(path.join(ctx, 'web', 'dist', 'index.html'))).toBe(true);
 
     const env = serviceEnv({ DATABASE_URL: databaseUrl(), NODE_ENV: 'production' });
     const migrate = run('migrate', 'dist/scripts/migrate.js', env);
@@ -208,6 +211,12 @@ describe('bundles built from the Docker build context', () => {
         name,
         { search_path: 'exact' },
       ]);
+
+    // The bundled gateway finds the console where the image has it (web/dist beside services/).
+    const page = await fetch(`${urls.gateway}/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(withConsole ? 200 : 404);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    if (withConsole) expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
 
     // SIGTERM, as `docker compose stop` sends it: every bundle drains and exits 0.
     const running = children.filter(({ name }) => name !== 'migrate');
