@@ -18,12 +18,9 @@ const aliasSchema = z.object({
 export const consoleConfigSchema = z.object({
   environment: z.enum(['development', 'test', 'production']),
   auth: z.object({
-    supabase: z
-      .object({ url: z.url(), anon_key: z.string() })
-      .nullable()
-      .meta({
-        description: 'Supabase Auth for sign-in (the anon key is public by design); null when not set',
-      }),
+    supabase: z.object({ url: z.url(), anon_key: z.string() }).nullable().meta({
+      description: 'Supabase Auth for sign-in (the anon key is public by design); null when not set',
+    }),
     dev_login: z.boolean().meta({
       description: 'Whether `POST /v1/dev/session` answers this client (development, a direct local request)',
     }),

@@ -13,11 +13,9 @@ const Flow = z
     name: z.enum(FLOW_NAMES as [FlowName, ...FlowName[]]),
     description: z.string(),
     agents: z.array(z.string()).meta({ description: 'The Lords whose default flow this is' }),
-    input_schema: z
-      .record(z.string(), z.unknown())
-      .meta({
-        description: "JSON Schema (2020-12) of the run's `input`, with a title and description per field",
-      }),
+    input_schema: z.record(z.string(), z.unknown()).meta({
+      description: "JSON Schema (2020-12) of the run's `input`, with a title and description per field",
+    }),
   })
   .meta({ id: 'Flow' });
 const define = endpointFactory<FlowRoutesDeps>();
