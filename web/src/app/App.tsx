@@ -7,7 +7,7 @@ import { isApiError } from '../api/errors';
 import type { ConsoleConfig } from '../api/types';
 import { ErrorState, Loading } from '../components/States';
 import { routes } from './routes';
-import { SessionProvider } from './session';
+import { CONFIG_KEY, SessionProvider } from './session';
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -27,7 +27,7 @@ export function createQueryClient(): QueryClient {
 function ConfigGate({ children }: { children: (config: ConsoleConfig) => React.ReactNode }) {
   const api = useMemo(() => createApiClient({ getToken: () => null }), []);
   const config = useQuery({
-    queryKey: ['console-config'],
+    queryKey: CONFIG_KEY,
     queryFn: () => unwrap(api.GET('/v1/console/config')),
     staleTime: Infinity,
   });

@@ -155,6 +155,8 @@ export const routes: RouteObject[] = [
     path: '/',
     element: <Shell />,
     errorElement: <RouteError />,
+    // Shown while the first page's chunk loads.
+    hydrateFallbackElement: <Loading label="Starting the console…" />,
     children: [
       { index: true, element: <Home /> },
       {

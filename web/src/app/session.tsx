@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { createApiClient, unwrap } from '../api/client';
@@ -18,6 +19,8 @@ export type AuthStatus = 'loading' | 'signed-out' | 'signed-in';
 
 export interface SessionContextValue {
   api: Api;
+  /** The fetch the API client uses, for what openapi-fetch does not read (the run event stream). */
+  fetch: (input: string, init?: RequestInit) => Promise<Response>;
   config: ConsoleConfig;
   status: AuthStatus;
   session: Session | null;
@@ -27,6 +30,9 @@ export interface SessionContextValue {
   sendMagicLink(email: string): Promise<void>;
   signOut(): Promise<void>;
 }
+
+/** The console config's query key: it is about the gateway, not the person, so it outlives sign-outs. */
+export const CONFIG_KEY = ['console-config'] as const;
 
 const SessionContext = createContext<SessionContextValue | null>(null);
 
@@ -68,13 +74,22 @@ export function SessionProvider({ config, children, fetch, initialSession }: Ses
   );
   const [notice, setNotice] = useState<string | null>(null);
   const tokenRef = useRef<string | null>(session?.token ?? null);
+  const sessionRef = useRef<Session | null>(session);
   const supabaseRef = useRef<SupabaseAuth | null>(null);
+  const queryClient = useQueryClient();
 
-  const apply = useCallback((next: Session | null) => {
-    tokenRef.current = next?.token ?? null;
-    setSession(next);
-    setStatus(next ? 'signed-in' : 'signed-out');
-  }, []);
+  const apply = useCallback(
+    (next: Session | null) => {
+      // Another person (or nobody) from now on: nothing cached for the last one may show.
+      if ((next?.userId ?? null) !== (sessionRef.current?.userId ?? null))
+        queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== CONFIG_KEY[0] });
+      sessionRef.current = next;
+      tokenRef.current = next?.token ?? null;
+      setSession(next);
+      setStatus(next ? 'signed-in' : 'signed-out');
+    },
+    [queryClient],
+  );
 
   const signOut = useCallback(async () => {
     clearDevSession();
@@ -138,9 +153,24 @@ export function SessionProvider({ config, children, fetch, initialSession }: Ses
     await supabase.sendMagicLink(email, window.location.origin + window.location.pathname);
   }, []);
 
+  const rawFetch = useCallback(
+    (input: string, init?: RequestInit) =>
+      fetch ? fetch(new Request(new URL(input, window.location.href), init)) : globalThis.fetch(input, init),
+    [fetch],
+  );
   const value = useMemo<SessionContextValue>(
-    () => ({ api, config, status, session, notice, signInAsDevUser, sendMagicLink, signOut }),
-    [api, config, status, session, notice, signInAsDevUser, sendMagicLink, signOut],
+    () => ({
+      api,
+      fetch: rawFetch,
+      config,
+      status,
+      session,
+      notice,
+      signInAsDevUser,
+      sendMagicLink,
+      signOut,
+    }),
+    [api, rawFetch, config, status, session, notice, signInAsDevUser, sendMagicLink, signOut],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

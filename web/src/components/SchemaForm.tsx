@@ -46,8 +46,8 @@ export function SchemaForm({
   function focusFirst(names: string[]) {
     const first = fields.find((f) => names.includes(f.name));
     if (!first) return;
-    const el = formRef.current?.querySelector<HTMLElement>(`[name="${CSS.escape(first.name)}"]`);
-    el?.focus();
+    const el = formRef.current?.elements.namedItem(first.name);
+    if (el instanceof HTMLElement) el.focus();
   }
 
   function submit(e: FormEvent) {

@@ -52,7 +52,7 @@ export function BudgetPage() {
             {role === 'owner' ? (
               <BudgetForm current={b} />
             ) : (
-              <p className="notice">Only owners can change the budget.</p>
+              <p className="notice">Only owners can change the budget</p>
             )}
           </section>
         )}

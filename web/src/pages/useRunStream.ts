@@ -50,7 +50,7 @@ export function useRunStream(opts: {
   /** The stream stopped (the run ended, nothing was left, or an error): time to read the run again. */
   onEnd?: () => void;
 }) {
-  const { session } = useSession();
+  const { session, fetch: sessionFetch } = useSession();
   const tokenRef = useRef(session?.token ?? null);
   tokenRef.current = session?.token ?? null;
   const onEventRef = useRef(opts.onEvent);
@@ -79,6 +79,7 @@ export function useRunStream(opts: {
         'X-Workspace-Id': workspaceId,
       }),
       lastEventId: lastIdRef.current,
+      fetch: sessionFetch as typeof fetch,
       signal: ac.signal,
       isTerminal: isTerminalMessage,
       onStateChange: setConnection,
@@ -96,7 +97,7 @@ export function useRunStream(opts: {
       onEndRef.current?.();
     });
     return () => ac.abort();
-  }, [enabled, runId, workspaceId]);
+  }, [enabled, runId, workspaceId, sessionFetch]);
 
   return { events, connection, error };
 }
