@@ -3,4509 +3,4531 @@
  * buildOpenApiDocument() with openapi-typescript: do not edit; regenerate when the gateway's endpoints change.
  */
 export interface paths {
-    "/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Redis, database, model aliases and configuration */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description `ok`, or `degraded` (an offline stand-in or a retired model) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HealthReport"];
-                    };
-                };
-                /** @description `down`: Redis or the database is unreachable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HealthReport"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+  '/health': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/health/ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** Redis, database, model aliases and configuration */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description `ok`, or `degraded` (an offline stand-in or a retired model) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['HealthReport'];
+          };
         };
-        /** Readiness: the same report as /health */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description `ok`, or `degraded` (an offline stand-in or a retired model) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HealthReport"];
-                    };
-                };
-                /** @description `down`: Redis or the database is unreachable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HealthReport"];
-                    };
-                };
-            };
+        /** @description `down`: Redis or the database is unreachable */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['HealthReport'];
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/health/live": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Liveness: the process answers */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Always `ok` */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            status: "ok";
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/health/ready': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** Readiness: the same report as /health */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description `ok`, or `degraded` (an offline stand-in or a retired model) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['HealthReport'];
+          };
         };
-        /** This document */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OpenAPI 3.1, generated */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            openapi: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
+        /** @description `down`: Redis or the database is unreachable */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['HealthReport'];
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/docs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Swagger UI over /openapi.json (served from node_modules, works offline) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/health/live': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/docs/init.js": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The docs page's start-up script */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
+    /** Liveness: the process answers */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Always `ok` */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'ok';
             };
-            requestBody?: never;
-            responses: {
-                /** @description The script */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/javascript": string;
-                    };
-                };
-            };
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Prometheus metrics
-         * @description This port faces clients: in production it answers only with `Authorization: Bearer <METRICS_TOKEN>` (401 without it, 404 when no token is set).
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The Prometheus text format */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/plain": string;
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/openapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/dev/session": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Development sign-in: a token for the fixed development user (development, local clients only)
-         * @description Exists only with ENVIRONMENT=development and only for a client on the same machine talking to the gateway directly (no X-Forwarded-For or Forwarded header, a local Host and Origin); for anyone else it answers 404 exactly as an unknown route does.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
+    /** This document */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OpenAPI 3.1, generated */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              openapi: string;
+            } & {
+              [key: string]: unknown;
             };
-            requestBody?: never;
-            responses: {
-                /** @description A development token */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DevSession"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
+          };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/v1/console/config": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** How the console signs in and whether models are real or the offline stand-in */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The configuration */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ConsoleConfig"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/docs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/workspaces/{workspace_id}/members": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** Swagger UI over /openapi.json (served from node_modules, works offline) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/html': string;
+          };
         };
-        /** Members (admin+) */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Member"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Add a member (admin+; only an owner grants owner) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "user_id": "6f1c2a9e-1d4b-4e0a-9d1c-0f6a3b2c1d4e",
-                     *       "role": "member"
-                     *     }
-                     */
-                    "application/json": {
-                        /** Format: uuid */
-                        user_id: string;
-                        /**
-                         * @default member
-                         * @enum {string}
-                         */
-                        role?: "owner" | "admin" | "member";
-                    };
-                };
-            };
-            responses: {
-                /** @description Added */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Member"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/v1/workspaces/{workspace_id}/members/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove a member (admin+; owner to remove an owner; never the last owner) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Removed */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        /** Change a member's role (admin+; owner to grant/revoke owner; never the last owner) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "role": "admin"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        role: "owner" | "admin" | "member";
-                    };
-                };
-            };
-            responses: {
-                /** @description Updated */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Member"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/docs/init.js': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/workspaces/{workspace_id}/budget": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** The docs page's start-up script */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The script */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/javascript': string;
+          };
         };
-        /** The monthly budget (members) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The budget */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Budget"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        /** Set the monthly budget (owner) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "monthly_budget_usd": 120
-                     *     }
-                     */
-                    "application/json": {
-                        monthly_budget_usd: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description The new budget */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Budget"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/v1/workspaces/{workspace_id}/guardrails": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The workspace's guardrails, checked by Arbiter's guardian flow (members) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The rules; empty lists until set */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Guardrails"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        /** Replace the guardrails (admin+); audited with before and after */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "banned_phrases": [
-                     *         "guaranteed results"
-                     *       ],
-                     *       "banned_claims": [],
-                     *       "required_disclaimers": [
-                     *         "Results may vary."
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        /** @default [] */
-                        banned_phrases?: string[];
-                        /** @default [] */
-                        banned_claims?: string[];
-                        /** @default [] */
-                        required_disclaimers?: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description The new rules */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Guardrails"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/workspaces": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /**
+     * Prometheus metrics
+     * @description This port faces clients: in production it answers only with `Authorization: Bearer <METRICS_TOKEN>` (401 without it, 404 when no token is set).
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The Prometheus text format */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/plain': string;
+          };
         };
-        /** The caller's workspaces with their role */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Workspace"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
         };
-        put?: never;
-        /** Create a workspace; the caller becomes its owner */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "name": "Acme"
-                     *     }
-                     */
-                    "application/json": {
-                        name: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Created; `workspace.created` is published in the same transaction */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Workspace"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/v1/workspaces/{workspace_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One workspace (members) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The workspace */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Workspace"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Rename a workspace (admins and owners); audited with the name before and after */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspace_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "name": "Acme Europe"
-                     *     }
-                     */
-                    "application/json": {
-                        name: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description The workspace, with the caller's role */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Workspace"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/dev/session': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/agents": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    get?: never;
+    put?: never;
+    /**
+     * Development sign-in: a token for the fixed development user (development, local clients only)
+     * @description Exists only with ENVIRONMENT=development and only for a client on the same machine talking to the gateway directly (no X-Forwarded-For or Forwarded header, a local Host and Origin); for anyone else it answers 404 exactly as an unknown route does.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A development token */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['DevSession'];
+          };
         };
-        /** The workspace's Council of Lords */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description All seven Lords */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Agent"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/v1/flows": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The Lords' flows: what each does, who runs it, and the JSON Schema of its input */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every flow (a single page) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["Flow"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/console/config': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/agent-runs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** How the console signs in and whether models are real or the offline stand-in */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The configuration */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['ConsoleConfig'];
+          };
         };
-        /** Run history, newest first (members) */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    status?: "queued" | "running" | "completed" | "failed" | "cancelled";
-                    /** @description An agent key, e.g. cognition */
-                    agent?: string;
-                    /** @description created_at ≥ from */
-                    from?: string;
-                    /** @description created_at < to */
-                    to?: string;
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["AgentRun"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Ask an agent of the Council to run its default flow (members); the run's input is the flow's */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "agent": "cognition",
-                     *       "input": {
-                     *         "topic": "Oat milk in Nordic cafés",
-                     *         "depth": "quick"
-                     *       },
-                     *       "model": "fast"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @example cognition */
-                        agent: string;
-                        /** @description Checked against the input schema of the agent's default flow (SPEC §9) */
-                        input: {
-                            topic: string;
-                            audience?: string;
-                            /**
-                             * @default standard
-                             * @enum {string}
-                             */
-                            depth?: "quick" | "standard" | "deep";
-                        } | {
-                            brief: string;
-                            channel: string;
-                            tone?: string;
-                        } | {
-                            objective: string;
-                            budget_usd?: number;
-                            /** @default 4 */
-                            horizon_weeks?: number;
-                        } | {
-                            content: string;
-                        };
-                        /** @description An alias (fast, standard, heavy) or a priced model id; default the agent's */
-                        model?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Queued; `Location` names the run and `agent.run.requested` is on the bus */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            status: "queued";
-                        };
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+      };
     };
-    "/v1/agent-runs/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Run statistics over [from, to) of created_at; default the last 30 days (members) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description created_at ≥ from; default 30 days before `to` */
-                    from?: string;
-                    /** @description created_at < to; default now */
-                    to?: string;
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Counts, durations of completed runs, spend */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AgentRunStats"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces/{workspace_id}/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
-    "/v1/agent-runs/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    /** Members (admin+) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
         };
-        /** One run with its steps and model calls (members; another workspace’s run is 404) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The run */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AgentRunDetail"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
+        header?: never;
+        path: {
+          workspace_id: string;
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Member'][];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
     };
-    "/v1/agent-runs/{id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
+    put?: never;
+    /** Add a member (admin+; only an owner grants owner) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
         };
-        get?: never;
-        put?: never;
-        /** Cancel a run (members): a queued one at once, a running one at its next step; 409 once ended */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description It was queued and is now cancelled */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AgentRun"];
-                    };
-                };
-                /** @description It is running: the runner is asked to stop (idempotent) */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            id: string;
-                            /** @enum {string} */
-                            status: "running";
-                            /** @enum {boolean} */
-                            cancel_requested: true;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/agent-runs/{id}/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The run's progress as Server-Sent Events (members)
-         * @description Server-Sent Events of the run until it ends. Each event is `id: <event id>` / `event: status|step.started|step.completed|step.failed` / `data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, completed, failed, cancelled). The stream closes after a terminal status; `: ping` comments arrive every 15 s. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to receive exactly the events missed. 204 when the run has ended and nothing is left to send after that id.
-         */
-        get: {
-            parameters: {
-                query?: {
-                    last_event_id?: string;
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                    /** @description The last event id received */
-                    "last-event-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event stream */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": string;
-                    };
-                };
-                /** @description The run has ended and nothing is left to send after that id */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/audit-logs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The audit trail, newest first (admin+) */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    action?: string;
-                    actor_id?: string;
-                    actor_type?: "user" | "agent" | "system" | "service";
-                    resource_type?: string;
-                    resource_id?: string;
-                    tool_name?: string;
-                    correlation_id?: string;
-                    from?: string;
-                    to?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["AuditLog"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Publish a test.* smoke event (admin+) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "event_type": "test.event",
-                     *       "payload": {
-                     *         "message": "hi"
-                     *       }
-                     *     }
-                     */
-                    "application/json": {
-                        event_type: string;
-                        /** @default {} */
-                        payload?: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Accepted onto the bus */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            event_id: string;
-                            event_type: string;
-                        };
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/model/dispatch": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** One model call through the ModelDispatcher, admitted against the workspace budget */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "model": "fast",
-                     *       "messages": [
-                     *         {
-                     *           "role": "user",
-                     *           "content": "Three taglines for a bakery"
-                     *         }
-                     *       ],
-                     *       "system": "You write short, warm copy.",
-                     *       "max_tokens": 64
-                     *     }
-                     */
-                    "application/json": {
-                        /**
-                         * @description An alias (`fast`, `standard`, `heavy`) or a priced model id
-                         * @example fast
-                         */
-                        model: string;
-                        messages: {
-                            /** @enum {string} */
-                            role: "user" | "assistant";
-                            content: string;
-                        }[];
-                        system?: string;
-                        /** @description Output cap; the worst case reserved against the budget. Default 1024 (or the model's cap) */
-                        max_tokens?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description The answer, its usage and its exact cost */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DispatchResult"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Every model of the chain failed (`model_unavailable`); details list the attempts */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The model did not answer in time (`model_timeout`) */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/costs/summary": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The workspace's month: budget, spent, reserved, remaining, by model */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description UTC calendar month; default the current one */
-                    month?: string;
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The month summary */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CostSummary"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/costs/daily": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Spend per UTC day and model (from the cost-ledger rollups) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description First UTC day (default: 30 days before `to`) */
-                    from?: string;
-                    /** @description Last UTC day, inclusive (default: today) */
-                    to?: string;
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Days in the range that had spend */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["DailyCosts"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/memory": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Memory items, newest first (members): valid now unless `as_of` or `history=true` */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    /** @description A Lord's key, or `shared` for the Council's items */
-                    agent?: ("architect" | "cognition" | "strategos" | "aesthete" | "seer" | "arbiter" | "herald") | "shared";
-                    /** @description fact | finding | brief | brand | decision | asset */
-                    kind?: "fact" | "finding" | "brief" | "brand" | "decision" | "asset";
-                    subject?: string;
-                    source_run_id?: string;
-                    /** @description Items valid at that instant; default now */
-                    as_of?: string;
-                    /** @description `true`: every version, superseded ones included (as_of is then ignored) */
-                    history?: "true" | "false";
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["MemoryItem"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        /**
-         * Remember one item, or `{items: […]}` (up to 100) embedded in one batch (members); audited
-         * @description Each item is embedded through the `embed` model alias (budget-admitted and cost-logged like any model call) and stored with its vector in one transaction: if the embedding model is down, nothing is stored (503). An item whose `subject` matches the current item of the same Lord (or of the Council) closes that one: its `valid_to` becomes this one's `valid_from`.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "kind": "brand",
-                     *       "subject": "voice",
-                     *       "content": "Warm, plain and a little playful."
-                     *     }
-                     */
-                    "application/json": {
-                        /**
-                         * @description A Lord's key (its own memory); omitted or null: shared by the whole Council
-                         * @enum {string|null}
-                         */
-                        agent?: "architect" | "cognition" | "strategos" | "aesthete" | "seer" | "arbiter" | "herald" | null;
-                        /**
-                         * @description fact | finding | brief | brand | decision | asset
-                         * @enum {string}
-                         */
-                        kind: "fact" | "finding" | "brief" | "brand" | "decision" | "asset";
-                        /** @description What the item is about; a new item on the same subject closes the current one */
-                        subject?: string;
-                        content: string;
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                        /**
-                         * Format: date-time
-                         * @description When it became true; default now
-                         */
-                        valid_from?: string;
-                    } | {
-                        items: {
-                            /**
-                             * @description A Lord's key (its own memory); omitted or null: shared by the whole Council
-                             * @enum {string|null}
-                             */
-                            agent?: "architect" | "cognition" | "strategos" | "aesthete" | "seer" | "arbiter" | "herald" | null;
-                            /**
-                             * @description fact | finding | brief | brand | decision | asset
-                             * @enum {string}
-                             */
-                            kind: "fact" | "finding" | "brief" | "brand" | "decision" | "asset";
-                            /** @description What the item is about; a new item on the same subject closes the current one */
-                            subject?: string;
-                            content: string;
-                            metadata?: {
-                                [key: string]: unknown;
-                            };
-                            /**
-                             * Format: date-time
-                             * @description When it became true; default now
-                             */
-                            valid_from?: string;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description The item, or `{data: [items]}` in order for a batch */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WrittenMemoryItem"] | {
-                            data: components["schemas"]["WrittenMemoryItem"][];
-                        };
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        /** Forget everything one run stored (admin+): `?source_run_id=`; audited */
-        delete: {
-            parameters: {
-                query: {
-                    source_run_id: string;
-                    workspace_id?: string;
-                };
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description How many items were deleted (0 when the run stored none) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            deleted: number;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/memory/search": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Hybrid search (members): vector similarity fused with full-text rank
-         * @description Returns the `k` best items valid at `as_of` (default now), each with its fused `score`, its cosine `similarity` and its full-text `text_rank`. `path` says how vectors were searched: `pgvector` (HNSW index) or `exact` (a scan of the workspace; same answers, slower on large memories).
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "query": "What do we know about oat milk in cafés?",
-                     *       "k": 5,
-                     *       "kind": [
-                     *         "finding",
-                     *         "brief"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        query: string;
-                        /** @default 10 */
-                        k?: number;
-                        /** @description A Lord's key, or `shared` for the Council's items */
-                        agent?: ("architect" | "cognition" | "strategos" | "aesthete" | "seer" | "arbiter" | "herald") | "shared";
-                        kind?: ("fact" | "finding" | "brief" | "brand" | "decision" | "asset") | ("fact" | "finding" | "brief" | "brand" | "decision" | "asset")[];
-                        /**
-                         * Format: date-time
-                         * @description Search what was valid at that instant; default now
-                         */
-                        as_of?: string;
-                        /** @description Only items whose metadata contains this object */
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Best first */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MemorySearchResult"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/memory/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One memory item (members) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The item */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MemoryItem"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        /** Delete one item (admin+); audited */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        /** Edit content, metadata or validity (members); new content is embedded again; audited */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Workspace to act in (else query, path, oldest membership) */
-                    "x-workspace-id"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    /**
-                     * @example {
-                     *       "content": "Warm, plain, playful; never sarcastic."
-                     *     }
-                     */
-                    "application/json": {
-                        content?: string;
-                        metadata?: {
-                            [key: string]: unknown;
-                        };
-                        /** Format: date-time */
-                        valid_from?: string;
-                        /**
-                         * Format: date-time
-                         * @description null reopens the item
-                         */
-                        valid_to?: string | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description The item after the edit */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MemoryItem"];
-                    };
-                };
-                /** @description Malformed JSON (`invalid_json`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
-                402: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Body larger than 1 MiB (`payload_too_large`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        trace?: never;
-    };
-    "/admin/queues": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Bull Board: the queues, their jobs and failures (platform admins or the board credentials)
-         * @description Not mounted at all (404) when neither BULL_BOARD_USERNAME/BULL_BOARD_PASSWORD nor ADMIN_USER_IDS is set.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The board */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/admin/events/failed": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Events that failed for good, newest first, across the queues (platform admins) */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    queue?: "workspace" | "agent" | "cost" | "system" | "notify";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page; `next_cursor` is null */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: components["schemas"]["FailedEvent"][];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/admin/events/{event_id}/replay": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Run a failed event again (platform admins); audited */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    event_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Queued again (not yet done) */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            event_id: string;
-                            /** @enum {string} */
-                            replayed_from: "failed_set" | "outbox";
-                        };
-                    };
-                };
-                /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not found (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Conflicts with the current state (`conflict`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Rate limited (`rate_limited`); see `Retry-After` */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-}
-export type webhooks = Record<string, never>;
-export interface components {
-    schemas: {
-        HealthReport: {
-            /** @enum {string} */
-            status: "ok" | "degraded" | "down";
-            /** @example gateway */
-            service: string;
-            environment: string;
-            checks: {
-                redis: {
-                    /** @enum {string} */
-                    status: "ok" | "down";
-                    latency_ms: number;
-                    error?: string;
-                };
-                database: {
-                    /** @enum {string} */
-                    status: "ok" | "down";
-                    latency_ms: number;
-                    error?: string;
-                };
-                vertex_ai: {
-                    configured: boolean;
-                    project?: string;
-                    location: string;
-                };
-                anthropic: {
-                    configured: boolean;
-                };
-                /** @enum {string} */
-                models: "live" | "local" | "mixed";
-                aliases: {
-                    model: string;
-                    provider: string;
-                    /** @enum {string} */
-                    mode: "live" | "local";
-                    retires_on: string | null;
-                    retired: boolean;
-                    alias: string;
-                    chain: {
-                        model: string;
-                        provider: string;
-                        /** @enum {string} */
-                        mode: "live" | "local";
-                        retires_on: string | null;
-                        retired: boolean;
-                    }[];
-                }[];
-                /** @description pgvector: HNSW index; exact: a scan of the workspace (no pgvector on the server) */
-                memory?: {
-                    /** @enum {string} */
-                    search_path: "pgvector" | "exact";
-                };
-            };
-            uptime_s: number;
-        };
-        Error: {
-            error: {
-                /** @example validation_failed */
-                code: string;
-                /** @example Invalid request: body.name: must not be empty */
-                message: string;
-                details?: unknown;
-            };
-            /** @example 6f1c2a9e-1d4b-4e0a-9d1c-0f6a3b2c1d4e */
-            correlation_id: string;
-        };
-        DevSession: {
-            /** @description A development JWT (HS256), sent as `Authorization: Bearer <token>` */
-            token: string;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "user_id": "6f1c2a9e-1d4b-4e0a-9d1c-0f6a3b2c1d4e",
+           *       "role": "member"
+           *     }
+           */
+          'application/json': {
+            /** Format: uuid */
+            user_id: string;
             /**
-             * Format: uuid
-             * @description The fixed development user: the same on every start
+             * @default member
+             * @enum {string}
              */
-            user_id: string;
-            /** Format: date-time */
-            expires_at: string;
+            role?: 'owner' | 'admin' | 'member';
+          };
         };
-        ConsoleConfig: {
+      };
+      responses: {
+        /** @description Added */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Member'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces/{workspace_id}/members/{user_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove a member (admin+; owner to remove an owner; never the last owner) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+          user_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Removed */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Change a member's role (admin+; owner to grant/revoke owner; never the last owner) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+          user_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "role": "admin"
+           *     }
+           */
+          'application/json': {
             /** @enum {string} */
-            environment: "development" | "test" | "production";
-            auth: {
-                /** @description Supabase Auth for sign-in (the anon key is public by design); null when not set */
-                supabase: {
-                    /** Format: uri */
-                    url: string;
-                    anon_key: string;
-                } | null;
-                /** @description Whether `POST /v1/dev/session` answers this client (development, a direct local request) */
-                dev_login: boolean;
-            };
-            models: {
-                /** @description Some alias is answered by the offline stand-in */
-                stand_in: boolean;
-                aliases: {
-                    /** @example fast */
-                    alias: string;
-                    /** @example gemini-3.8-flash */
-                    model: string;
-                    /**
-                     * @description The configured provider
-                     * @example gemini
-                     */
-                    provider: string;
-                    /**
-                     * @description `local`: answered by the offline stand-in
-                     * @enum {string}
-                     */
-                    mode: "live" | "local";
-                }[];
-                /** @description The settings that would turn the stood-in models real; empty when none are */
-                enable_with: string[];
-            };
+            role: 'owner' | 'admin' | 'member';
+          };
         };
-        Member: {
-            /** Format: uuid */
-            user_id: string;
-            /** @enum {string} */
-            role: "owner" | "admin" | "member";
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+      };
+      responses: {
+        /** @description Updated */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Member'];
+          };
         };
-        Budget: {
-            /** Format: uuid */
-            workspace_id: string;
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/workspaces/{workspace_id}/budget': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The monthly budget (members) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The budget */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Budget'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    /** Set the monthly budget (owner) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "monthly_budget_usd": 120
+           *     }
+           */
+          'application/json': {
             monthly_budget_usd: number;
-            /** @enum {string} */
-            source: "workspace" | "default";
-            /** Format: date-time */
-            updated_at: string | null;
+          };
         };
-        Guardrails: {
-            /** Format: uuid */
-            workspace_id: string;
-            rules: {
-                /**
-                 * @example [
-                 *       "guaranteed results"
-                 *     ]
-                 */
-                banned_phrases: string[];
-                /**
-                 * @example [
-                 *       "clinically proven"
-                 *     ]
-                 */
-                banned_claims: string[];
-                /**
-                 * @example [
-                 *       "Results may vary."
-                 *     ]
-                 */
-                required_disclaimers: string[];
+      };
+      responses: {
+        /** @description The new budget */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Budget'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces/{workspace_id}/guardrails': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The workspace's guardrails, checked by Arbiter's guardian flow (members) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The rules; empty lists until set */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Guardrails'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    /** Replace the guardrails (admin+); audited with before and after */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "banned_phrases": [
+           *         "guaranteed results"
+           *       ],
+           *       "banned_claims": [],
+           *       "required_disclaimers": [
+           *         "Results may vary."
+           *       ]
+           *     }
+           */
+          'application/json': {
+            /** @default [] */
+            banned_phrases?: string[];
+            /** @default [] */
+            banned_claims?: string[];
+            /** @default [] */
+            required_disclaimers?: string[];
+          };
+        };
+      };
+      responses: {
+        /** @description The new rules */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Guardrails'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's workspaces with their role */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Workspace'][];
+              next_cursor: string | null;
             };
-            /**
-             * Format: date-time
-             * @description null while the workspace has no rules yet
-             */
-            updated_at: string | null;
+          };
         };
-        Workspace: {
-            /** Format: uuid */
-            id: string;
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Create a workspace; the caller becomes its owner */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "name": "Acme"
+           *     }
+           */
+          'application/json': {
             name: string;
-            /** @enum {string} */
-            role: "owner" | "admin" | "member";
-            /** Format: date-time */
-            created_at: string;
+          };
         };
-        Agent: {
-            /** Format: uuid */
-            id: string;
-            /** @example cognition */
-            key: string;
-            /** @example Cognition */
+      };
+      responses: {
+        /** @description Created; `workspace.created` is published in the same transaction */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Workspace'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workspaces/{workspace_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One workspace (members) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The workspace */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Workspace'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Rename a workspace (admins and owners); audited with the name before and after */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          workspace_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "name": "Acme Europe"
+           *     }
+           */
+          'application/json': {
             name: string;
-            domain: string;
-            description: string;
-            /** @enum {string} */
-            default_flow: "research" | "muse" | "matrix" | "guardian";
-            /** @enum {string} */
-            default_model: "fast" | "standard" | "heavy";
+          };
         };
-        Flow: {
-            /** @enum {string} */
-            name: "research" | "muse" | "matrix" | "guardian";
-            description: string;
-            /** @description The Lords whose default flow this is */
-            agents: string[];
-            /** @description JSON Schema (2020-12) of the run's `input`, with a title and description per field */
-            input_schema: {
-                [key: string]: unknown;
+      };
+      responses: {
+        /** @description The workspace, with the caller's role */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Workspace'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/agents': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The workspace's Council of Lords */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description All seven Lords */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Agent'][];
+              next_cursor: string | null;
             };
+          };
         };
-        AgentRun: {
-            /** Format: uuid */
-            id: string;
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/flows': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The Lords' flows: what each does, who runs it, and the JSON Schema of its input */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Every flow (a single page) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Flow'][];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Run history, newest first (members) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+          status?: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+          /** @description An agent key, e.g. cognition */
+          agent?: string;
+          /** @description created_at ≥ from */
+          from?: string;
+          /** @description created_at < to */
+          to?: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['AgentRun'][];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Ask an agent of the Council to run its default flow (members); the run's input is the flow's */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "agent": "cognition",
+           *       "input": {
+           *         "topic": "Oat milk in Nordic cafés",
+           *         "depth": "quick"
+           *       },
+           *       "model": "fast"
+           *     }
+           */
+          'application/json': {
             /** @example cognition */
             agent: string;
-            /** @enum {string} */
-            flow: "research" | "muse" | "matrix" | "guardian";
-            /** @enum {string} */
-            status: "queued" | "running" | "completed" | "failed" | "cancelled";
-            input: {
-                [key: string]: unknown;
-            };
-            output: {
-                [key: string]: unknown;
-            } | null;
-            error: {
-                code: string;
-                message: string;
-            } | null;
-            /** @example standard */
-            model: string;
-            /** @description USD */
-            cost_usd: number;
-            input_tokens: number;
-            output_tokens: number;
-            duration_ms: number | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            started_at: string | null;
-            /** Format: date-time */
-            completed_at: string | null;
+            /** @description Checked against the input schema of the agent's default flow (SPEC §9) */
+            input:
+              | {
+                  topic: string;
+                  audience?: string;
+                  /**
+                   * @default standard
+                   * @enum {string}
+                   */
+                  depth?: 'quick' | 'standard' | 'deep';
+                }
+              | {
+                  brief: string;
+                  channel: string;
+                  tone?: string;
+                }
+              | {
+                  objective: string;
+                  budget_usd?: number;
+                  /** @default 4 */
+                  horizon_weeks?: number;
+                }
+              | {
+                  content: string;
+                };
+            /** @description An alias (fast, standard, heavy) or a priced model id; default the agent's */
+            model?: string;
+          };
         };
-        AgentRunStats: {
-            /** Format: date-time */
-            from: string;
-            /** Format: date-time */
-            to: string;
-            total: number;
-            by_status: {
-                queued: number;
-                running: number;
-                completed: number;
-                failed: number;
-                cancelled: number;
+      };
+      responses: {
+        /** @description Queued; `Location` names the run and `agent.run.requested` is on the bus */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              id: string;
+              /** @enum {string} */
+              status: 'queued';
             };
-            /** @description Every agent of the workspace (zeros included) and any other agent with runs in the window; busiest first */
-            by_agent: {
-                agent: string;
-                total: number;
-                completed: number;
-                failed: number;
-                cancelled: number;
-                /** @description The spend of the agent's runs in the window */
-                cost_usd: number;
-                /** @description The agent's newest run at any time (not only in the window); null if none */
-                last_run: {
-                    /** Format: uuid */
-                    id: string;
-                    /** @enum {string} */
-                    status: "queued" | "running" | "completed" | "failed" | "cancelled";
-                    /** Format: date-time */
-                    created_at: string;
-                } | null;
-            }[];
-            duration_ms: {
-                /** @description Completed runs only; null when there are none */
-                p50: number | null;
-                p95: number | null;
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-runs/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Run statistics over [from, to) of created_at; default the last 30 days (members) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description created_at ≥ from; default 30 days before `to` */
+          from?: string;
+          /** @description created_at < to; default now */
+          to?: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Counts, durations of completed runs, spend */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AgentRunStats'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-runs/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One run with its steps and model calls (members; another workspace’s run is 404) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The run */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AgentRunDetail'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-runs/{id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel a run (members): a queued one at once, a running one at its next step; 409 once ended */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description It was queued and is now cancelled */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AgentRun'];
+          };
+        };
+        /** @description It is running: the runner is asked to stop (idempotent) */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              id: string;
+              /** @enum {string} */
+              status: 'running';
+              /** @enum {boolean} */
+              cancel_requested: true;
             };
-            cost_usd: {
-                /** @description USD */
-                total: number;
-                /** @description USD */
-                per_run_avg: number | null;
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent-runs/{id}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The run's progress as Server-Sent Events (members)
+     * @description Server-Sent Events of the run until it ends. Each event is `id: <event id>` / `event: status|step.started|step.completed|step.failed` / `data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, completed, failed, cancelled). The stream closes after a terminal status; `: ping` comments arrive every 15 s. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to receive exactly the events missed. 204 when the run has ended and nothing is left to send after that id.
+     */
+    get: {
+      parameters: {
+        query?: {
+          last_event_id?: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+          /** @description The last event id received */
+          'last-event-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The event stream */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/event-stream': string;
+          };
+        };
+        /** @description The run has ended and nothing is left to send after that id */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/audit-logs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The audit trail, newest first (admin+) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+          action?: string;
+          actor_id?: string;
+          actor_type?: 'user' | 'agent' | 'system' | 'service';
+          resource_type?: string;
+          resource_id?: string;
+          tool_name?: string;
+          correlation_id?: string;
+          from?: string;
+          to?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['AuditLog'][];
+              next_cursor: string | null;
             };
+          };
         };
-        AgentRunDetail: {
-            /** Format: uuid */
-            id: string;
-            /** @example cognition */
-            agent: string;
-            /** @enum {string} */
-            flow: "research" | "muse" | "matrix" | "guardian";
-            /** @enum {string} */
-            status: "queued" | "running" | "completed" | "failed" | "cancelled";
-            input: {
-                [key: string]: unknown;
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Publish a test.* smoke event (admin+) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "event_type": "test.event",
+           *       "payload": {
+           *         "message": "hi"
+           *       }
+           *     }
+           */
+          'application/json': {
+            event_type: string;
+            /** @default {} */
+            payload?: {
+              [key: string]: unknown;
             };
-            output: {
-                [key: string]: unknown;
-            } | null;
-            error: {
-                code: string;
-                message: string;
-            } | null;
-            /** @example standard */
-            model: string;
-            /** @description USD */
-            cost_usd: number;
-            input_tokens: number;
-            output_tokens: number;
-            duration_ms: number | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            started_at: string | null;
-            /** Format: date-time */
-            completed_at: string | null;
-            steps: {
-                /** @example gather */
-                key: string;
-                position: number;
-                /** @enum {string} */
-                status: "running" | "completed" | "failed";
-                model: string | null;
-                input_tokens: number;
-                output_tokens: number;
-                /** @description USD */
-                cost_usd: number;
-                /** Format: date-time */
-                started_at: string;
-                /** Format: date-time */
-                completed_at: string | null;
-                error: {
-                    code: string;
-                    message: string;
-                } | null;
-            }[];
-            costs: {
-                /** Format: uuid */
-                id: string;
-                provider: string;
-                model: string;
-                /** @enum {string} */
-                outcome: "success" | "failed" | "cancelled";
-                input_tokens: number;
-                output_tokens: number;
-                /** @description USD */
-                cost_usd: number;
-                /** Format: date-time */
-                created_at: string;
-            }[];
+          };
         };
-        AuditLog: {
-            /** Format: uuid */
-            id: string;
-            /** @enum {string} */
-            actor_type: "user" | "agent" | "system" | "service";
-            actor_id: string | null;
-            action: string;
-            resource_type: string | null;
-            resource_id: string | null;
-            tool_name: string | null;
-            input?: unknown;
-            output?: unknown;
-            metadata: {
-                [key: string]: unknown;
+      };
+      responses: {
+        /** @description Accepted onto the bus */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              event_id: string;
+              event_type: string;
             };
-            /** Format: uuid */
-            agent_run_id: string | null;
-            /** Format: uuid */
-            event_id: string | null;
-            correlation_id: string | null;
-            /** Format: date-time */
-            created_at: string;
+          };
         };
-        DispatchResult: {
-            text: string;
-            /** @description The model that answered (a fallback when the primary failed) */
-            model: string;
-            /** @enum {string} */
-            provider: "gemini" | "anthropic" | "local";
-            alias: string | null;
-            usage: {
-                /** @description Prompt tokens billed at the input price (cached excluded) */
-                input_tokens: number;
-                output_tokens: number;
-                cached_input_tokens: number;
-                cache_write_tokens: number;
-                /** @description Billed at the output price */
-                thinking_tokens: number;
-            };
-            /** @description Exact to 1e-9 USD */
-            cost_usd: number;
-            /** Format: uuid */
-            cost_log_id: string;
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
         };
-        CostSummary: {
-            /** @example 2026-11 */
-            month: string;
-            budget_usd: number;
-            spent_usd: number;
-            /** @description Held by model calls in flight (their worst case) */
-            reserved_usd: number;
-            /** @description budget − spent − reserved, never below 0 */
-            remaining_usd: number;
-            /** @description spent / budget × 100, two decimals */
-            percent_used: number;
-            /** @description Budget thresholds (50/80/100 %) fired this month, each once */
-            alerts: {
-                threshold_percent: number;
-                spent_usd: number;
-                budget_usd: number;
-                fired_at: string;
-                delivered_at: string | null;
-            }[];
-            by_model: {
-                model: string;
-                calls: number;
-                input_tokens: number;
-                output_tokens: number;
-                spent_usd: number;
-            }[];
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
         };
-        DailyCosts: {
-            from: string;
-            to: string;
-            data: {
-                /** @example 2026-11-27 */
-                day: string;
-                model: string;
-                calls: number;
-                input_tokens: number;
-                output_tokens: number;
-                spent_usd: number;
-            }[];
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
         };
-        WrittenMemoryItem: {
-            /** Format: uuid */
-            id: string;
-            agent: string | null;
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/model/dispatch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** One model call through the ModelDispatcher, admitted against the workspace budget */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "model": "fast",
+           *       "messages": [
+           *         {
+           *           "role": "user",
+           *           "content": "Three taglines for a bakery"
+           *         }
+           *       ],
+           *       "system": "You write short, warm copy.",
+           *       "max_tokens": 64
+           *     }
+           */
+          'application/json': {
             /**
-             * @description fact | finding | brief | brand | decision | asset
-             * @enum {string}
+             * @description An alias (`fast`, `standard`, `heavy`) or a priced model id
+             * @example fast
              */
-            kind: "fact" | "finding" | "brief" | "brand" | "decision" | "asset";
-            subject: string | null;
-            content: string;
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** Format: date-time */
-            valid_from: string;
-            /** Format: date-time */
-            valid_to: string | null;
-            /** Format: uuid */
-            source_run_id: string | null;
-            /** Format: uuid */
-            created_by: string | null;
-            /** @example gemini:gemini-embedding-001 */
-            embedding_model: string;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-            /**
-             * Format: uuid
-             * @description The item this one closed (same subject)
-             */
-            superseded: string | null;
+            model: string;
+            messages: {
+              /** @enum {string} */
+              role: 'user' | 'assistant';
+              content: string;
+            }[];
+            system?: string;
+            /** @description Output cap; the worst case reserved against the budget. Default 1024 (or the model's cap) */
+            max_tokens?: number;
+          };
         };
-        MemoryItem: {
-            /** Format: uuid */
-            id: string;
-            agent: string | null;
-            /**
-             * @description fact | finding | brief | brand | decision | asset
-             * @enum {string}
-             */
-            kind: "fact" | "finding" | "brief" | "brand" | "decision" | "asset";
-            subject: string | null;
-            content: string;
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** Format: date-time */
-            valid_from: string;
-            /** Format: date-time */
-            valid_to: string | null;
-            /** Format: uuid */
-            source_run_id: string | null;
-            /** Format: uuid */
-            created_by: string | null;
-            /** @example gemini:gemini-embedding-001 */
-            embedding_model: string;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+      };
+      responses: {
+        /** @description The answer, its usage and its exact cost */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['DispatchResult'];
+          };
         };
-        MemorySearchResult: {
-            data: {
-                /** Format: uuid */
-                id: string;
-                agent: string | null;
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
+        402: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Every model of the chain failed (`model_unavailable`); details list the attempts */
+        502: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The model did not answer in time (`model_timeout`) */
+        504: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/costs/summary': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The workspace's month: budget, spent, reserved, remaining, by model */
+    get: {
+      parameters: {
+        query?: {
+          /** @description UTC calendar month; default the current one */
+          month?: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The month summary */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['CostSummary'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/costs/daily': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Spend per UTC day and model (from the cost-ledger rollups) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description First UTC day (default: 30 days before `to`) */
+          from?: string;
+          /** @description Last UTC day, inclusive (default: today) */
+          to?: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Days in the range that had spend */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['DailyCosts'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/memory': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Memory items, newest first (members): valid now unless `as_of` or `history=true` */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+          /** @description A Lord's key, or `shared` for the Council's items */
+          agent?:
+            ('architect' | 'cognition' | 'strategos' | 'aesthete' | 'seer' | 'arbiter' | 'herald') | 'shared';
+          /** @description fact | finding | brief | brand | decision | asset */
+          kind?: 'fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset';
+          subject?: string;
+          source_run_id?: string;
+          /** @description Items valid at that instant; default now */
+          as_of?: string;
+          /** @description `true`: every version, superseded ones included (as_of is then ignored) */
+          history?: 'true' | 'false';
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['MemoryItem'][];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Remember one item, or `{items: […]}` (up to 100) embedded in one batch (members); audited
+     * @description Each item is embedded through the `embed` model alias (budget-admitted and cost-logged like any model call) and stored with its vector in one transaction: if the embedding model is down, nothing is stored (503). An item whose `subject` matches the current item of the same Lord (or of the Council) closes that one: its `valid_to` becomes this one's `valid_from`.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "kind": "brand",
+           *       "subject": "voice",
+           *       "content": "Warm, plain and a little playful."
+           *     }
+           */
+          'application/json':
+            | {
+                /**
+                 * @description A Lord's key (its own memory); omitted or null: shared by the whole Council
+                 * @enum {string|null}
+                 */
+                agent?:
+                  'architect' | 'cognition' | 'strategos' | 'aesthete' | 'seer' | 'arbiter' | 'herald' | null;
                 /**
                  * @description fact | finding | brief | brand | decision | asset
                  * @enum {string}
                  */
-                kind: "fact" | "finding" | "brief" | "brand" | "decision" | "asset";
-                subject: string | null;
+                kind: 'fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset';
+                /** @description What the item is about; a new item on the same subject closes the current one */
+                subject?: string;
                 content: string;
-                metadata: {
-                    [key: string]: unknown;
+                metadata?: {
+                  [key: string]: unknown;
                 };
-                /** Format: date-time */
-                valid_from: string;
-                /** Format: date-time */
-                valid_to: string | null;
-                /** Format: uuid */
-                source_run_id: string | null;
-                /** Format: uuid */
-                created_by: string | null;
-                /** @example gemini:gemini-embedding-001 */
-                embedding_model: string;
-                /** Format: date-time */
-                created_at: string;
-                /** Format: date-time */
-                updated_at: string;
-                /** @description Reciprocal rank fusion of the vector and full-text ranks */
-                score: number;
-                /** @description Cosine similarity to the query */
-                similarity: number | null;
-                /** @description PostgreSQL full-text rank; null: no word matched */
-                text_rank: number | null;
-            }[];
-            /** @enum {string} */
-            path: "pgvector" | "exact";
-            embedding_model: string;
+                /**
+                 * Format: date-time
+                 * @description When it became true; default now
+                 */
+                valid_from?: string;
+              }
+            | {
+                items: {
+                  /**
+                   * @description A Lord's key (its own memory); omitted or null: shared by the whole Council
+                   * @enum {string|null}
+                   */
+                  agent?:
+                    | 'architect'
+                    | 'cognition'
+                    | 'strategos'
+                    | 'aesthete'
+                    | 'seer'
+                    | 'arbiter'
+                    | 'herald'
+                    | null;
+                  /**
+                   * @description fact | finding | brief | brand | decision | asset
+                   * @enum {string}
+                   */
+                  kind: 'fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset';
+                  /** @description What the item is about; a new item on the same subject closes the current one */
+                  subject?: string;
+                  content: string;
+                  metadata?: {
+                    [key: string]: unknown;
+                  };
+                  /**
+                   * Format: date-time
+                   * @description When it became true; default now
+                   */
+                  valid_from?: string;
+                }[];
+              };
         };
-        FailedEvent: {
-            /** Format: uuid */
-            event_id: string;
-            /** @example agent.run.requested */
-            event_type: string;
-            /** @enum {string} */
-            queue: "workspace" | "agent" | "cost" | "system" | "notify";
-            /** Format: uuid */
-            workspace_id: string | null;
-            attempts_made: number;
-            failed_reason: string | null;
-            failed_at: string | null;
+      };
+      responses: {
+        /** @description The item, or `{data: [items]}` in order for a batch */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json':
+              | components['schemas']['WrittenMemoryItem']
+              | {
+                  data: components['schemas']['WrittenMemoryItem'][];
+                };
+          };
         };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
+        402: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
     };
-    responses: never;
-    parameters: never;
-    requestBodies: never;
-    headers: never;
-    pathItems: never;
+    /** Forget everything one run stored (admin+): `?source_run_id=`; audited */
+    delete: {
+      parameters: {
+        query: {
+          source_run_id: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description How many items were deleted (0 when the run stored none) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              deleted: number;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/memory/search': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Hybrid search (members): vector similarity fused with full-text rank
+     * @description Returns the `k` best items valid at `as_of` (default now), each with its fused `score`, its cosine `similarity` and its full-text `text_rank`. `path` says how vectors were searched: `pgvector` (HNSW index) or `exact` (a scan of the workspace; same answers, slower on large memories).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "query": "What do we know about oat milk in cafés?",
+           *       "k": 5,
+           *       "kind": [
+           *         "finding",
+           *         "brief"
+           *       ]
+           *     }
+           */
+          'application/json': {
+            query: string;
+            /** @default 10 */
+            k?: number;
+            /** @description A Lord's key, or `shared` for the Council's items */
+            agent?:
+              | ('architect' | 'cognition' | 'strategos' | 'aesthete' | 'seer' | 'arbiter' | 'herald')
+              | 'shared';
+            kind?:
+              | ('fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset')
+              | ('fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset')[];
+            /**
+             * Format: date-time
+             * @description Search what was valid at that instant; default now
+             */
+            as_of?: string;
+            /** @description Only items whose metadata contains this object */
+            metadata?: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Best first */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['MemorySearchResult'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
+        402: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/memory/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One memory item (members) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The item */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['MemoryItem'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete one item (admin+); audited */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Edit content, metadata or validity (members); new content is embedded again; audited */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "content": "Warm, plain, playful; never sarcastic."
+           *     }
+           */
+          'application/json': {
+            content?: string;
+            metadata?: {
+              [key: string]: unknown;
+            };
+            /** Format: date-time */
+            valid_from?: string;
+            /**
+             * Format: date-time
+             * @description null reopens the item
+             */
+            valid_to?: string | null;
+          };
+        };
+      };
+      responses: {
+        /** @description The item after the edit */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['MemoryItem'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The workspace budget cannot take this call (`budget_exceeded`); details: budget, spent, reserved, requested */
+        402: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/admin/queues': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Bull Board: the queues, their jobs and failures (platform admins or the board credentials)
+     * @description Not mounted at all (404) when neither BULL_BOARD_USERNAME/BULL_BOARD_PASSWORD nor ADMIN_USER_IDS is set.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The board */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/html': string;
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/events/failed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Events that failed for good, newest first, across the queues (platform admins) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          queue?: 'workspace' | 'agent' | 'cost' | 'system' | 'notify';
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description One page; `next_cursor` is null */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['FailedEvent'][];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/events/{event_id}/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run a failed event again (platform admins); audited */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          event_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Queued again (not yet done) */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              event_id: string;
+              /** @enum {string} */
+              replayed_from: 'failed_set' | 'outbox';
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Temporarily unavailable (`service_unavailable`); try again shortly */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    HealthReport: {
+      /** @enum {string} */
+      status: 'ok' | 'degraded' | 'down';
+      /** @example gateway */
+      service: string;
+      environment: string;
+      checks: {
+        redis: {
+          /** @enum {string} */
+          status: 'ok' | 'down';
+          latency_ms: number;
+          error?: string;
+        };
+        database: {
+          /** @enum {string} */
+          status: 'ok' | 'down';
+          latency_ms: number;
+          error?: string;
+        };
+        vertex_ai: {
+          configured: boolean;
+          project?: string;
+          location: string;
+        };
+        anthropic: {
+          configured: boolean;
+        };
+        /** @enum {string} */
+        models: 'live' | 'local' | 'mixed';
+        aliases: {
+          model: string;
+          provider: string;
+          /** @enum {string} */
+          mode: 'live' | 'local';
+          retires_on: string | null;
+          retired: boolean;
+          alias: string;
+          chain: {
+            model: string;
+            provider: string;
+            /** @enum {string} */
+            mode: 'live' | 'local';
+            retires_on: string | null;
+            retired: boolean;
+          }[];
+        }[];
+        /** @description pgvector: HNSW index; exact: a scan of the workspace (no pgvector on the server) */
+        memory?: {
+          /** @enum {string} */
+          search_path: 'pgvector' | 'exact';
+        };
+      };
+      uptime_s: number;
+    };
+    Error: {
+      error: {
+        /** @example validation_failed */
+        code: string;
+        /** @example Invalid request: body.name: must not be empty */
+        message: string;
+        details?: unknown;
+      };
+      /** @example 6f1c2a9e-1d4b-4e0a-9d1c-0f6a3b2c1d4e */
+      correlation_id: string;
+    };
+    DevSession: {
+      /** @description A development JWT (HS256), sent as `Authorization: Bearer <token>` */
+      token: string;
+      /**
+       * Format: uuid
+       * @description The fixed development user: the same on every start
+       */
+      user_id: string;
+      /** Format: date-time */
+      expires_at: string;
+    };
+    ConsoleConfig: {
+      /** @enum {string} */
+      environment: 'development' | 'test' | 'production';
+      auth: {
+        /** @description Supabase Auth for sign-in (the anon key is public by design); null when not set */
+        supabase: {
+          /** Format: uri */
+          url: string;
+          anon_key: string;
+        } | null;
+        /** @description Whether `POST /v1/dev/session` answers this client (development, a direct local request) */
+        dev_login: boolean;
+      };
+      models: {
+        /** @description Some alias is answered by the offline stand-in */
+        stand_in: boolean;
+        aliases: {
+          /** @example fast */
+          alias: string;
+          /** @example gemini-3.8-flash */
+          model: string;
+          /**
+           * @description The configured provider
+           * @example gemini
+           */
+          provider: string;
+          /**
+           * @description `local`: answered by the offline stand-in
+           * @enum {string}
+           */
+          mode: 'live' | 'local';
+        }[];
+        /** @description The settings that would turn the stood-in models real; empty when none are */
+        enable_with: string[];
+      };
+    };
+    Member: {
+      /** Format: uuid */
+      user_id: string;
+      /** @enum {string} */
+      role: 'owner' | 'admin' | 'member';
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+    };
+    Budget: {
+      /** Format: uuid */
+      workspace_id: string;
+      monthly_budget_usd: number;
+      /** @enum {string} */
+      source: 'workspace' | 'default';
+      /** Format: date-time */
+      updated_at: string | null;
+    };
+    Guardrails: {
+      /** Format: uuid */
+      workspace_id: string;
+      rules: {
+        /**
+         * @example [
+         *       "guaranteed results"
+         *     ]
+         */
+        banned_phrases: string[];
+        /**
+         * @example [
+         *       "clinically proven"
+         *     ]
+         */
+        banned_claims: string[];
+        /**
+         * @example [
+         *       "Results may vary."
+         *     ]
+         */
+        required_disclaimers: string[];
+      };
+      /**
+       * Format: date-time
+       * @description null while the workspace has no rules yet
+       */
+      updated_at: string | null;
+    };
+    Workspace: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      /** @enum {string} */
+      role: 'owner' | 'admin' | 'member';
+      /** Format: date-time */
+      created_at: string;
+    };
+    Agent: {
+      /** Format: uuid */
+      id: string;
+      /** @example cognition */
+      key: string;
+      /** @example Cognition */
+      name: string;
+      domain: string;
+      description: string;
+      /** @enum {string} */
+      default_flow: 'research' | 'muse' | 'matrix' | 'guardian';
+      /** @enum {string} */
+      default_model: 'fast' | 'standard' | 'heavy';
+    };
+    Flow: {
+      /** @enum {string} */
+      name: 'research' | 'muse' | 'matrix' | 'guardian';
+      description: string;
+      /** @description The Lords whose default flow this is */
+      agents: string[];
+      /** @description JSON Schema (2020-12) of the run's `input`, with a title and description per field */
+      input_schema: {
+        [key: string]: unknown;
+      };
+    };
+    AgentRun: {
+      /** Format: uuid */
+      id: string;
+      /** @example cognition */
+      agent: string;
+      /** @enum {string} */
+      flow: 'research' | 'muse' | 'matrix' | 'guardian';
+      /** @enum {string} */
+      status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+      input: {
+        [key: string]: unknown;
+      };
+      output: {
+        [key: string]: unknown;
+      } | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      /** @example standard */
+      model: string;
+      /** @description USD */
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      duration_ms: number | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      started_at: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+    };
+    AgentRunStats: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      total: number;
+      by_status: {
+        queued: number;
+        running: number;
+        completed: number;
+        failed: number;
+        cancelled: number;
+      };
+      /** @description Every agent of the workspace (zeros included) and any other agent with runs in the window; busiest first */
+      by_agent: {
+        agent: string;
+        total: number;
+        completed: number;
+        failed: number;
+        cancelled: number;
+        /** @description The spend of the agent's runs in the window */
+        cost_usd: number;
+        /** @description The agent's newest run at any time (not only in the window); null if none */
+        last_run: {
+          /** Format: uuid */
+          id: string;
+          /** @enum {string} */
+          status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+          /** Format: date-time */
+          created_at: string;
+        } | null;
+      }[];
+      duration_ms: {
+        /** @description Completed runs only; null when there are none */
+        p50: number | null;
+        p95: number | null;
+      };
+      cost_usd: {
+        /** @description USD */
+        total: number;
+        /** @description USD */
+        per_run_avg: number | null;
+      };
+    };
+    AgentRunDetail: {
+      /** Format: uuid */
+      id: string;
+      /** @example cognition */
+      agent: string;
+      /** @enum {string} */
+      flow: 'research' | 'muse' | 'matrix' | 'guardian';
+      /** @enum {string} */
+      status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+      input: {
+        [key: string]: unknown;
+      };
+      output: {
+        [key: string]: unknown;
+      } | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      /** @example standard */
+      model: string;
+      /** @description USD */
+      cost_usd: number;
+      input_tokens: number;
+      output_tokens: number;
+      duration_ms: number | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      started_at: string | null;
+      /** Format: date-time */
+      completed_at: string | null;
+      steps: {
+        /** @example gather */
+        key: string;
+        position: number;
+        /** @enum {string} */
+        status: 'running' | 'completed' | 'failed';
+        model: string | null;
+        input_tokens: number;
+        output_tokens: number;
+        /** @description USD */
+        cost_usd: number;
+        /** Format: date-time */
+        started_at: string;
+        /** Format: date-time */
+        completed_at: string | null;
+        error: {
+          code: string;
+          message: string;
+        } | null;
+      }[];
+      costs: {
+        /** Format: uuid */
+        id: string;
+        provider: string;
+        model: string;
+        /** @enum {string} */
+        outcome: 'success' | 'failed' | 'cancelled';
+        input_tokens: number;
+        output_tokens: number;
+        /** @description USD */
+        cost_usd: number;
+        /** Format: date-time */
+        created_at: string;
+      }[];
+    };
+    AuditLog: {
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      actor_type: 'user' | 'agent' | 'system' | 'service';
+      actor_id: string | null;
+      action: string;
+      resource_type: string | null;
+      resource_id: string | null;
+      tool_name: string | null;
+      input?: unknown;
+      output?: unknown;
+      metadata: {
+        [key: string]: unknown;
+      };
+      /** Format: uuid */
+      agent_run_id: string | null;
+      /** Format: uuid */
+      event_id: string | null;
+      correlation_id: string | null;
+      /** Format: date-time */
+      created_at: string;
+    };
+    DispatchResult: {
+      text: string;
+      /** @description The model that answered (a fallback when the primary failed) */
+      model: string;
+      /** @enum {string} */
+      provider: 'gemini' | 'anthropic' | 'local';
+      alias: string | null;
+      usage: {
+        /** @description Prompt tokens billed at the input price (cached excluded) */
+        input_tokens: number;
+        output_tokens: number;
+        cached_input_tokens: number;
+        cache_write_tokens: number;
+        /** @description Billed at the output price */
+        thinking_tokens: number;
+      };
+      /** @description Exact to 1e-9 USD */
+      cost_usd: number;
+      /** Format: uuid */
+      cost_log_id: string;
+    };
+    CostSummary: {
+      /** @example 2026-11 */
+      month: string;
+      budget_usd: number;
+      spent_usd: number;
+      /** @description Held by model calls in flight (their worst case) */
+      reserved_usd: number;
+      /** @description budget − spent − reserved, never below 0 */
+      remaining_usd: number;
+      /** @description spent / budget × 100, two decimals */
+      percent_used: number;
+      /** @description Budget thresholds (50/80/100 %) fired this month, each once */
+      alerts: {
+        threshold_percent: number;
+        spent_usd: number;
+        budget_usd: number;
+        fired_at: string;
+        delivered_at: string | null;
+      }[];
+      by_model: {
+        model: string;
+        calls: number;
+        input_tokens: number;
+        output_tokens: number;
+        spent_usd: number;
+      }[];
+    };
+    DailyCosts: {
+      from: string;
+      to: string;
+      data: {
+        /** @example 2026-11-27 */
+        day: string;
+        model: string;
+        calls: number;
+        input_tokens: number;
+        output_tokens: number;
+        spent_usd: number;
+      }[];
+    };
+    WrittenMemoryItem: {
+      /** Format: uuid */
+      id: string;
+      agent: string | null;
+      /**
+       * @description fact | finding | brief | brand | decision | asset
+       * @enum {string}
+       */
+      kind: 'fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset';
+      subject: string | null;
+      content: string;
+      metadata: {
+        [key: string]: unknown;
+      };
+      /** Format: date-time */
+      valid_from: string;
+      /** Format: date-time */
+      valid_to: string | null;
+      /** Format: uuid */
+      source_run_id: string | null;
+      /** Format: uuid */
+      created_by: string | null;
+      /** @example gemini:gemini-embedding-001 */
+      embedding_model: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+      /**
+       * Format: uuid
+       * @description The item this one closed (same subject)
+       */
+      superseded: string | null;
+    };
+    MemoryItem: {
+      /** Format: uuid */
+      id: string;
+      agent: string | null;
+      /**
+       * @description fact | finding | brief | brand | decision | asset
+       * @enum {string}
+       */
+      kind: 'fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset';
+      subject: string | null;
+      content: string;
+      metadata: {
+        [key: string]: unknown;
+      };
+      /** Format: date-time */
+      valid_from: string;
+      /** Format: date-time */
+      valid_to: string | null;
+      /** Format: uuid */
+      source_run_id: string | null;
+      /** Format: uuid */
+      created_by: string | null;
+      /** @example gemini:gemini-embedding-001 */
+      embedding_model: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+    };
+    MemorySearchResult: {
+      data: {
+        /** Format: uuid */
+        id: string;
+        agent: string | null;
+        /**
+         * @description fact | finding | brief | brand | decision | asset
+         * @enum {string}
+         */
+        kind: 'fact' | 'finding' | 'brief' | 'brand' | 'decision' | 'asset';
+        subject: string | null;
+        content: string;
+        metadata: {
+          [key: string]: unknown;
+        };
+        /** Format: date-time */
+        valid_from: string;
+        /** Format: date-time */
+        valid_to: string | null;
+        /** Format: uuid */
+        source_run_id: string | null;
+        /** Format: uuid */
+        created_by: string | null;
+        /** @example gemini:gemini-embedding-001 */
+        embedding_model: string;
+        /** Format: date-time */
+        created_at: string;
+        /** Format: date-time */
+        updated_at: string;
+        /** @description Reciprocal rank fusion of the vector and full-text ranks */
+        score: number;
+        /** @description Cosine similarity to the query */
+        similarity: number | null;
+        /** @description PostgreSQL full-text rank; null: no word matched */
+        text_rank: number | null;
+      }[];
+      /** @enum {string} */
+      path: 'pgvector' | 'exact';
+      embedding_model: string;
+    };
+    FailedEvent: {
+      /** Format: uuid */
+      event_id: string;
+      /** @example agent.run.requested */
+      event_type: string;
+      /** @enum {string} */
+      queue: 'workspace' | 'agent' | 'cost' | 'system' | 'notify';
+      /** Format: uuid */
+      workspace_id: string | null;
+      attempts_made: number;
+      failed_reason: string | null;
+      failed_at: string | null;
+    };
+  };
+  responses: never;
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
 }
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;

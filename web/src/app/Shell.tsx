@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { Link, NavLink, Outlet, useLocation, useMatch, useNavigate, useNavigation } from 'react-router';
 import { useWorkspaces } from '../api/queries';
 import { roleAtLeast } from '../api/types';
@@ -71,8 +71,15 @@ function SignedInChrome() {
   const navigation = useNavigation();
   const navId = useId();
 
-  // The menu closes once a link has been followed (small screens).
-  useEffect(() => setMenuOpen(false), [location.pathname]);
+  // After following a link the menu closes (small screens) and focus moves to the new page, so keyboard and
+  // screen reader users start at its content rather than at the link they left.
+  const firstPath = useRef(location.pathname);
+  useEffect(() => {
+    setMenuOpen(false);
+    if (location.pathname === firstPath.current) return;
+    firstPath.current = '';
+    document.getElementById('main')?.focus({ preventScroll: false });
+  }, [location.pathname]);
 
   return (
     <>

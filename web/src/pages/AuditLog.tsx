@@ -8,6 +8,7 @@ import { roleAtLeast } from '../api/types';
 import type { AuditLog } from '../api/types';
 import { useApi } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime } from '../components/format';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { dayEndExclusive, dayStart } from '../lib/dates';
@@ -25,7 +26,8 @@ const ALL_KEYS = [...TEXT_FILTERS.map((f) => f.key), 'actor_type', 'from', 'to']
 
 /** Who did what, newest first, with filters (admins and owners). */
 export function AuditLogPage() {
-  const { role } = useWorkspace();
+  const { workspace, role } = useWorkspace();
+  useDocumentTitle('Audit log', workspace.name);
   if (!roleAtLeast(role, 'admin'))
     return (
       <div className="page">

@@ -7,6 +7,7 @@ import { keys } from '../api/queries';
 import type { Budget } from '../api/types';
 import { useApi } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime, usd } from '../components/format';
 import { ErrorState, QueryView } from '../components/States';
 
@@ -28,6 +29,7 @@ export function checkBudget(text: string): { ok: true; value: number } | { ok: f
 export function BudgetPage() {
   const api = useApi();
   const { workspace, role } = useWorkspace();
+  useDocumentTitle('Budget', workspace.name);
   const budget = useQuery({
     queryKey: keys.budget(workspace.id),
     queryFn: () =>

@@ -6,6 +6,7 @@ import { keys } from '../api/queries';
 import type { DailyCosts } from '../api/types';
 import { useApi, useConfig } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime, usd } from '../components/format';
 import { isStandInModel, StandInTag } from '../components/StandInBanner';
 import { TableWrap } from '../components/TableWrap';
@@ -21,6 +22,7 @@ const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9'
 export function CostsPage() {
   const api = useApi();
   const { workspace } = useWorkspace();
+  useDocumentTitle('Costs', workspace.name);
   const thisMonth = currentMonth();
   const [month, setMonth] = useState(thisMonth);
   const monthId = useId();

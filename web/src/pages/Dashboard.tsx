@@ -4,6 +4,7 @@ import { monthStartIso, useAgents, useRunStats } from '../api/queries';
 import type { Agent, AgentStats } from '../api/types';
 import { useConfig } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime, usd } from '../components/format';
 import { aliasInfo, StandInTag } from '../components/StandInBanner';
 import { ErrorState, Loading } from '../components/States';
@@ -16,6 +17,7 @@ const rank = (key: string) => (ORDER.includes(key) ? ORDER.indexOf(key) : ORDER.
 /** The Council of Lords: each Lord's domain, flow, model, last run, and this month's runs and spend. */
 export function DashboardPage() {
   const { workspace } = useWorkspace();
+  useDocumentTitle('Council of Lords', workspace.name);
   const agents = useAgents(workspace.id);
   const from = useMemo(() => monthStartIso(), []);
   const stats = useRunStats(workspace.id, from);

@@ -8,6 +8,7 @@ import { roleAtLeast } from '../api/types';
 import type { GuardrailRules, Guardrails } from '../api/types';
 import { useApi } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime } from '../components/format';
 import { ErrorState, QueryView } from '../components/States';
 
@@ -44,6 +45,7 @@ export function linesOf(text: string): string[] {
 export function GuardrailsPage() {
   const api = useApi();
   const { workspace, role } = useWorkspace();
+  useDocumentTitle('Guardrails', workspace.name);
   const rules = useQuery({
     queryKey: keys.guardrails(workspace.id),
     queryFn: () =>

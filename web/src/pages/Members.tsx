@@ -7,6 +7,7 @@ import { ROLES, roleAtLeast } from '../api/types';
 import type { Member, Role } from '../api/types';
 import { useApi, useSession } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime } from '../components/format';
 import { TableWrap } from '../components/TableWrap';
 import { Empty, ErrorState, QueryView } from '../components/States';
@@ -27,6 +28,7 @@ export function canManage(actor: Role, target: Role): boolean {
 export function MembersPage() {
   const api = useApi();
   const { workspace, role } = useWorkspace();
+  useDocumentTitle('Members', workspace.name);
   const members = useQuery({
     queryKey: keys.members(workspace.id),
     enabled: roleAtLeast(role, 'admin'),

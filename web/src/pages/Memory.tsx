@@ -9,6 +9,7 @@ import { MEMORY_KINDS, roleAtLeast } from '../api/types';
 import type { MemoryItem, MemoryKind, MemorySearchHit, MemorySearchResult } from '../api/types';
 import { useApi } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime } from '../components/format';
 import { Empty, ErrorState, Loading } from '../components/States';
 
@@ -16,6 +17,8 @@ type LordKey = 'architect' | 'cognition' | 'strategos' | 'aesthete' | 'seer' | '
 
 /** The Council's memory: browse what is believed (now or as of a date), search it, teach it. */
 export function MemoryPage() {
+  const { workspace: titleWorkspace } = useWorkspace();
+  useDocumentTitle('Memory', titleWorkspace.name);
   return (
     <div className="page">
       <h1>Memory</h1>
@@ -85,13 +88,7 @@ function SearchMemory() {
   return (
     <section aria-labelledby={`${id}-h`} className="card">
       <h2 id={`${id}-h`}>Search</h2>
-      <form
-        className="form filters"
-        role="search"
-        aria-label="Search the memory"
-        onSubmit={submit}
-        noValidate
-      >
+      <form className="filters" role="search" aria-label="Search the memory" onSubmit={submit} noValidate>
         <div className="field grow">
           <label htmlFor={`${id}-q`}>Search for</label>
           <input
@@ -168,6 +165,7 @@ function SearchResults({
       <p className="muted small">
         {result.data.length} result{result.data.length === 1 ? '' : 's'} · search path {result.path} ·
         embeddings {result.embedding_model}
+        {result.embedding_model.startsWith('local') && ' (the offline stand-in)'}
       </p>
       <ol className="memory-hits" aria-label="Search results">
         {result.data.map((h: MemorySearchHit) => (

@@ -7,6 +7,7 @@ import { TERMINAL_STATUSES } from '../api/types';
 import type { AgentRunDetail, RunStatus, RunStep } from '../api/types';
 import { useApi, useConfig } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime, duration, usd } from '../components/format';
 import { isStandInModel, StandInTag } from '../components/StandInBanner';
 import { TableWrap } from '../components/TableWrap';
@@ -68,6 +69,7 @@ export function mergeSteps(stored: readonly RunStep[], events: readonly RunEvent
 export function RunPage() {
   const { runId = '' } = useParams();
   const { workspace } = useWorkspace();
+  useDocumentTitle('Run', workspace.name);
   const api = useApi();
   const queryClient = useQueryClient();
 

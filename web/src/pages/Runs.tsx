@@ -7,6 +7,7 @@ import { RUN_STATUSES } from '../api/types';
 import type { RunStatus } from '../api/types';
 import { useApi } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime, duration, shortId, usd } from '../components/format';
 import { TableWrap } from '../components/TableWrap';
 import { Empty, ErrorState, Loading } from '../components/States';
@@ -17,6 +18,7 @@ import { dayEndExclusive, dayStart } from '../lib/dates';
 export function RunsPage() {
   const api = useApi();
   const { workspace } = useWorkspace();
+  useDocumentTitle('Runs', workspace.name);
   const agents = useAgents(workspace.id);
   const [params, setParams] = useSearchParams();
   const filters = {

@@ -7,6 +7,7 @@ import { useAgents, useFlows } from '../api/queries';
 import { useConfig } from '../app/session';
 import { useApi } from '../app/session';
 import { useWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { SchemaForm } from '../components/SchemaForm';
 import { ErrorState, Loading } from '../components/States';
 import { serverFieldErrors, fieldsFromSchema } from '../lib/json-schema-form';
@@ -16,6 +17,7 @@ import type { FieldErrors, JsonSchema } from '../lib/json-schema-form';
 export function StartRunPage() {
   const { agent: agentKey } = useParams();
   const { workspace } = useWorkspace();
+  useDocumentTitle('Start a run', workspace.name);
   const agents = useAgents(workspace.id);
   const flows = useFlows();
   const navigate = useNavigate();

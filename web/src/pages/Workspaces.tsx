@@ -8,11 +8,13 @@ import { roleAtLeast } from '../api/types';
 import type { Workspace } from '../api/types';
 import { useApi } from '../app/session';
 import { rememberWorkspace } from '../app/workspace';
+import { useDocumentTitle } from '../components/useDocumentTitle';
 import { dateTime } from '../components/format';
 import { Empty, ErrorState, QueryView } from '../components/States';
 
 /** The caller's workspaces: open one, create one, rename one (admins and owners). */
 export function WorkspacesPage() {
+  useDocumentTitle('Workspaces');
   const workspaces = useWorkspaces();
   return (
     <div className="page">
