@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import prettier from 'prettier';
 import { buildOpenApiDocument } from '../services/gateway/src/openapi/openapi.document';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -33,7 +34,9 @@ export async function generateWebApiTypes(): Promise<string> {
   // A fresh copy: openapi-typescript annotates the object it is given.
   const document = JSON.parse(JSON.stringify(buildOpenApiDocument())) as unknown;
   const ast = await ots.default(document, { alphabetize: false, exportType: false });
-  return HEADER + ots.astToString(ast);
+  // In the repository's own style, so `prettier --write` over web/ leaves the file as generated.
+  const options = (await prettier.resolveConfig(SCHEMA_FILE)) ?? {};
+  return prettier.format(HEADER + ots.astToString(ast), { ...options, filepath: SCHEMA_FILE });
 }
 
 async function main(): Promise<void> {
