@@ -109,7 +109,14 @@ function SignedInChrome() {
       <StandInBanner config={config} />
       <div className="app-body">
         {current && (
-          <nav id={navId} aria-label="Main" className={`app-nav${menuOpen ? ' open' : ''}`}>
+          <nav
+            id={navId}
+            aria-label="Main"
+            className={`app-nav${menuOpen ? ' open' : ''}`}
+            onKeyDown={(e) => {
+              if (e.key === 'Escape' && menuOpen) setMenuOpen(false);
+            }}
+          >
             <p className="nav-workspace" title={current.name}>
               {current.name} <span className="muted small">({current.role})</span>
             </p>

@@ -124,7 +124,8 @@ export interface RenderOptions {
   /** The route pattern the element is mounted at (for useParams). */
   route?: string;
   routes?: RouteObject[];
-  session?: Session | null;
+  /** Who is signed in; 'restore' = as the app starts (a stored development session, or Supabase's). */
+  session?: Session | null | 'restore';
 }
 
 export function renderWithApp(element: ReactElement | null, opts: RenderOptions) {
@@ -144,7 +145,9 @@ export function renderWithApp(element: ReactElement | null, opts: RenderOptions)
       <SessionProvider
         config={opts.config ?? LIVE_CONFIG}
         fetch={opts.gateway.fetch}
-        initialSession={opts.session === undefined ? SESSION : opts.session}
+        {...(opts.session === 'restore'
+          ? {}
+          : { initialSession: opts.session === undefined ? SESSION : opts.session })}
       >
         <RouterProvider router={router} />
       </SessionProvider>
