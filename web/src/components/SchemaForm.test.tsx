@@ -13,6 +13,7 @@ describe('SchemaForm', () => {
     expect(screen.getByText('What to research')).toBeTruthy();
     // The asterisk is for the eye; the name stays "Topic" and `required` says it to assistive technology.
     expect(topic.closest('.field')!.querySelector('[aria-hidden="true"]')!.textContent).toContain('*');
+    expect(screen.getByLabelText('Topic')).toBe(topic); // the label's own text is exactly the title
     expect(screen.getByRole('textbox', { name: 'Audience' })).toHaveProperty('required', false);
     const depth = screen.getByRole('combobox', { name: 'Depth' }) as HTMLSelectElement;
     expect(depth.value).toBe('standard');

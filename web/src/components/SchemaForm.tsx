@@ -121,16 +121,18 @@ function Field({
     'aria-invalid': error ? true : undefined,
     'aria-describedby': describedBy,
   } as const;
+  // The asterisk sits beside the label, not in it: the field's name stays exactly its title ("Topic"), and
+  // `required` tells assistive technology what the asterisk tells the eye.
   const label = (
-    <label htmlFor={id}>
-      {f.label}
+    <span className="field-label">
+      <label htmlFor={id}>{f.label}</label>
       {f.required && (
         <span className="required" aria-hidden="true">
           {' '}
           *
         </span>
       )}
-    </label>
+    </span>
   );
   const text = typeof value === 'string' ? value : '';
   let control: ReactNode;

@@ -64,7 +64,7 @@ export function GuardrailsPage() {
       <QueryView query={rules} loading="Loading the rules…">
         {(g) =>
           roleAtLeast(role, 'admin') ? (
-            <RulesForm key={g.updated_at ?? 'none'} current={g} />
+            <RulesForm key={g.workspace_id} current={g} />
           ) : (
             <>
               <p className="notice">Only admins and owners can change the guardrails.</p>

@@ -294,9 +294,13 @@ function AddMemory() {
             </div>
           </div>
           <div className="field">
-            <label htmlFor={`${id}-content`}>
-              Content<span aria-hidden="true"> *</span>
-            </label>
+            <span className="field-label">
+              <label htmlFor={`${id}-content`}>Content</label>
+              <span className="required" aria-hidden="true">
+                {' '}
+                *
+              </span>
+            </span>
             <textarea
               id={`${id}-content`}
               rows={4}

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { Link, useParams } from 'react-router';
 import { unwrap, ws } from '../api/client';
-import { keys } from '../api/queries';
+import { keys, useFlows } from '../api/queries';
 import { TERMINAL_STATUSES } from '../api/types';
 import type { AgentRunDetail, RunStatus, RunStep } from '../api/types';
 import { useApi, useConfig } from '../app/session';
@@ -13,6 +13,8 @@ import { isStandInModel, StandInTag } from '../components/StandInBanner';
 import { TableWrap } from '../components/TableWrap';
 import { ErrorState, Loading } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
+import { labelFor } from '../lib/json-schema-form';
+import type { JsonSchema } from '../lib/json-schema-form';
 import { RunOutput } from './RunOutputs';
 import { useRunStream } from './useRunStream';
 import type { RunEvent } from './useRunStream';
@@ -158,6 +160,10 @@ function RunView({
   const api = useApi();
   const config = useConfig();
   const { workspace } = useWorkspace();
+  const flows = useFlows();
+  const inputSchema = flows.data?.data.find((f) => f.name === run.flow)?.input_schema as
+    JsonSchema | undefined;
+  const inputLabel = (k: string) => inputSchema?.properties?.[k]?.title ?? labelFor(k);
 
   // The newest word on the status: the live stream's, else the stored run's.
   const lastStatusEvent = [...events].reverse().find((e) => e.type === 'status' && e.status);
@@ -294,7 +300,7 @@ function RunView({
         <dl className="facts">
           {Object.entries(run.input).map(([k, v]) => (
             <div key={k}>
-              <dt>{k}</dt>
+              <dt>{inputLabel(k)}</dt>
               <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
             </div>
           ))}
