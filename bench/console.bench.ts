@@ -166,7 +166,9 @@ const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 export async function runConsoleBench(): Promise<string[]> {
   const lines = ['bench/console'];
-  const built = await ensureConsoleBuilt();
+  // Built for this run, in production mode, from the sources as they are (a stale or development build in
+  // web/dist would measure something else).
+  const built = await ensureConsoleBuilt({ force: true });
   lines.push(`  web/dist: ${built}`);
 
   // 1. Weight: what index.html makes the browser fetch before the first screen can run.

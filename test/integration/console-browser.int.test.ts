@@ -6,6 +6,7 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { mintDevToken } from '../../scripts/lib/dev-token';
 import { ROOT } from '../../scripts/lib/local-stack';
 import {
+  ConsoleAssets,
   ensureConsoleBuilt,
   launchChromium,
   onPage,
@@ -41,13 +42,15 @@ let browser: Browser;
 let owner: BrowserContext;
 /** The owner's tab: the development session lives in it (sessionStorage), so the session keeps to it. */
 let page: Page;
+/** web/dist as built for this run (see ConsoleAssets: someone may rebuild it while the tests run). */
+let assets: ConsoleAssets;
 /** Filled in as the session goes. */
 const session = { workspaceId: '', ownerToken: '', runId: '' };
 /** What axe-core found on each screen checked (each check asserts; the list is printed at the end). */
 const a11y: Record<string, string[]> = {};
 
 beforeAll(async () => {
-  const started = Date.now();
+  const began = Date.now();
   // Launched first: a missing Chromium fails here at once, saying how to install it.
   browser = await launchChromium();
   const env = serviceEnv({
@@ -56,35 +59,47 @@ beforeAll(async () => {
     // Each stand-in model call takes this long: a research run lasts a few seconds, long enough to watch.
     LOCAL_PROVIDER_LATENCY_MS: '750',
   });
-  // The workers start while the console builds; the gateway, which serves web/dist, once it is built.
-  const workers = Promise.all(
-    (['seeder', 'agent-runner', 'cost-ledger'] as const).map((name) => services.start(name, env)),
-  );
-  workers.catch(() => undefined);
-  process.stdout.write(`[console tests] ${await ensureConsoleBuilt()}\n`);
-  [gateway] = await Promise.all([services.start('gateway', env), workers]);
-  owner = await browser.newContext({ viewport: VIEWPORT });
+  // The services start while the console builds (the gateway looks for web/dist at each request; no page
+  // is loaded before both are done).
+  const [built, running] = await Promise.all([
+    ensureConsoleBuilt(),
+    Promise.all(
+      (['gateway', 'seeder', 'agent-runner', 'cost-ledger'] as const).map((n) => services.start(n, env)),
+    ),
+  ]);
+  process.stdout.write(`[console tests] ${built}\n`);
+  gateway = running[0]!;
+  assets = await ConsoleAssets.take();
+  owner = await newContext({ viewport: VIEWPORT });
   page = await owner.newPage();
-  process.stdout.write(`[console tests] browser and stack ready in ${Date.now() - started} ms\n`);
+  process.stdout.write(`[console tests] browser and stack ready in ${Date.now() - began} ms\n`);
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
+  if (assets?.served.length) process.stdout.write(`[console tests] ${assets.notes().join('; ')}\n`);
   const checked = Object.keys(a11y);
   if (checked.length) process.stdout.write(`[console tests] axe-core checked: ${checked.join(', ')}\n`);
 });
 
 /** A test whose failure message shows what `tab()` had on screen. */
 function step(name: string, tab: () => Page, fn: () => Promise<void>, timeoutMs = 60_000): void {
-  it(name, () => onPage(tab, name, fn), timeoutMs);
+  it(name, () => onPage(tab, name, fn, () => assets?.notes() ?? []), timeoutMs);
+}
+
+/** A browser context whose pages stay whole if web/dist is rebuilt under them (ConsoleAssets). */
+async function newContext(options: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  await assets.attach(context);
+  return context;
 }
 
 const url = (p: string) => `${gateway.url}${p}`;
 const ownerApi = () => client(gateway.url, session.ownerToken);
 const inWorkspace = () => ({ headers: { 'x-workspace-id': session.workspaceId } });
 
-/** The screen's main heading (level 1). */
-const heading = (p: Page, name: string | RegExp) => p.getByRole('heading', { name, level: 1 });
+/** The screen's main heading (level 1), by its exact text. */
+const heading = (p: Page, name: string) => p.getByRole('heading', { name, level: 1, exact: true });
 
 async function expectAccessible(p: Page, screen: string): Promise<void> {
   const found = await seriousA11yViolations(p);
@@ -167,7 +182,6 @@ step(
   () => page,
   async () => {
     await page.getByRole('link', { name: 'Start a run with Cognition' }).click();
-    await heading(page, 'Start a run').waitFor();
     const topic = page.getByRole('textbox', { name: 'Topic' });
     await topic.waitFor();
     await expectAccessible(page, 'start run');
@@ -180,7 +194,6 @@ step(
     ]);
     expect(posted.status()).toBe(202);
     session.runId = (await posted.json()).id;
-    await heading(page, 'Run').waitFor();
 
     const status = page.getByRole('main').getByRole('status');
     const steps = page.getByRole('list', { name: 'Steps' }).getByRole('listitem');
@@ -301,7 +314,7 @@ step(
   async () => {
     // A phone: 390 CSS px wide, its meta viewport honoured. The development session lives in one tab
     // (sessionStorage), so this one signs in again; the last workspace used (localStorage) is the owner's.
-    const narrow = await browser.newContext({
+    const narrow = await newContext({
       viewport: { width: 390, height: 844 },
       isMobile: true,
       hasTouch: true,
@@ -342,7 +355,7 @@ step(
     });
     expect(added.status).toBe(201);
 
-    const member = await browser.newContext({ viewport: VIEWPORT });
+    const member = await newContext({ viewport: VIEWPORT });
     // The development sign-in is always the one development user; in this context it answers with the
     // member's token instead, so the console is signed in as the member in every respect.
     await member.route(

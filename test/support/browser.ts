@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { ROOT } from '../../scripts/lib/local-stack';
 
 /**
@@ -99,12 +99,21 @@ async function withBuildLock<T>(work: () => Promise<T>, timeoutMs: number): Prom
   }
 }
 
+/**
+ * npm through the npm that runs us (npm_execpath, on this Node.js), else npm from PATH. NODE_ENV is
+ * `production` for the child: jest sets it to `test`, and Vite would then bundle React's development build
+ * (twice the size, dev-only checks) instead of the one the gateway serves for real.
+ */
 function npm(args: string[]): Promise<{ code: number; output: string }> {
   const npmCli = process.env.npm_execpath;
   const [command, argv] =
     npmCli && /\.[cm]?js$/.test(npmCli) ? [process.execPath, [npmCli, ...args]] : ['npm', args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -114,13 +123,25 @@ function npm(args: string[]): Promise<{ code: number; output: string }> {
 }
 
 /**
- * Builds the console (`npm run build:web`) unless web/dist is newer than web/'s sources; one build at a time
- * across processes (a lock under .data/), so parallel test files and a bench share it. Returns what it did.
+ * Builds the console (`npm run build:web`) unless web/dist is newer than web/'s sources (or always, with
+ * `force`); one build at a time across processes (a lock under .data/), so parallel test files and a bench
+ * share it. Returns what it did.
  */
-export async function ensureConsoleBuilt(timeoutMs = 180_000): Promise<string> {
-  if (!consoleBuildReason()) return 'web/dist is up to date';
+export async function ensureConsoleBuilt(
+  opts: { force?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
+  const timeoutMs = opts.timeoutMs ?? 180_000;
+  if (!opts.force && !consoleBuildReason()) return 'web/dist is up to date';
+  const requested = Date.now();
   return withBuildLock(async () => {
-    const reason = consoleBuildReason();
+    // Another process may have built it while this one waited for the lock.
+    const builtSince =
+      (fs.statSync(path.join(WEB_DIST, 'index.html'), { throwIfNoEntry: false })?.mtimeMs ?? 0) > requested;
+    const reason = opts.force
+      ? builtSince
+        ? undefined
+        : 'a fresh build was asked for'
+      : consoleBuildReason();
     if (!reason) return 'web/dist was built by another process';
     const started = Date.now();
     const { code, output } = await npm(['run', 'build:web']);
@@ -208,9 +229,15 @@ export const FAILURE_DIR = path.join(ROOT, '.data', 'console-test-failures');
 
 /**
  * Runs one step of a browser test; when it fails, the page's URL, its visible text and a screenshot
- * (under .data/console-test-failures/) are added to the error, so a failure on CI says what was on screen.
+ * (under .data/console-test-failures/) are added to the error, so a failure on CI says what was on screen,
+ * and whatever `notes` has to say.
  */
-export async function onPage<T>(tab: () => Page, step: string, work: () => Promise<T>): Promise<T> {
+export async function onPage<T>(
+  tab: () => Page,
+  step: string,
+  work: () => Promise<T>,
+  notes: () => string[] = () => [],
+): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -225,10 +252,86 @@ export async function onPage<T>(tab: () => Page, step: string, work: () => Promi
     } catch {
       /* the page may be gone; the original error is what matters */
     }
+    context += notes()
+      .map((n) => `\n--- ${n}`)
+      .join('');
     if (err instanceof Error) {
+      // jest prints the stack, which holds the message as it was when the error was made.
+      const before = err.message;
       err.message += context;
+      if (err.stack?.includes(before)) err.stack = err.stack.replace(before, err.message);
+      else err.stack = `${err.stack ?? ''}${context}`;
       throw err;
     }
     throw new Error(`${String(err)}${context}`, { cause: err });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// web/dist rebuilt under a running test
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+};
+
+/**
+ * The console's hashed assets as they were when the test started. Anyone may rebuild web/dist while a test
+ * runs (`npm run build:web`, `npm run build`, `npm start` in the same checkout): Vite empties it, so a page
+ * already loaded asks for chunks that are gone and the console shows "This page failed to load" — a
+ * collision in the checkout, not a fault of the console. `attach` keeps a page whole: an asset the gateway
+ * answers 404 is served from this copy instead (and listed in `served`); everything else is the gateway's
+ * answer, untouched. CI builds once before the tests, so there it never happens.
+ */
+export class ConsoleAssets {
+  private readonly files = new Map<string, Buffer>();
+  readonly served: string[] = [];
+  private readonly indexMtime: number;
+
+  private constructor(dist: string) {
+    const dir = path.join(dist, 'assets');
+    for (const name of fs.readdirSync(dir)) this.files.set(name, fs.readFileSync(path.join(dir, name)));
+    this.indexMtime = fs.statSync(path.join(dist, 'index.html')).mtimeMs;
+    const html = fs.readFileSync(path.join(dist, 'index.html'), 'utf8');
+    for (const m of html.matchAll(/\/assets\/([^"'?#\s]+)/g))
+      if (!this.files.has(m[1]!)) throw new Error(`web/dist is being rebuilt (${m[1]} is missing)`);
+  }
+
+  /** A consistent copy of web/dist (retried while someone else's build is writing it). */
+  static async take(dist = WEB_DIST): Promise<ConsoleAssets> {
+    return until('a complete web/dist to copy', async () => new ConsoleAssets(dist), 60_000);
+  }
+
+  async attach(context: BrowserContext): Promise<void> {
+    await context.route(
+      (u) => u.pathname.startsWith('/assets/'),
+      async (route) => {
+        const response = await route.fetch();
+        const name = path.posix.basename(new URL(route.request().url()).pathname);
+        const kept = this.files.get(name);
+        if (response.status() !== 404 || !kept) return route.fulfill({ response });
+        this.served.push(name);
+        return route.fulfill({
+          status: 200,
+          body: kept,
+          contentType: CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream',
+        });
+      },
+    );
+  }
+
+  /** What to say in a failure message when web/dist changed under the test. */
+  notes(): string[] {
+    const now = fs.statSync(path.join(WEB_DIST, 'index.html'), { throwIfNoEntry: false })?.mtimeMs;
+    const out: string[] = [];
+    if (now !== this.indexMtime)
+      out.push('web/dist was rebuilt by another process while this test ran (index.html changed)');
+    if (this.served.length)
+      out.push(
+        `assets gone from web/dist, served from the copy taken at the start: ${this.served.join(', ')}`,
+      );
+    return out;
   }
 }
