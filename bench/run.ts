@@ -65,6 +65,8 @@ async function main(): Promise<void> {
       const { runLedgerBench } = await import('./ledger.bench');
       lines.push(...(await runLedgerBench(db)));
     }
+    if (!only || only === 'memory')
+      lines.push(...(await (await import('./memory.bench')).runMemoryBench(db)));
     if (!only || only === 'console')
       lines.push(...(await (await import('./console.bench')).runConsoleBench()));
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
