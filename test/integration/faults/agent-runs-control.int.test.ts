@@ -79,7 +79,7 @@ it('a runner SIGKILLed after the second model call: the run resumes and no compl
 describe('with one runner', () => {
   let runner: RunningService;
   beforeAll(async () => {
-    runner = await services.start('agent-runner', runnerEnv({ AGENT_RUN_TIMEOUT_MS: '4000' }));
+    runner = await services.start('agent-runner', runnerEnv({ AGENT_RUN_TIMEOUT_MS: '10000' }));
   }, 60_000);
   afterAll(async () => {
     runner.child.kill('SIGTERM');
@@ -168,7 +168,8 @@ describe('with one runner', () => {
     for (let i = 0; i < 10; i++) ids.push(await runsA.create(research));
     const bId = await runsB.create(research);
     const bRun = await runsB.until(bId, ['completed', 'failed'], 30_000);
-    expect(bRun.status).toBe('completed');
+    // The whole run on failure: its error says why (a timeout on a loaded machine, say).
+    expect({ status: bRun.status, error: bRun.error }).toEqual({ status: 'completed', error: null });
     const aRuns = await Promise.all(ids.map((id) => runsA.until(id, ['completed', 'failed'], 60_000)));
     expect(aRuns.every((r) => r.status === 'completed')).toBe(true);
     // B finished while A's queue was still being worked through.
