@@ -100,7 +100,11 @@ it('a receiver that fails twice then succeeds gets exactly one delivery, signed 
       spent_usd: '6',
       budget_usd: '10',
     });
-    const alert = await stack.db('budget_alerts').where({ workspace_id: ws.id }).first();
+    // The receiver answers before the worker records the delivery: wait for the row, not the request.
+    const alert = await eventually(async () => {
+      const row = await stack.db('budget_alerts').where({ workspace_id: ws.id }).first();
+      return row?.delivered_at ? row : undefined;
+    }, 15_000);
     expect(alert).toMatchObject({ delivery_attempts: 3, last_delivery_error: null });
     expect(alert.delivered_at).toBeInstanceOf(Date);
     await new Promise((r) => setTimeout(r, 500));
