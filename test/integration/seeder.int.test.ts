@@ -66,15 +66,12 @@ describe('seeder worker (real Redis + PostgreSQL)', () => {
         ),
       ),
     );
-    const queue = stack.bus.queue('workspace');
-    await eventually(
-      async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= 10 || undefined,
-      15_000,
-    );
+    // Waits for this workspace's ten events (the queue's completed count also holds other tests' jobs).
+    const seededAudits = await eventually(async () => {
+      const rows = await stack.db('audit_logs').where({ workspace_id: ws.id, action: 'workspace.seeded' });
+      return rows.length >= 10 ? rows : undefined;
+    }, 15_000);
     expect(await agentCount(ws.id)).toBe(7);
-    const seededAudits = await stack
-      .db('audit_logs')
-      .where({ workspace_id: ws.id, action: 'workspace.seeded' });
     expect(seededAudits).toHaveLength(10); // one per event id
     expect(seededAudits.filter((r) => r.output.agents_created === 7)).toHaveLength(1);
   });
