@@ -3,11 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseSettings } from '@raptorflow/core/config/settings';
 import type { Settings } from '@raptorflow/core/config/settings';
-import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
-import { createApp, whenReady } from '../../services/gateway/src/app';
 import { newUser } from '../support/factories';
-import { expectError } from '../support/gateway';
-import { client, listen } from '../support/http';
+import { expectError, startGateway } from '../support/gateway';
+import { client } from '../support/http';
 import { openStack } from '../support/stack';
 
 /**
@@ -25,16 +23,7 @@ const development = (extra: Record<string, string> = {}): Settings =>
   parseSettings({ ...process.env, ENVIRONMENT: 'development', ...extra });
 
 async function gateway(settings: Settings, consoleDir?: string): Promise<string> {
-  const app = createApp({
-    settings,
-    db: stack.db,
-    bus: stack.bus,
-    redis: stack.redis,
-    memoryPath: await detectMemorySearchPath(stack.db),
-    ...(consoleDir ? { consoleDir } : {}),
-  });
-  if (!(await whenReady(app))) throw new Error('the gateway did not subscribe to cache invalidations');
-  const server = await listen(app);
+  const server = await startGateway(stack, settings, consoleDir ? { consoleDir } : {});
   closers.push(server.close);
   return server.url;
 }

@@ -6,8 +6,13 @@ import { listen } from './http';
 import type { TestStack } from './stack';
 
 /** The real gateway app on a random port, over the test file's database, Redis and queue prefix. */
-export async function startGateway(stack: TestStack, settings: Settings = getSettings()) {
+export async function startGateway(
+  stack: TestStack,
+  settings: Settings = getSettings(),
+  extra: { consoleDir?: string } = {},
+) {
   const app = createApp({
+    ...extra,
     settings,
     db: stack.db,
     bus: stack.bus,
