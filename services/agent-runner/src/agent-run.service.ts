@@ -38,6 +38,8 @@ export interface AgentRunServiceOptions {
 
 /** How long a run waiting for its workspace's slot sits in the delayed set before it asks again. */
 const CAP_RETRY_MS = 1_000;
+/** How long an aborted run waits for its in-flight step to write its cancelled call and failure. */
+const STEP_SETTLE_MS = 3_000;
 
 /**
  * Executes one `agent.run.requested`: claims the run, runs its flow from the last checkpoint (or from the
@@ -113,12 +115,14 @@ export class AgentRunService {
       },
       Math.max(250, Math.floor(this.o.lease.leaseMs / 3)),
     );
+    const work: { steps?: RunSteps } = {};
     try {
-      const output = await this.runFlow(run, controller.signal, claim.resumed);
+      const output = await this.runFlow(run, controller.signal, claim.resumed, work);
       await this.o.lease.finish(run, 'completed', { output });
       return { status: 'completed' };
     } catch (err) {
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+      if (reason) await work.steps?.idle(STEP_SETTLE_MS);
       if (reason === 'lease_lost') {
         log.warn('lease lost; another runner owns the run now');
         return { status: 'lease_lost' };
@@ -156,6 +160,7 @@ export class AgentRunService {
     run: AgentRunRow,
     signal: AbortSignal,
     resumed: boolean,
+    work: { steps?: RunSteps },
   ): Promise<Record<string, unknown>> {
     const flow = this.flows[run.flow];
     if (!flow) throw new Error(`no flow "${run.flow}"`);
@@ -187,6 +192,7 @@ export class AgentRunService {
       memory: this.o.memory,
       signal,
     });
+    work.steps = steps;
     const config = {
       configurable: {
         thread_id: run.id,

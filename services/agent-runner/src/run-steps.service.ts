@@ -61,6 +61,8 @@ interface Spent {
 export class RunSteps implements StepRunner {
   private position: number | undefined;
   private readonly actor: RunActor;
+  /** Steps still executing: LangGraph rejects `invoke` as soon as the signal aborts, without waiting. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(private readonly o: RunStepsOptions) {
     const { run } = o;
@@ -74,7 +76,27 @@ export class RunSteps implements StepRunner {
     };
   }
 
-  async step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
+  step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
+    const work = this.execute(key, fn);
+    this.running.add(work);
+    const forget = () => this.running.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /**
+   * Resolves once no step is executing (or after `maxMs`), so an aborted run records its cancelled call's
+   * cost row and its step's failure before the run's final status, which is what readers of that status expect.
+   */
+  async idle(maxMs: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)));
+    await Promise.race([Promise.allSettled([...this.running]), limit]);
+    clearTimeout(timer);
+  }
+
+  private async execute<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
     const { steps, run, events } = this.o;
     const done = await steps.completedOutput<T>(run.id, key);
     if (done) return done.output;
