@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import { decimalToNumber } from '@raptorflow/core/money/money';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
@@ -57,16 +58,20 @@ export class RunLeaseService {
   }
 
   async claim(runId: string): Promise<ClaimResult> {
-    return this.db.transaction(async (trx) => {
+    // Runs this claim ended without starting (cancelled first, never seeded): observed once committed.
+    const ended: FinishedRun[] = [];
+    const result = await this.db.transaction(async (trx): Promise<ClaimResult> => {
       const workspaceId = await this.runs.workspaceOf(trx, runId);
       if (!workspaceId) return { kind: 'done' };
       await this.runs.lockWorkspaceClaims(trx, workspaceId);
       const run = await this.runs.lockForClaim(trx, runId);
       if (!run || !['queued', 'running'].includes(run.status)) return { kind: 'done' };
       if (run.status === 'queued' && run.cancel_requested_at) {
-        await this.finishIn(trx, run, 'cancelled', {
-          error: { code: 'cancelled', message: 'Cancelled before it started' },
-        });
+        ended.push(
+          await this.finishIn(trx, run, 'cancelled', {
+            error: { code: 'cancelled', message: 'Cancelled before it started' },
+          }),
+        );
         return { kind: 'done' };
       }
       if (run.status === 'running' && run.lease_live && run.lease_owner !== this.owner)
@@ -77,7 +82,7 @@ export class RunLeaseService {
         const found = await this.agents.resolve(trx, run);
         if (found.kind === 'waiting') return { kind: 'unseeded', retryInMs: found.retryInMs };
         if (found.kind === 'never_seeded') {
-          await this.finishIn(trx, run, 'failed', { error: found.error });
+          ended.push(await this.finishIn(trx, run, 'failed', { error: found.error }));
           return { kind: 'failed', error: found.error };
         }
         agentId = found.agentId;
@@ -93,6 +98,14 @@ export class RunLeaseService {
       await this.events.append(run, 'status', { status: 'running', resumed, attempt: claimed.attempts }, trx);
       return { kind: 'claimed', run: claimed, resumed };
     });
+    for (const e of ended) observeFinished(e);
+    // Only a run's first claim ends its wait: a resumed run was already counted when it first started.
+    if (result.kind === 'claimed' && !result.resumed && result.run.started_at)
+      getMetrics().runQueueWait.observe(
+        { flow: result.run.flow },
+        Math.max(0, result.run.started_at.getTime() - result.run.created_at.getTime()) / 1000,
+      );
+    return result;
   }
 
   /**
@@ -114,11 +127,13 @@ export class RunLeaseService {
     status: 'completed' | 'failed' | 'cancelled',
     extra: { output?: unknown; error?: { code: string; message: string } },
   ): Promise<boolean> {
-    return this.db.transaction(async (trx) => {
-      if (!(await this.runs.lockHeld(trx, run.id, this.owner))) return false;
-      await this.finishIn(trx, run, status, extra);
-      return true;
+    const ended = await this.db.transaction(async (trx) => {
+      if (!(await this.runs.lockHeld(trx, run.id, this.owner))) return undefined;
+      return this.finishIn(trx, run, status, extra);
     });
+    if (!ended) return false;
+    observeFinished(ended);
+    return true;
   }
 
   private async finishIn(
@@ -126,7 +141,7 @@ export class RunLeaseService {
     run: AgentRunRow,
     status: 'completed' | 'failed' | 'cancelled',
     extra: { output?: unknown; error?: { code: string; message: string } },
-  ): Promise<void> {
+  ): Promise<FinishedRun> {
     const totals = await this.costs.runTotals(run.id, trx);
     const done = await this.runs.finish(trx, run.id, { status, ...extra, ...totals });
     await this.events.append(
@@ -140,5 +155,17 @@ export class RunLeaseService {
       },
       trx,
     );
+    return { flow: run.flow, status, durationMs: done.duration_ms };
   }
+}
+
+interface FinishedRun {
+  flow: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  durationMs: number;
+}
+
+/** Called after the ending transaction committed, so a rolled-back finish is never counted. */
+function observeFinished(e: FinishedRun): void {
+  getMetrics().runDuration.observe({ flow: e.flow, outcome: e.status }, e.durationMs / 1000);
 }

@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import { BudgetRepository } from '@raptorflow/data/repositories/budget.repository';
 import { BudgetExceededError } from '@raptorflow/core/errors/app-error';
-import { budgetUsdToDecimal, decimalToNano, nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
+import {
+  budgetUsdToDecimal,
+  decimalToNano,
+  nanoToDecimal,
+  nanoToNumber,
+  percentOf,
+} from '@raptorflow/core/money/money';
 
 export interface Reservation {
   id: string;
@@ -145,5 +151,17 @@ export class BudgetLedgerService {
       spentNano: decimalToNano(row.spent ?? '0'),
       reservedNano: decimalToNano(row.reserved ?? '0'),
     };
+  }
+
+  /**
+   * The `limit` workspaces that spent the largest share of this month's budget (the metrics' top N). The
+   * ratio is the cost summary's `percent_used` / 100 (the same exact nano-USD math), so the two agree.
+   */
+  async topUtilisation(limit: number): Promise<Array<{ workspaceId: string; ratio: number }>> {
+    const rows = await this.budgets.topUtilisation(this.defaultBudget, limit);
+    return rows.map((r) => ({
+      workspaceId: r.workspace_id,
+      ratio: percentOf(decimalToNano(r.spent), decimalToNano(r.budget)) / 100,
+    }));
   }
 }

@@ -81,6 +81,27 @@ describe('ModelRouter and the catalog', () => {
     expect(router({}).retirementWarnings()).toEqual([]);
   });
 
+  it('gives the retirement gauge every configured model: days left, negative once past, Infinity undated', () => {
+    const env = { MODEL_FAST: 'gemini:gemini-2.5-flash,gemini:gemini-3.8-flash' };
+    const fast = (now: string) =>
+      router(env, at(now))
+        .retirementDays()
+        .filter((r) => r.alias === 'fast');
+    expect(fast('2026-11-15T00:00:00Z')).toEqual([
+      { alias: 'fast', model: 'gemini-2.5-flash', days: 16 },
+      { alias: 'fast', model: 'gemini-3.8-flash', days: Number.POSITIVE_INFINITY },
+    ]);
+    expect(fast('2026-12-03T00:00:00Z')[0]!.days).toBe(-2);
+    // Every alias is listed, so the gauge shows the whole configuration even when nothing retires.
+    expect(
+      new Set(
+        router({})
+          .retirementDays()
+          .map((r) => r.alias),
+      ),
+    ).toEqual(new Set(['fast', 'standard', 'heavy', 'embed']));
+  });
+
   it('describes each alias for /health: model, provider, live|local, retires_on, and its chain', () => {
     const dev = router(
       { MODEL_FAST: 'gemini:gemini-2.5-flash,anthropic:claude-haiku-4-5' },

@@ -212,6 +212,21 @@ export class ModelRouter {
     });
   }
 
+  /**
+   * Every model of every alias chain with whole days until it retires (negative once past), Infinity when
+   * no date is known: the metrics' retirement gauge, so an alert can fire before the chain falls back.
+   */
+  retirementDays(): { alias: string; model: string; days: number }[] {
+    const at = this.now();
+    return [...this.chains].flatMap(([alias, chain]) =>
+      chain.map((r) => ({
+        alias,
+        model: r.configured.model,
+        days: this.catalog.daysUntilRetirement(r.entry, at) ?? Number.POSITIVE_INFINITY,
+      })),
+    );
+  }
+
   /** Configured models retired, or retiring within RETIREMENT_WARNING_DAYS: logged once at start-up. */
   retirementWarnings(): { model: string; aliases: string[]; retires_on: string; days: number }[] {
     const at = this.now();

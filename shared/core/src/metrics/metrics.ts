@@ -31,6 +31,8 @@ export interface RaptorMetrics {
   budgetAlertsTotal: Counter<'threshold'>;
   ledgerCorrectionsTotal: Counter<'period'>;
   webhookDeliveriesTotal: Counter<'outcome'>;
+  runQueueWait: Histogram<'flow'>;
+  runDuration: Histogram<'flow' | 'outcome'>;
 }
 
 /** A scrape must answer even when Redis does not: depth is skipped after this long. */
@@ -136,6 +138,21 @@ function buildMetrics(): RaptorMetrics {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    runQueueWait: new Histogram({
+      name: 'raptorflow_run_queue_wait_seconds',
+      help: 'Agent run wait from request (created_at) to its first claim by a runner, by flow',
+      labelNames: ['flow'] as const,
+      // A free runner claims within a second; a workspace at its concurrency cap waits for whole runs.
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+      registers: [registry],
+    }),
+    runDuration: new Histogram({
+      name: 'raptorflow_run_duration_seconds',
+      help: 'Agent run time from first claim to its final status, by flow and outcome (completed, failed, cancelled)',
+      labelNames: ['flow', 'outcome'] as const,
+      buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200],
+      registers: [registry],
+    }),
   };
 }
 
@@ -167,7 +184,8 @@ async function collectQueueDepth(gauge: Gauge<'queue' | 'state'>): Promise<void>
   );
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+/** Bounds a scrape-time read: a scrape must answer even when a dependency hangs. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timed out')), ms);

@@ -168,6 +168,29 @@ export class BudgetRepository {
     return rows[0]!;
   }
 
+  /**
+   * The `limit` workspaces that spent the largest share of this month's budget, highest first (a zero budget
+   * with spend counts as fully used). Ordered and cut here, so a scrape never reads every workspace.
+   */
+  async topUtilisation(
+    defaultBudget: string,
+    limit: number,
+  ): Promise<Array<{ workspace_id: string; spent: string; budget: string }>> {
+    const { rows } = await this.db.raw<{
+      rows: Array<{ workspace_id: string; spent: string; budget: string }>;
+    }>(
+      `SELECT u.workspace_id, u.spent_usd::text AS spent, b.budget::text AS budget
+         FROM budget_usage u
+         CROSS JOIN LATERAL (SELECT ${budgetOfSql('u.workspace_id', ':default')} AS budget) b
+        WHERE u.month = ${CURRENT_MONTH_SQL}
+        ORDER BY CASE WHEN b.budget > 0 THEN u.spent_usd / b.budget
+                      WHEN u.spent_usd > 0 THEN 1 ELSE 0 END DESC, u.workspace_id
+        LIMIT :limit`,
+      { default: defaultBudget, limit },
+    );
+    return rows;
+  }
+
   /** Workspaces whose month counter differs from their cost rows' sum (`inMonth` filters cost_logs). */
   async spentDrift(
     trx: Knex.Transaction,

@@ -52,6 +52,18 @@ export class EventOutboxRepository {
       .first<Pick<EventOutboxRow, 'envelope'> | undefined>('envelope');
   }
 
+  /**
+   * Seconds since the oldest row still waiting for Redis was written, by the database clock (0 when none
+   * waits). Backed-off rows count: their delay is exactly the lag an operator must see.
+   */
+  async oldestPendingAgeSeconds(): Promise<number> {
+    const { rows } = await this.db.raw<{ rows: Array<{ age: number | null }> }>(
+      `SELECT EXTRACT(EPOCH FROM (now() - min(created_at)))::float8 AS age
+         FROM event_outbox WHERE enqueued_at IS NULL`,
+    );
+    return Math.max(0, rows[0]?.age ?? 0);
+  }
+
   /** Whether this transaction leads the relay pass (the lock ends with the transaction). */
   async tryLeadRelay(trx: Knex.Transaction): Promise<boolean> {
     const { rows } = await trx.raw<{ rows: Array<{ locked: boolean }> }>(
