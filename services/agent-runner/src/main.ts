@@ -30,6 +30,7 @@ import { RunSweeper } from './run-sweeper.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
+import { registerModelRetirement } from '@raptorflow/core/metrics/scrape-gauges';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -62,6 +63,8 @@ runWorkerService({
   models: () => (router = startupModelRouter(settings.llm, logger)),
   start: async (runtime) => {
     await controls.start(createRedis('worker'), settings.queuePrefix);
+    // The runner is where configured models are called: its /metrics says how long each has left.
+    registerModelRetirement(() => router!.retirementDays());
     sweeper.start();
     // How long a run asked for before its workspace was seeded waits for its agent (AGENT_SEEDING_WAIT_MS).
     const agents = new RunAgentResolver({

@@ -14,6 +14,7 @@ import { AlertWebhookService } from './alert-webhook.service';
 import { CostLedgerService } from './cost-ledger.service';
 import { createCostLedgerWorker, createNotifyWorker } from './cost-ledger.worker';
 import { LedgerReconciler } from './ledger-reconciler.service';
+import { BUDGET_UTILISATION_TOP_N, registerBudgetUtilisation } from '@raptorflow/core/metrics/scrape-gauges';
 
 // The composition root: every object of this process is built here, with its dependencies spelled out.
 const settings = getSettings();
@@ -51,6 +52,8 @@ runWorkerService({
       defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
       reservationTtlMs: settings.llm.reservationTtlMs,
     });
+    // Workspace ids appear only here, on the internal health port, and only the top N of them.
+    registerBudgetUtilisation(() => budgets.topUtilisation(BUDGET_UTILISATION_TOP_N));
     const reconciler = new LedgerReconciler({ db, audit, alerts, budgets, logger });
     const webhooks = new AlertWebhookService({
       db,

@@ -5,6 +5,8 @@ import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
 import { OutboxRelay } from '@raptorflow/events/bus/outbox-relay';
 import { QUEUE_NAMES } from '@raptorflow/events/bus/event-catalog';
 import { registerQueueDepth } from '@raptorflow/core/metrics/metrics';
+import { registerModelRetirement, registerOutboxLag } from '@raptorflow/core/metrics/scrape-gauges';
+import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
 import { closeBus, getBus } from '@raptorflow/events/bus/raptor-bus';
 import { closeDatabase, getDatabase } from '@raptorflow/core/db/database';
 import { closeRedisConnections, createRedis } from '@raptorflow/core/redis/redis.factory';
@@ -42,6 +44,10 @@ async function main(): Promise<void> {
   if (!(await whenReady(app)))
     logger.warn('cache invalidations not subscribed yet; serving anyway (TTLs bound staleness)');
   registerQueueDepth(QUEUE_NAMES.map((n) => getBus().queue(n)));
+  // Read at each scrape: how far the outbox is behind, and how long the configured models have left.
+  const outbox = new EventOutboxRepository(db);
+  registerOutboxLag(() => outbox.oldestPendingAgeSeconds());
+  registerModelRetirement(() => router.retirementDays());
   const relay = new OutboxRelay({
     db,
     bus: getBus(),
