@@ -6,7 +6,7 @@ import {
   decimalToNano,
   nanoToDecimal,
   nanoToNumber,
-  percentOf,
+  ratioOf,
 } from '@raptorflow/core/money/money';
 
 export interface Reservation {
@@ -154,14 +154,14 @@ export class BudgetLedgerService {
   }
 
   /**
-   * The `limit` workspaces that spent the largest share of this month's budget (the metrics' top N). The
-   * ratio is the cost summary's `percent_used` / 100 (the same exact nano-USD math), so the two agree.
+   * The `limit` workspaces that spent the largest share of this month's budget (the metrics' top N), each
+   * ratio computed on exact nano-USD like the cost summary's `percent_used`.
    */
   async topUtilisation(limit: number): Promise<Array<{ workspaceId: string; ratio: number }>> {
     const rows = await this.budgets.topUtilisation(this.defaultBudget, limit);
     return rows.map((r) => ({
       workspaceId: r.workspace_id,
-      ratio: percentOf(decimalToNano(r.spent), decimalToNano(r.budget)) / 100,
+      ratio: ratioOf(decimalToNano(r.spent), decimalToNano(r.budget)),
     }));
   }
 }

@@ -4,6 +4,7 @@ import {
   nanoToDecimal,
   nanoToNumber,
   percentOf,
+  ratioOf,
   sumNano,
   usdToNano,
 } from './money';
@@ -48,5 +49,13 @@ describe('money: exact sums of many small amounts', () => {
     expect(percentOf(2n, 3n)).toBe(66.66);
     expect(percentOf(0n, 0n)).toBe(0);
     expect(percentOf(5n, 0n)).toBe(100);
+  });
+
+  it('ratios keep millionths, so a tiny share of a budget still shows', () => {
+    expect(ratioOf(1n, 3n)).toBe(0.333333);
+    expect(ratioOf(decimalToNano('0.001'), decimalToNano('50'))).toBe(0.00002);
+    expect(ratioOf(decimalToNano('75'), decimalToNano('50'))).toBe(1.5);
+    expect(ratioOf(0n, 0n)).toBe(0);
+    expect(ratioOf(5n, 0n)).toBe(1);
   });
 });

@@ -126,6 +126,15 @@ export function percentOf(part: bigint, whole: bigint): number {
 }
 
 /**
+ * `part` / `whole` as a ratio truncated to millionths, for metrics (a run of stand-in calls is a few
+ * millionths of a budget, which percentOf's two decimals would show as 0); a zero whole: 1 once anything is spent.
+ */
+export function ratioOf(part: bigint, whole: bigint): number {
+  if (whole === 0n) return part > 0n ? 1 : 0;
+  return Number((part * 1_000_000n) / whole) / 1_000_000;
+}
+
+/**
  * A budget in USD as the API takes it (validated to ≤ 6 decimals) → the NUMERIC string stored. `toFixed`
  * keeps the decimal the client sent instead of a float's binary tail.
  */
