@@ -20,6 +20,7 @@ import type { RunControlRegistry } from './run-control.registry';
 import type { AbortReason } from './run-control.registry';
 import type { RunMemory } from './run-memory.service';
 import { RunSteps } from './run-steps.service';
+import { inSpan } from '@raptorflow/core/telemetry/spans';
 
 export interface AgentRunServiceOptions {
   lease: RunLeaseService;
@@ -78,7 +79,15 @@ export class AgentRunService {
 
   /** `isLastAttempt`: BullMQ will not retry, so an infrastructure failure must end the run here. */
   async execute(runId: string, isLastAttempt = false): Promise<{ status: string }> {
-    const claim = await this.o.lease.claim(runId);
+    const claim = await inSpan(
+      'run claim',
+      { attributes: { 'raptorflow.agent_run_id': runId } },
+      async (span) => {
+        const c = await this.o.lease.claim(runId);
+        span.setAttribute('raptorflow.claim', c.kind);
+        return c;
+      },
+    );
     if (claim.kind === 'done') return { status: 'skipped' };
     if (claim.kind === 'wait')
       throw new RetryLaterError(CAP_RETRY_MS + Math.round(Math.random() * 500), 'workspace at its cap');
@@ -117,7 +126,18 @@ export class AgentRunService {
     );
     const work: { steps?: RunSteps } = {};
     try {
-      const output = await this.runFlow(run, controller.signal, claim.resumed, work);
+      const output = await inSpan(
+        `run ${run.flow}`,
+        {
+          attributes: {
+            'raptorflow.agent_run_id': run.id,
+            'raptorflow.workspace_id': run.workspace_id,
+            'raptorflow.flow': run.flow,
+            'raptorflow.resumed': claim.resumed,
+          },
+        },
+        () => this.runFlow(run, controller.signal, claim.resumed, work),
+      );
       await this.o.lease.finish(run, 'completed', { output });
       return { status: 'completed' };
     } catch (err) {

@@ -1,3 +1,5 @@
+// First: tracing must start before the modules it instruments are loaded.
+import { tracing } from './tracing.bootstrap';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
@@ -57,6 +59,7 @@ let router: ModelRouter | undefined;
 let memoryPath: MemorySearchPath | undefined;
 
 runWorkerService({
+  tracing,
   service: 'agent-runner',
   port: settings.workerPorts.agentRunner,
   // One router for the process: /health's alias table and the dispatcher's routes.

@@ -1,4 +1,5 @@
 import { isAppError } from '@raptorflow/core/errors/app-error';
+import { inSpan } from '@raptorflow/core/telemetry/spans';
 import {
   decimalToNano,
   decimalToNumber,
@@ -77,7 +78,8 @@ export class RunSteps implements StepRunner {
   }
 
   step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
-    const work = this.execute(key, fn);
+    const attributes = { 'raptorflow.agent_run_id': this.o.run.id, 'raptorflow.step': key };
+    const work = inSpan(`step ${key}`, { attributes }, () => this.execute(key, fn));
     this.running.add(work);
     const forget = () => this.running.delete(work);
     work.then(forget, forget);

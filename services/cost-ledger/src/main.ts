@@ -1,3 +1,5 @@
+// First: tracing must start before the modules it instruments are loaded.
+import { tracing } from './tracing.bootstrap';
 import { buildEnvelope } from '@raptorflow/events/bus/envelope';
 import { getBus } from '@raptorflow/events/bus/raptor-bus';
 import { getSettings } from '@raptorflow/core/config/settings';
@@ -23,6 +25,7 @@ const bus = getBus();
 const logger = createLogger('cost-ledger');
 
 runWorkerService({
+  tracing,
   service: 'cost-ledger',
   port: settings.workerPorts.costLedger,
   models: () => startupModelRouter(settings.llm, logger),

@@ -1,3 +1,5 @@
+// First: tracing must start before the modules it instruments are loaded.
+import { tracing } from './tracing.bootstrap';
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
       await closeBus();
       await closeRedisConnections();
       await closeDatabase();
+      await tracing.shutdown();
       process.exit(0);
     });
     // Keep-alive sockets would hold close() open forever.

@@ -1,3 +1,5 @@
+// First: tracing must start before the modules it instruments are loaded.
+import { tracing } from './tracing.bootstrap';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { getDatabase } from '@raptorflow/core/db/database';
 import { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
@@ -17,6 +19,7 @@ const settings = getSettings();
 const logger = createLogger('seeder');
 
 runWorkerService({
+  tracing,
   service: 'seeder',
   port: settings.workerPorts.seeder,
   models: () => startupModelRouter(settings.llm, logger),

@@ -15,6 +15,7 @@ import type { DispatchActor, DispatchOutcome, DispatchTrailService } from './dis
 import type { TokenUsage } from './llm.types';
 import type { ResolvedRoute } from './model-router';
 import { attemptRoute } from './route-attempts';
+import { inDispatchSpan } from './dispatch-span';
 import type { AttemptLog } from './route-attempts';
 
 export interface DispatchContext {
@@ -89,8 +90,12 @@ export class DispatchAdmission {
    * model's worst case before any provider is called (raised when a fallback costs more), and every outcome
    * is recorded with its cost row, audit row and settlement in one transaction.
    */
-  async run<T>(p: AdmittedCall<T>): Promise<Admitted<T>> {
+  run<T>(p: AdmittedCall<T>): Promise<Admitted<T>> {
     const actor = this.actorFrom(p.ctx);
+    return inDispatchSpan(p, actor.workspaceId, () => this.admit(p, actor));
+  }
+
+  private async admit<T>(p: AdmittedCall<T>, actor: DispatchActor): Promise<Admitted<T>> {
     const primary = p.chain[0]!;
     let reservation: Reservation | undefined;
     if (this.enforce) {

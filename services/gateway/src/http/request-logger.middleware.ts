@@ -1,3 +1,4 @@
+import { activeTraceIds } from '@raptorflow/core/telemetry/spans';
 import type { RequestHandler } from 'express';
 import type { Logger } from '@raptorflow/core/logging/logger';
 
@@ -5,11 +6,14 @@ import type { Logger } from '@raptorflow/core/logging/logger';
 export function requestLoggerMiddleware(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
+    // Read now, inside the request's span: 'finish' may fire where no span is active.
+    const trace = activeTraceIds();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
       logger[level](
         {
+          ...trace,
           method: req.method,
           path: req.path,
           status: res.statusCode,

@@ -90,6 +90,21 @@ export const envSchema = z.object({
   BUDGET_ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   BUDGET_ALERT_WEBHOOK_TIMEOUT_MS: intFrom(5_000, 100, 120_000),
   LEDGER_RECONCILE_INTERVAL_MS: intFrom(3_600_000, 0, 86_400_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(
+    z
+      .url()
+      .regex(/^https?:\/\//, 'must be an http:// or https:// URL (OTLP/HTTP)')
+      .optional(),
+  ),
+  OTEL_EXPORTER_OTLP_HEADERS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^=,\s]+=[^,]*(,[^=,\s]+=[^,]*)*$/, 'must be key=value pairs separated by commas')
+      .optional(),
+  ),
+  OTEL_SERVICE_NAME: optionalString,
+  OTEL_TRACES_SAMPLER_ARG: optionalString.pipe(z.coerce.number<string>().min(0).max(1).optional()),
+  OTEL_BSP_SCHEDULE_DELAY: intFrom(5_000, 10, 600_000),
 });
 
 export type EnvVars = z.output<typeof envSchema>;

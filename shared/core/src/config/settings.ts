@@ -21,6 +21,19 @@ export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
 
 export type { LlmProviderName, LlmSettings, ModelAliasName, ModelRoute } from './llm-settings';
 
+export interface TracingSettings {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; traces go to `<endpoint>/v1/traces`. */
+  endpoint: string | undefined;
+  /** OTEL_EXPORTER_OTLP_HEADERS as a map (an API key for a hosted collector: a secret, never logged). */
+  headers: Readonly<Record<string, string>>;
+  /** OTEL_SERVICE_NAME: overrides `raptorflow-<service>`. */
+  serviceName: string | undefined;
+  /** OTEL_TRACES_SAMPLER_ARG: share of new traces kept (1 = all); a parent's decision is always followed. */
+  sampleRatio: number;
+  /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait to be sent in one batch. */
+  exportDelayMs: number;
+}
+
 export type Environment = 'development' | 'test' | 'production';
 
 export interface Settings {
@@ -93,6 +106,8 @@ export interface Settings {
   };
   /** Bearer token that opens `/metrics`; in production `/metrics` is served only with it. */
   metricsToken: string | undefined;
+  /** OpenTelemetry traces: exported over OTLP/HTTP only when an endpoint is set (see telemetry/tracing.ts). */
+  tracing: TracingSettings;
   /** Names of the variables that fell back to a development default (announced once at start-up). */
   defaultsUsed: readonly string[];
 }
@@ -222,8 +237,32 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       reconcileIntervalMs: e.LEDGER_RECONCILE_INTERVAL_MS,
     },
     metricsToken: e.METRICS_TOKEN,
+    tracing: {
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''),
+      headers: otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: e.OTEL_SERVICE_NAME,
+      sampleRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
+      exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+    },
     defaultsUsed,
   });
+}
+
+/** `k1=v1,k2=v2` (values percent-decoded, as the OpenTelemetry specification says) → a map. */
+function otlpHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of raw ? raw.split(',') : []) {
+    const at = pair.indexOf('=');
+    const value = pair.slice(at + 1).trim();
+    let decoded = value;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {
+      // Not percent-encoded after all: keep it as written.
+    }
+    headers[pair.slice(0, at).trim()] = decoded;
+  }
+  return headers;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -4,6 +4,7 @@ import { getSettings } from '../config/settings';
 import type { Settings } from '../config/settings';
 import { getContext } from '../context/request-context';
 import { scrubSecrets } from './scrub';
+import { activeTraceIds } from '../telemetry/spans';
 
 export type { Logger } from 'pino';
 
@@ -56,9 +57,11 @@ export function buildLogger(
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { err: errSerializer, error: errSerializer },
     mixin() {
+      const ids = activeTraceIds();
       const ctx = getContext();
-      if (!ctx) return {};
+      if (!ctx) return ids ?? {};
       return {
+        ...ids,
         correlation_id: ctx.correlationId,
         ...(ctx.workspaceId ? { workspace_id: ctx.workspaceId } : {}),
         ...(ctx.userId ? { user_id: ctx.userId } : {}),

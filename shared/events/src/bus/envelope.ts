@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { getContext } from '@raptorflow/core/context/request-context';
+import { traceparentOf } from '@raptorflow/core/telemetry/spans';
 import type { EventPayload, EventType } from './event-catalog';
 
 /** What travels on the bus: the payload plus who/what/where it came from, so a job can restore context. */
@@ -35,6 +36,9 @@ export function buildEnvelope<E extends EventType>(
 ): TypedEnvelope<E> {
   const ctx = getContext();
   const actor = overrides.actorUserId ?? ctx?.userId;
+  // The active span (the publish span, when tracing runs) is the consumer's parent; with tracing off, a
+  // client's own traceparent is carried as it came.
+  const traceparent = traceparentOf() ?? ctx?.traceparent;
   return {
     event_id: overrides.eventId ?? randomUUID(),
     event_type: type,
@@ -43,6 +47,6 @@ export function buildEnvelope<E extends EventType>(
     payload,
     timestamp: new Date().toISOString(),
     ...(actor ? { actor_user_id: actor } : {}),
-    ...(ctx?.traceparent ? { traceparent: ctx.traceparent } : {}),
+    ...(traceparent ? { traceparent } : {}),
   };
 }

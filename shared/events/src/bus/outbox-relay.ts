@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
+import { SpanKind, contextOf, inSpan, traceparentOf } from '@raptorflow/core/telemetry/spans';
 import type { Envelope } from './envelope';
 import type { RaptorBus } from './raptor-bus';
 
@@ -100,7 +101,7 @@ export class OutboxRelay {
       const pending = await this.outbox.claimPending(trx, this.minAgeMs, this.batchSize);
       for (const row of pending) {
         try {
-          await this.bus.addJob(row.envelope as unknown as Envelope);
+          await this.relayOne(row.envelope as unknown as Envelope, row.attempts);
           await this.outbox.markRelayed(trx, row);
           result.sent += 1;
         } catch (err) {
@@ -119,6 +120,30 @@ export class OutboxRelay {
     this.backoffMs = result.failed > 0 ? nextBackoff(this.backoffMs, this.intervalMs) : 0;
     if (result.sent || result.failed || result.pruned) this.logger.info(result, 'outbox relay pass');
     return result;
+  }
+
+  /**
+   * Sends one envelope in a `relay <event>` span continuing its publisher's trace; the job then continues the
+   * relay span, so a trace shows the time the event spent waiting in the outbox.
+   */
+  private relayOne(envelope: Envelope, attempts: number): Promise<void> {
+    return inSpan(
+      `relay ${envelope.event_type}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: contextOf(envelope.traceparent),
+        attributes: {
+          'messaging.system': 'bullmq',
+          'messaging.message.id': envelope.event_id,
+          'raptorflow.outbox.attempts': attempts,
+          'raptorflow.outbox.age_ms': Math.max(0, Date.now() - Date.parse(envelope.timestamp)),
+        },
+      },
+      async () => {
+        const traceparent = traceparentOf();
+        await this.bus.addJob(traceparent ? { ...envelope, traceparent } : envelope);
+      },
+    );
   }
 }
 

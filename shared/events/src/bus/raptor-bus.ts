@@ -9,6 +9,7 @@ import type { Logger } from '@raptorflow/core/logging/logger';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
+import { SpanKind, inSpan } from '@raptorflow/core/telemetry/spans';
 import { buildEnvelope } from './envelope';
 import { OutboxBatcher } from './outbox-batcher';
 import type { EnvelopeOverrides, Envelope, TypedEnvelope } from './envelope';
@@ -71,10 +72,36 @@ export class RaptorBus {
     return q;
   }
 
-  async publish<E extends EventType>(
+  /** Writes the outbox row and enqueues the job, in a `publish <event>` span that the consumer's job continues. */
+  publish<E extends EventType>(
     type: E,
     payload: EventPayload<E>,
     opts: PublishOptions = {},
+  ): Promise<TypedEnvelope<E>> {
+    const def = EVENT_CATALOG[type];
+    return inSpan(
+      `publish ${type}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'bullmq',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': def.queue,
+        },
+      },
+      async (span) => {
+        const envelope = await this.publishInSpan(type, payload, opts);
+        span.setAttribute('messaging.message.id', envelope.event_id);
+        if (envelope.workspace_id) span.setAttribute('raptorflow.workspace_id', envelope.workspace_id);
+        return envelope;
+      },
+    );
+  }
+
+  private async publishInSpan<E extends EventType>(
+    type: E,
+    payload: EventPayload<E>,
+    opts: PublishOptions,
   ): Promise<TypedEnvelope<E>> {
     const def = EVENT_CATALOG[type];
     const checked = parseOrThrow(def.schema, payload, 'payload') as EventPayload<E>;

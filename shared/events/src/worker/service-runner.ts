@@ -14,6 +14,7 @@ import { getMetrics, registerQueueDepth } from '@raptorflow/core/metrics/metrics
 import { DeadLetterService } from './dead-letter.service';
 import { startHealthServer } from './health-server';
 import type { WorkerRuntime } from './worker-runtime';
+import type { TracingHandle } from '@raptorflow/core/telemetry/tracing';
 
 export interface WorkerServiceOptions {
   service: string;
@@ -34,6 +35,8 @@ export interface WorkerServiceOptions {
   beforeStop?: () => void | Promise<void>;
   /** Runs after the workers closed, before the shared connections close (the service's own pools). */
   afterStop?: () => void | Promise<void>;
+  /** The process's tracing (tracing.bootstrap.ts): flushed last, so the shutdown's own spans are sent too. */
+  tracing: TracingHandle;
 }
 
 /**
@@ -111,6 +114,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
     await closeBus();
     await closeRedisConnections();
     await closeDatabase();
+    await opts.tracing.shutdown();
     logger.info('stopped');
     process.exit(0);
   };

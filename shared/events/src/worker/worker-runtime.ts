@@ -13,6 +13,10 @@ import type { EventPayload, EventsOfQueue, QueueName } from '../bus/event-catalo
 import { observeJob } from '@raptorflow/core/metrics/metrics';
 import type { JobOutcome } from '@raptorflow/core/metrics/metrics';
 import type { DeadLetterService } from './dead-letter.service';
+import { SpanKind, contextOf, inSpan, recordSpan } from '@raptorflow/core/telemetry/spans';
+
+/** A job postponed (workspace at its cap) is flow control, not a failed span. */
+const isPostponed = (err: unknown) => err instanceof RetryLaterError || err instanceof DelayedError;
 
 export interface HandlerContext<E extends string> {
   envelope: E extends keyof typeof EVENT_CATALOG ? TypedEnvelope<E> : never;
@@ -135,11 +139,20 @@ export function createWorker<Q extends QueueName>(
         attempt: job.attemptsMade + 1,
       });
       try {
-        return await handler(payload.data, {
-          envelope: { ...envelope, payload: payload.data },
-          job,
-          logger: jobLogger,
-        });
+        const result = await inSpan(
+          `handle ${name}`,
+          {},
+          () =>
+            handler(payload.data, {
+              envelope: { ...envelope, payload: payload.data },
+              job,
+              logger: jobLogger,
+            }),
+          isPostponed,
+        );
+        // Still inside the job's span: the line carries its trace_id and span_id.
+        jobLogger.debug('job handled');
+        return result;
       } catch (err) {
         if (err instanceof RetryLaterError) {
           await job.moveToDelayed(Date.now() + err.delayMs, token);
@@ -155,8 +168,34 @@ export function createWorker<Q extends QueueName>(
 
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     const start = process.hrtime.bigint();
+    // The publisher's (or relay's) span, from the envelope; read before validation so a job rejected as
+    // invalid still shows in its publisher's trace.
+    const data = job.data as { traceparent?: unknown } | undefined;
+    const parent = contextOf(typeof data?.traceparent === 'string' ? data.traceparent : undefined);
+    const pickedUp = Date.now();
+    const attributes = {
+      'messaging.system': 'bullmq',
+      'messaging.destination.name': queue,
+      'messaging.message.id': job.id ?? '',
+      'raptorflow.attempt': job.attemptsMade + 1,
+    };
+    // Time in the queue (delays and backoff included) as its own bar, before the job's.
+    recordSpan(`queue wait ${queue}`, { parent, startTime: job.timestamp, endTime: pickedUp, attributes });
     try {
-      return await run(job, token);
+      return await inSpan(
+        `job ${job.name}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent,
+          attributes: {
+            ...attributes,
+            'messaging.operation.type': 'process',
+            'raptorflow.queue_wait_ms': Math.max(0, pickedUp - job.timestamp),
+          },
+        },
+        () => run(job, token),
+        isPostponed,
+      );
     } finally {
       durations.set(job, Number(process.hrtime.bigint() - start) / 1e9);
     }
