@@ -1,4 +1,4 @@
-// npm run bench [-- gateway|bus|events|dispatch|agent-runs|ledger] — every figure is printed beside a baseline measured in the same run.
+// npm run bench [-- gateway|tracing|bus|events|dispatch|agent-runs|ledger|memory|console] — every figure is printed beside a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from '../scripts/lib/local-stack';
@@ -38,6 +38,17 @@ async function main(): Promise<void> {
       const { runGatewayBench } = await import('./gateway.bench');
       lines.push(
         ...(await runGatewayBench({
+          db,
+          env: { ...process.env },
+          secret: settings.supabaseJwtSecret,
+          audience: settings.jwtAudience,
+        })),
+      );
+    }
+    if (!only || only === 'tracing') {
+      const { runTracingBench } = await import('./tracing.bench');
+      lines.push(
+        ...(await runTracingBench({
           db,
           env: { ...process.env },
           secret: settings.supabaseJwtSecret,

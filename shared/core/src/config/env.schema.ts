@@ -99,7 +99,7 @@ export const envSchema = z.object({
   OTEL_EXPORTER_OTLP_HEADERS: optionalString.pipe(
     z
       .string()
-      .regex(/^[^=,\s]+=[^,]*(,[^=,\s]+=[^,]*)*$/, 'must be key=value pairs separated by commas')
+      .regex(/^\s*[^=,\s]+\s*=[^,]*(,\s*[^=,\s]+\s*=[^,]*)*$/, 'must be key=value pairs separated by commas')
       .optional(),
   ),
   OTEL_SERVICE_NAME: optionalString,

@@ -119,6 +119,22 @@ describe('production refuses to start', () => {
     ]);
   });
 
+  it('on OTLP headers (an API key) sent over plain HTTP to another host; TLS or a loopback collector is fine', () => {
+    const headers = { OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k' };
+    expect(
+      problemsOf({ ...good(), ...headers, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel.example.com:4318' }),
+    ).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_HEADERS would be sent in clear text/)]);
+    for (const endpoint of ['https://otel.example.com', 'http://127.0.0.1:4318', 'http://localhost:4318'])
+      expect(
+        parseSettings({ ...good(), ...headers, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }).tracing.endpoint,
+      ).toBe(endpoint);
+    // Without headers an in-cluster collector over http is fine: nothing secret travels.
+    expect(
+      parseSettings({ ...good(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' }).tracing
+        .endpoint,
+    ).toBe('http://otel-collector:4318');
+  });
+
   it('on the development secrets the repository ships (a token minted with them would be accepted)', () => {
     const dev = parseSettings({});
     expect(problemsOf({ ...good(), SUPABASE_JWT_SECRET: dev.supabaseJwtSecret })).toEqual([

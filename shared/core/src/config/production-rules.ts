@@ -58,6 +58,10 @@ export function productionProblems(e: EnvVars, invalid: ReadonlySet<string> = ne
     );
   if (e.METRICS_TOKEN !== undefined && e.METRICS_TOKEN.length < MIN_METRICS_TOKEN_LENGTH)
     problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters in production`);
+  if (e.OTEL_EXPORTER_OTLP_HEADERS !== undefined && plainHttpOffHost(e.OTEL_EXPORTER_OTLP_ENDPOINT))
+    problems.push(
+      'OTEL_EXPORTER_OTLP_HEADERS would be sent in clear text: use an https:// OTEL_EXPORTER_OTLP_ENDPOINT (or a collector on loopback)',
+    );
   return problems;
 }
 
@@ -73,6 +77,13 @@ function consoleSignInProblems(e: EnvVars, invalid: ReadonlySet<string>): string
     (name) =>
       `${name} is required in production: the console signs users in with Supabase Auth, which needs SUPABASE_URL (the project URL) and SUPABASE_ANON_KEY (its public anon key)`,
   );
+}
+
+/** An http:// URL to another host: what crosses the network there can be read on the way. */
+function plainHttpOffHost(url: string | undefined): boolean {
+  if (!url?.startsWith('http://')) return false;
+  const host = new URL(url).hostname;
+  return !['localhost', '127.0.0.1', '[::1]'].includes(host);
 }
 
 export function trustProxyFrom(v: string | undefined): boolean | number | string {
