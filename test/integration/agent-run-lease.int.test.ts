@@ -60,13 +60,16 @@ it('a lease that ran out can be taken over; the old holder learns it lost it', a
 it('the sweeper requeues a ghost run (no live lease) once, through the outbox', async () => {
   const { ws } = await lordsWorkspace(stack.db);
   const run = await queuedRun(ws.id);
-  await lease('dead', { leaseMs: 100 }).claim(run.id);
+  await lease('dead').claim(run.id);
+  // Its runner died a minute ago: lease and heartbeat both long past (written, not waited for).
   await stack
     .db('agent_runs')
     .where({ id: run.id })
-    .update({ heartbeat_at: stack.db.raw(`now() - interval '1 minute'`) });
-  await new Promise((r) => setTimeout(r, 250));
-  const sweeper = runSweeper(stack, { leaseMs: 100 });
+    .update({
+      heartbeat_at: stack.db.raw(`now() - interval '1 minute'`),
+      lease_expires_at: stack.db.raw(`now() - interval '1 minute'`),
+    });
+  const sweeper = runSweeper(stack, { leaseMs: 5_000 });
   const outbox = () =>
     stack
       .db('event_outbox')

@@ -95,7 +95,15 @@ describe('docker-compose.yml', () => {
       expect.arrayContaining(['gateway', 'seeder', 'agent-runner', 'cost-ledger']),
     );
     const published = Object.keys(blocks).filter((name) => /^ {4}ports:/m.test(blocks[name]!));
-    expect(published).toEqual(['gateway']);
+    const optional = (name: string) => /^ {4}profiles:/m.test(blocks[name]!);
+    expect(published.filter((name) => !optional(name))).toEqual(['gateway']);
+    // The observability profile's UIs (Prometheus, Grafana) are published on loopback only.
+    for (const name of published.filter(optional)) {
+      const list = /^ {4}ports:\n((?: {6}- .*(?:\n|$))+)/m.exec(blocks[name]!)![1]!;
+      const ports = [...list.matchAll(/^ {6}- ["']?([^"'\n]+)["']?$/gm)].map((m) => m[1]!);
+      expect(ports.length).toBeGreaterThan(0);
+      for (const port of ports) expect(port).toMatch(/^127\.0\.0\.1:/);
+    }
   });
 
   it('requires METRICS_TOKEN for the gateway and runs PostgreSQL with pgvector', () => {
