@@ -13,6 +13,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/shared', '<rootDir>/services', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The slow fault suites (a Redis Cluster with failover, many replicas, PostgreSQL stopped and restarted):
+  // `npm run test:faults` (jest.faults.config.cjs), which .ci/run also calls.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // jose is ESM-only: let swc turn it into CommonJS like our own code.
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],

@@ -1,12 +1,16 @@
-// npm test [-- <jest args>]: finds or starts PostgreSQL and Redis (SPEC §2 discovery), runs jest, then the
-// console's unit tests (`npm run test:web`, Vitest in web/). Both always run; the exit code is non-zero when
-// either failed. Arguments after `--` go to jest only.
+// npm test [-- <jest args>]: finds or starts PostgreSQL and Redis (the same discovery as `npm start`), runs
+// jest, then the console's unit tests (`npm run test:web`, Vitest in web/). Both always run; the exit code is
+// non-zero when either failed. Arguments after `--` go to jest only.
+// npm run test:faults [-- <jest args>] (`--faults` first): the slow fault suites under test/faults instead, with
+// jest.faults.config.cjs; no console tests.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from './lib/local-stack';
 import type { Dependency } from './lib/local-stack';
 
 let interrupted = false;
+const faults = process.argv[2] === '--faults';
+const jestArgs = process.argv.slice(faults ? 3 : 2);
 
 /** Runs a child with inherited output, forwarding Ctrl-C/SIGTERM to it; resolves with its exit code. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -49,7 +53,8 @@ async function main(): Promise<number> {
     deps.push(redis);
     process.stdout.write(`[test] PostgreSQL: ${pg.description}; Redis: ${redis.description}\n`);
     const jest = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
-    jestCode = await run(process.execPath, [jest, ...process.argv.slice(2)], {
+    const config = faults ? ['--config', path.join(ROOT, 'jest.faults.config.cjs')] : [];
+    jestCode = await run(process.execPath, [jest, ...config, ...jestArgs], {
       ...process.env,
       RAPTORFLOW_TEST_ADMIN_URL: pg.url,
       REDIS_URL: redis.url,
@@ -60,6 +65,7 @@ async function main(): Promise<number> {
   // The console's unit tests need neither PostgreSQL nor Redis; they run even when jest failed, so one run
   // reports both (not after Ctrl-C).
   if (interrupted) return jestCode || 130;
+  if (faults) return jestCode;
   process.stdout.write('[test] console unit tests: npm run test:web (Vitest)\n');
   const webCode = await webUnitTests();
   const verdict = (code: number) => (code === 0 ? 'passed' : `FAILED (exit ${code})`);
