@@ -3,6 +3,7 @@ import { agentResolver, runLease, runSweeper } from '../support/runner-wiring';
 import { insertRun, lordsWorkspace, seedLords } from '../support/agent-runs';
 import { newUser, newWorkspace } from '../support/factories';
 import { openStack } from '../support/stack';
+import { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 
 /** Claims, leases and the ghost sweeper on real PostgreSQL (no processes: the services are called directly). */
 const stack = openStack();
@@ -39,36 +40,76 @@ it('never lets more than the cap run in one workspace, whatever the interleaving
   expect(results.filter((r) => r.kind === 'wait')).toHaveLength(7);
 });
 
+/** The run's runner stalled a minute ago: its lease and heartbeat both long past (written, not waited for). */
+async function stall(runId: string): Promise<void> {
+  await stack
+    .db('agent_runs')
+    .where({ id: runId })
+    .update({
+      heartbeat_at: stack.db.raw(`now() - interval '1 minute'`),
+      lease_expires_at: stack.db.raw(`now() - interval '1 minute'`),
+    });
+}
+
 it('a lease that ran out can be taken over; the old holder learns it lost it', async () => {
   const { ws } = await lordsWorkspace(stack.db);
   const run = await queuedRun(ws.id);
-  const first = lease('first', { leaseMs: 200 });
-  expect((await first.claim(run.id)).kind).toBe('claimed');
+  const firstLease = lease('first');
+  const first = await firstLease.claim(run.id);
+  expect(first.kind).toBe('claimed');
   expect((await lease('second').claim(run.id)).kind).toBe('held');
-  await new Promise((r) => setTimeout(r, 300));
-  const second = lease('second');
-  const taken = await second.claim(run.id);
+  await stall(run.id);
+  const secondLease = lease('second');
+  const taken = await secondLease.claim(run.id);
   expect(taken).toMatchObject({ kind: 'claimed', resumed: true });
-  expect(await first.renew(run.id)).toEqual({ held: false, cancelRequested: false });
-  expect(await first.finish(run, 'completed', { output: {} })).toBe(false);
+  if (first.kind !== 'claimed' || taken.kind !== 'claimed') throw new Error('unreachable');
+  expect(await firstLease.renew(first.run)).toEqual({ held: false, cancelRequested: false });
+  expect(await firstLease.finish(first.run, 'completed', { output: {} })).toBe(false);
   await stack.db('agent_runs').where({ id: run.id }).update({ cancel_requested_at: stack.db.fn.now() });
-  expect(await second.renew(run.id)).toEqual({ held: true, cancelRequested: true });
-  expect(await second.finish(run, 'cancelled', {})).toBe(true);
+  expect(await secondLease.renew(taken.run)).toEqual({ held: true, cancelRequested: true });
+  expect(await secondLease.finish(taken.run, 'cancelled', {})).toBe(true);
   expect((await lease('third').claim(run.id)).kind).toBe('done');
+});
+
+it('an attempt whose run the sweeper handed to a later claim, even of the same process, writes nothing (fencing)', async () => {
+  const { ws } = await lordsWorkspace(stack.db);
+  const run = await queuedRun(ws.id);
+  const runner = lease('one-process');
+  const first = await runner.claim(run.id);
+  // The attempt stalls past its lease; the sweeper requeues the run and another slot of the process claims it.
+  await stall(run.id);
+  expect((await runSweeper(stack, { leaseMs: 5_000 }).sweep()).requeued).toBeGreaterThanOrEqual(1);
+  const second = await runner.claim(run.id);
+  if (first.kind !== 'claimed' || second.kind !== 'claimed') throw new Error('both claims should succeed');
+  expect(second.run.attempts).toBe(first.run.attempts + 1);
+  const steps = new AgentRunStepRepository(stack.db);
+  const step = { workspace_id: ws.id, key: 'plan', position: 0 };
+  const out = (text: string) => ({
+    output: { text },
+    model: 'm',
+    input_tokens: 1,
+    output_tokens: 1,
+    cost_usd: '0',
+  });
+  expect(await steps.start(first.run, step)).toBeUndefined();
+  expect(await steps.start(second.run, step)).toEqual({ position: 0, attempts: 1 });
+  expect(await steps.complete(first.run, 'plan', out('stale'))).toBe(false);
+  expect(await steps.fail(first.run, 'plan', { code: 'x', message: 'stale' })).toBe(false);
+  expect(await steps.complete(second.run, 'plan', out('current'))).toBe(true);
+  expect(await runner.renew(first.run)).toEqual({ held: false, cancelRequested: false });
+  expect(await runner.renew(second.run)).toEqual({ held: true, cancelRequested: false });
+  expect(await runner.finish(first.run, 'completed', { output: {} })).toBe(false);
+  expect(await steps.completedOutput(run.id, 'plan')).toEqual({ output: { text: 'current' } });
+  expect(await runner.finish(second.run, 'completed', { output: {} })).toBe(true);
+  // And the stale attempt cannot restart a step of a finished run either.
+  expect(await steps.start(second.run, { ...step, key: 'gather', position: 1 })).toBeUndefined();
 });
 
 it('the sweeper requeues a ghost run (no live lease) once, through the outbox', async () => {
   const { ws } = await lordsWorkspace(stack.db);
   const run = await queuedRun(ws.id);
   await lease('dead').claim(run.id);
-  // Its runner died a minute ago: lease and heartbeat both long past (written, not waited for).
-  await stack
-    .db('agent_runs')
-    .where({ id: run.id })
-    .update({
-      heartbeat_at: stack.db.raw(`now() - interval '1 minute'`),
-      lease_expires_at: stack.db.raw(`now() - interval '1 minute'`),
-    });
+  await stall(run.id);
   const sweeper = runSweeper(stack, { leaseMs: 5_000 });
   const outbox = () =>
     stack

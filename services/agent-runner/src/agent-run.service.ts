@@ -15,6 +15,7 @@ import { isAppError } from '@raptorflow/core/errors/app-error';
 import { withAudit } from './tools/audited-tool';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { FlowDefinition, FlowGraph } from './flows/flow.types';
+import { LeaseLostError } from './run-lease.service';
 import type { RunLeaseService } from './run-lease.service';
 import type { RunControlRegistry } from './run-control.registry';
 import type { AbortReason } from './run-control.registry';
@@ -109,15 +110,16 @@ export class AgentRunService {
     const controller = this.controls.register(run.id);
     const elapsed = Date.now() - new Date(run.started_at ?? Date.now()).getTime();
     const timer = setTimeout(
-      () => this.controls.abort(run.id, 'timeout'),
+      () => controller.abort('timeout'),
       Math.max(0, this.timeoutMs - elapsed),
     );
     const heartbeat = setInterval(
       () => {
         this.o.lease
-          .renew(run.id)
+          .renew(run)
           .then(({ held, cancelRequested }) => {
-            if (!held) this.controls.abort(run.id, 'lease_lost');
+            // This attempt only: a later claim of the run may be executing in this process too.
+            if (!held) controller.abort('lease_lost');
             else if (cancelRequested) this.controls.abort(run.id, 'cancelled');
           })
           .catch((err: unknown) => log.warn({ err }, 'lease renewal failed; retrying'));
@@ -138,12 +140,15 @@ export class AgentRunService {
         },
         () => this.runFlow(run, controller.signal, claim.resumed, work),
       );
-      await this.o.lease.finish(run, 'completed', { output });
-      return { status: 'completed' };
+      // Refused when a later claim took the run while this attempt stalled: that claim finishes it.
+      const finished = await this.o.lease.finish(run, 'completed', { output });
+      return { status: finished ? 'completed' : 'lease_lost' };
     } catch (err) {
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
       if (reason) await work.steps?.idle(STEP_SETTLE_MS);
-      if (reason === 'lease_lost') {
+      if (reason === 'lease_lost' || err instanceof LeaseLostError) {
+        // Stop the rest of this attempt (its in-flight calls) at once: the run is another claim's now.
+        if (!controller.signal.aborted) controller.abort('lease_lost');
         log.warn('lease lost; another runner owns the run now');
         return { status: 'lease_lost' };
       }
@@ -167,12 +172,12 @@ export class AgentRunService {
         return { status: 'failed' };
       }
       // Infrastructure trouble: hand the run back so the retry (here or elsewhere) resumes it at once.
-      await this.o.lease.release(run.id).catch(() => undefined);
+      await this.o.lease.release(run).catch(() => undefined);
       throw err;
     } finally {
       clearTimeout(timer);
       clearInterval(heartbeat);
-      this.controls.unregister(run.id);
+      this.controls.unregister(run.id, controller);
     }
   }
 

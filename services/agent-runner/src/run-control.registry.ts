@@ -10,7 +10,9 @@ export type AbortReason = 'cancelled' | 'timeout' | 'lease_lost' | 'shutdown';
  * lease renewal, which also reads `cancel_requested_at`.
  */
 export class RunControlRegistry {
-  private readonly controllers = new Map<string, AbortController>();
+  // A set per run: after a stall, the sweeper's requeue can hand the same run to a second slot of this very
+  // process while the first attempt still winds down; each attempt has its own controller.
+  private readonly controllers = new Map<string, Set<AbortController>>();
   private subscriber: Redis | undefined;
   private readonly logger: Logger;
 
@@ -30,24 +32,32 @@ export class RunControlRegistry {
 
   register(runId: string): AbortController {
     const controller = new AbortController();
-    this.controllers.set(runId, controller);
+    const set = this.controllers.get(runId) ?? new Set<AbortController>();
+    set.add(controller);
+    this.controllers.set(runId, set);
     return controller;
   }
 
-  unregister(runId: string): void {
-    this.controllers.delete(runId);
+  unregister(runId: string, controller: AbortController): void {
+    const set = this.controllers.get(runId);
+    set?.delete(controller);
+    if (set?.size === 0) this.controllers.delete(runId);
   }
 
+  /** Aborts every attempt of the run this process executes (cancel, timeout, shutdown). */
   abort(runId: string, reason: AbortReason): boolean {
-    const controller = this.controllers.get(runId);
-    if (!controller || controller.signal.aborted) return false;
-    this.logger.info({ agent_run_id: runId, reason }, 'aborting run');
-    controller.abort(reason);
-    return true;
+    let aborted = false;
+    for (const controller of this.controllers.get(runId) ?? []) {
+      if (controller.signal.aborted) continue;
+      this.logger.info({ agent_run_id: runId, reason }, 'aborting run');
+      controller.abort(reason);
+      aborted = true;
+    }
+    return aborted;
   }
 
   abortAll(reason: AbortReason): void {
-    for (const id of this.controllers.keys()) this.abort(id, reason);
+    for (const id of [...this.controllers.keys()]) this.abort(id, reason);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import { decimalToNumber } from '@raptorflow/core/money/money';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import type { LeaseHold } from '@raptorflow/data/repositories/agent-run.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
@@ -19,6 +20,17 @@ export type ClaimResult =
   | { kind: 'unseeded'; retryInMs: number }
   /** Ended here without starting (its agent never appeared). */
   | { kind: 'failed'; error: { code: string; message: string } };
+
+/**
+ * A write of a run this claim no longer holds was refused (fencing): the runner stalled past its lease, the
+ * sweeper requeued the run and another claim took it. The work stops here without writing anything more.
+ */
+export class LeaseLostError extends Error {
+  constructor(runId: string) {
+    super(`run ${runId}: the lease was lost to a later claim; this attempt's writes are refused`);
+    this.name = 'LeaseLostError';
+  }
+}
 
 export interface RunLeaseOptions {
   db: Knex;
@@ -112,13 +124,13 @@ export class RunLeaseService {
    * Extends the lease; returns false when it is no longer ours (expired and taken), and whether a cancel was
    * requested (the Redis cancel message may have been missed; this is the backstop).
    */
-  async renew(runId: string): Promise<{ held: boolean; cancelRequested: boolean }> {
-    return this.runs.renew(runId, this.owner, this.leaseMs);
+  async renew(run: LeaseHold): Promise<{ held: boolean; cancelRequested: boolean }> {
+    return this.runs.renew(run, this.owner, this.leaseMs);
   }
 
   /** Gives the run up without finishing it (infrastructure failure): another attempt can claim it at once. */
-  async release(runId: string): Promise<void> {
-    await this.runs.release(runId, this.owner);
+  async release(run: LeaseHold): Promise<void> {
+    await this.runs.release(run, this.owner);
   }
 
   /** Ends a run we hold. Totals come from its cost rows, so calls of failed or cancelled steps count too. */
@@ -128,7 +140,7 @@ export class RunLeaseService {
     extra: { output?: unknown; error?: { code: string; message: string } },
   ): Promise<boolean> {
     const ended = await this.db.transaction(async (trx) => {
-      if (!(await this.runs.lockHeld(trx, run.id, this.owner))) return undefined;
+      if (!(await this.runs.lockHeld(trx, run, this.owner))) return undefined;
       return this.finishIn(trx, run, status, extra);
     });
     if (!ended) return false;

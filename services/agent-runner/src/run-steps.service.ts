@@ -13,6 +13,7 @@ import type { CostLogRepository } from '@raptorflow/data/repositories/cost-log.r
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepDispatchRequest, StepDispatchResult, StepRunner, StepScope } from './flows/flow.types';
 import type { MemoryOutcome, RunActor, RunMemory } from './run-memory.service';
+import { LeaseLostError } from './run-lease.service';
 
 /** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */
 export interface DispatchToolLike {
@@ -104,12 +105,8 @@ export class RunSteps implements StepRunner {
     if (done) return done.output;
 
     this.position ??= await steps.nextPosition(run.id);
-    const row = await steps.start({
-      run_id: run.id,
-      workspace_id: run.workspace_id,
-      key,
-      position: this.position,
-    });
+    const row = await steps.start(run, { workspace_id: run.workspace_id, key, position: this.position });
+    if (!row) throw new LeaseLostError(run.id);
     if (row.position === this.position) this.position++;
     await events.append(run, 'step.started', { step: key, position: row.position, attempt: row.attempts });
 
@@ -136,13 +133,14 @@ export class RunSteps implements StepRunner {
 
     try {
       const output = await fn(scope);
-      await steps.complete(run.id, key, {
+      const stored = await steps.complete(run, key, {
         output,
         model: spent.model,
         input_tokens: spent.input,
         output_tokens: spent.output,
         cost_usd: nanoToDecimal(spent.costNano),
       });
+      if (!stored) throw new LeaseLostError(run.id);
       await events.append(run, 'step.completed', {
         step: key,
         position: row.position,
@@ -151,10 +149,12 @@ export class RunSteps implements StepRunner {
       });
       return output;
     } catch (err) {
+      // The run belongs to a later claim now: its step row and events are that claim's to write.
+      if (err instanceof LeaseLostError) throw err;
       const error = isAppError(err)
         ? { code: err.code, message: err.message }
         : { code: 'step_failed', message: err instanceof Error ? err.message : String(err) };
-      await steps.fail(run.id, key, error).catch(() => undefined);
+      await steps.fail(run, key, error).catch(() => undefined);
       await events
         .append(run, 'step.failed', { step: key, position: row.position, error })
         .catch(() => undefined);

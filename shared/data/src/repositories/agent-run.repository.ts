@@ -10,14 +10,24 @@ export type Queryable = Knex | Knex.Transaction;
 const leaseUntil = (db: Queryable, ms: number) =>
   db.raw(`now() + make_interval(secs => ?::double precision / 1000)`, [ms]);
 
-/** Every lease renewal (a third of a lease, per running run): $1 run, $2 owner, $3 lease ms. */
+/**
+ * Every lease renewal (a third of a lease, per running run): $1 run, $2 owner, $3 lease ms, $4 the claim's
+ * fencing token (`attempts` at the claim): a lease the sweeper took away and a later claim re-took is not
+ * renewed by its old holder, even in the same process.
+ */
 const RENEW_STATEMENT = {
-  name: 'raptorflow_run_lease_renew_v1',
+  name: 'raptorflow_run_lease_renew_v2',
   text: `UPDATE agent_runs
             SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), heartbeat_at = now()
-          WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+          WHERE id = $1 AND lease_owner = $2 AND attempts = $4 AND status = 'running'
       RETURNING cancel_requested_at`,
 };
+
+/** A claim of a run: its id and the fencing token (`attempts` after the claim) that the claim's writes carry. */
+export interface LeaseHold {
+  id: string;
+  attempts: number;
+}
 
 // A runner that stamped completed_at but not duration_ms still has a measurable duration.
 const DURATION = `COALESCE(duration_ms, (EXTRACT(EPOCH FROM (completed_at - started_at)) * 1000)::int)`;
@@ -240,28 +250,29 @@ export class AgentRunRepository {
   }
 
   async renew(
-    id: string,
+    hold: LeaseHold,
     owner: string,
     leaseMs: number,
   ): Promise<{ held: boolean; cancelRequested: boolean }> {
     const { rows } = await runPrepared<{ cancel_requested_at: Date | null }>(this.db, RENEW_STATEMENT, [
-      id,
+      hold.id,
       owner,
       leaseMs,
+      hold.attempts,
     ]);
     return { held: rows.length > 0, cancelRequested: !!rows[0]?.cancel_requested_at };
   }
 
-  async release(id: string, owner: string): Promise<void> {
+  async release(hold: LeaseHold, owner: string): Promise<void> {
     await this.db('agent_runs')
-      .where({ id, lease_owner: owner })
+      .where({ id: hold.id, lease_owner: owner, attempts: hold.attempts })
       .update({ lease_expires_at: this.db.fn.now(), lease_owner: null });
   }
 
-  /** Locks the run if `owner` still holds it running. */
-  async lockHeld(trx: Knex.Transaction, id: string, owner: string): Promise<boolean> {
+  /** Locks the run if `owner` still holds it running under this claim. */
+  async lockHeld(trx: Knex.Transaction, hold: LeaseHold, owner: string): Promise<boolean> {
     const held = await trx('agent_runs')
-      .where({ id, lease_owner: owner, status: 'running' })
+      .where({ id: hold.id, lease_owner: owner, attempts: hold.attempts, status: 'running' })
       .forUpdate()
       .first('id');
     return held !== undefined;
