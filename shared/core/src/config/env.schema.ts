@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { booleanish, csv, intFrom, optionalString } from './env-parsers';
 import { llmEnvShape } from './llm-settings';
+import { redisEnvShape } from './redis-settings';
 
 /** The environment variables, as one zod schema: parsed once, by parseSettings (settings.ts). */
 export const envSchema = z.object({
@@ -22,6 +23,7 @@ export const envSchema = z.object({
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
+  ...redisEnvShape,
   PGSSLMODE: optionalString,
   QUEUE_PREFIX: optionalString,
   METRICS_TOKEN: optionalString,

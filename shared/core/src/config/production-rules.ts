@@ -38,7 +38,9 @@ const TLS_SSLMODES = ['require', 'verify-ca', 'verify-full'];
 export function productionProblems(e: EnvVars, invalid: ReadonlySet<string> = new Set()): string[] {
   const problems: string[] = [];
   problems.push(...consoleSignInProblems(e, invalid));
-  if (e.REDIS_URL?.startsWith('redis://')) problems.push('REDIS_URL must use TLS (rediss://) in production');
+  // With REDIS_CLUSTER_NODES set REDIS_URL is ignored; REDIS_CLUSTER_TLS is checked instead (redis-settings.ts).
+  if (!e.REDIS_CLUSTER_NODES && e.REDIS_URL?.startsWith('redis://'))
+    problems.push('REDIS_URL must use TLS (rediss://) in production');
   if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < MIN_SECRET_KEY_LENGTH)
     problems.push(`SECRET_KEY must be at least ${MIN_SECRET_KEY_LENGTH} characters in production`);
   if (e.SUPABASE_JWT_SECRET !== undefined && e.SUPABASE_JWT_SECRET.length < MIN_SECRET_KEY_LENGTH)

@@ -15,11 +15,14 @@ import {
 export { CONFIG_VARIABLES } from './env.schema';
 export { SHIPPED_SECRET_VALUES } from './production-rules';
 import { buildLlmSettings, llmProductionProblems } from './llm-settings';
+import { buildRedisCluster, redisClusterProblems } from './redis-settings';
+import type { RedisClusterSettings } from './redis-settings';
 import type { LlmSettings } from './llm-settings';
 
 export const DEFAULT_QUEUE_PREFIX = '{raptorflow}';
 
 export type { LlmProviderName, LlmSettings, ModelAliasName, ModelRoute } from './llm-settings';
+export type { RedisClusterNode, RedisClusterSettings } from './redis-settings';
 
 export interface TracingSettings {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; traces go to `<endpoint>/v1/traces`. */
@@ -43,7 +46,10 @@ export interface Settings {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   databaseUrl: string;
+  /** The single Redis; unused (a development default) when redisCluster is set. */
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES set: every connection is a Redis Cluster client and REDIS_URL is ignored. */
+  redisCluster: RedisClusterSettings | undefined;
   queuePrefix: string;
   supabaseUrl: string | undefined;
   supabaseServiceKey: string | undefined;
@@ -150,7 +156,12 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
   }
 
   const databaseUrl = need('DATABASE_URL', e.DATABASE_URL, 'postgres://postgres@127.0.0.1:5432/raptorflow');
-  const redisUrl = need('REDIS_URL', e.REDIS_URL, 'redis://127.0.0.1:6379');
+  const redisCluster = buildRedisCluster(e);
+  const queuePrefix = e.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX;
+  // In cluster mode REDIS_URL is ignored, so it is neither required nor announced as defaulted.
+  const redisUrl = redisCluster
+    ? (e.REDIS_URL ?? 'redis://127.0.0.1:6379')
+    : need('REDIS_URL', e.REDIS_URL, 'redis://127.0.0.1:6379');
   const supabaseJwtSecret = need('SUPABASE_JWT_SECRET', e.SUPABASE_JWT_SECRET, DEV_JWT_SECRET);
   const secretKey = need('SECRET_KEY', e.SECRET_KEY, DEV_SECRET_KEY);
   const googleCloudProject = isProduction
@@ -158,6 +169,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     : e.GOOGLE_CLOUD_PROJECT;
 
   if (isProduction) problems.push(...productionProblems(e, invalid));
+  problems.push(...redisClusterProblems(redisCluster, queuePrefix, isProduction));
   if (e.BUDGET_RESERVATION_TTL_MS !== undefined && e.BUDGET_RESERVATION_TTL_MS <= e.LLM_DEADLINE_MS)
     problems.push(
       'BUDGET_RESERVATION_TTL_MS must be longer than LLM_DEADLINE_MS (a live call must never lose its reservation)',
@@ -176,7 +188,8 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
     logFormat: e.LOG_FORMAT ?? (environment === 'development' ? 'pretty' : 'json'),
     databaseUrl,
     redisUrl,
-    queuePrefix: e.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX,
+    redisCluster,
+    queuePrefix,
     supabaseUrl: e.SUPABASE_URL,
     supabaseServiceKey: e.SUPABASE_SERVICE_KEY,
     supabaseAnonKey: e.SUPABASE_ANON_KEY,
