@@ -100,7 +100,8 @@ async function main(): Promise<void> {
     ...process.env,
     ENVIRONMENT: process.env.ENVIRONMENT ?? 'development',
     DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
+    // Cluster mode (REDIS_CLUSTER_NODES, passed on as it is) has no single Redis URL.
+    ...(redis.url ? { REDIS_URL: redis.url } : {}),
     PORT: String(port),
     AGENT_RUNNER_PORT: String(await freePort(8101)),
     SEEDER_PORT: String(await freePort(8102)),
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   await waitForHttp(`${api}/health/live`, 60_000);
   // The banner uses the same settings the children parse (development defaults unless overridden).
   process.env.DATABASE_URL = pg.url;
-  process.env.REDIS_URL = redis.url;
+  if (redis.url) process.env.REDIS_URL = redis.url;
   const settings = getSettings();
   const userId = randomUUID();
   const token = await mintDevToken({

@@ -71,11 +71,36 @@ function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
 }
 
 /**
- * REDIS_URL set → use it. Else redis://127.0.0.1:6379 if it answers. Else a redis-server from PATH on a free
- * port, data in `<dataDir>/redis`. Else one line saying how to get Redis.
+ * REDIS_CLUSTER_NODES set: the services talk to that cluster (REDIS_URL ignored) and nothing is started here;
+ * one seed must answer PING (url is empty: there is no single Redis to name).
+ */
+async function clusterRedis(env: NodeJS.ProcessEnv): Promise<Dependency> {
+  const seeds = env
+    .REDIS_CLUSTER_NODES!.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const scheme = ['true', '1', 'yes'].includes(env.REDIS_CLUSTER_TLS ?? '') ? 'rediss' : 'redis';
+  const auth = env.REDIS_PASSWORD ? `:${encodeURIComponent(env.REDIS_PASSWORD)}@` : '';
+  for (const seed of seeds)
+    if (await redisAnswers(`${scheme}://${auth}${seed}`))
+      return {
+        url: '',
+        description: `Redis Cluster (REDIS_CLUSTER_NODES: ${seeds.join(', ')})`,
+        stop: async () => undefined,
+      };
+  throw new Error(
+    `No node of REDIS_CLUSTER_NODES answers (${seeds.join(', ')}): start the cluster or fix the seeds.`,
+  );
+}
+
+/**
+ * REDIS_CLUSTER_NODES set → that cluster (above). Else REDIS_URL set → use it. Else redis://127.0.0.1:6379 if
+ * it answers. Else a redis-server from PATH on a free port, data in `<dataDir>/redis`. Else one line saying how
+ * to get Redis.
  */
 export async function ensureRedis(env: NodeJS.ProcessEnv, dataDir: string): Promise<Dependency> {
   const noop = async () => undefined;
+  if (env.REDIS_CLUSTER_NODES) return clusterRedis(env);
   if (env.REDIS_URL) return { url: env.REDIS_URL, description: 'REDIS_URL', stop: noop };
   const local = 'redis://127.0.0.1:6379';
   if (await redisAnswers(local)) return { url: local, description: 'local Redis on 6379', stop: noop };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Settings } from '../config/settings';
+import { checkRedis } from '../redis/redis.factory';
 import type { Redis } from '../redis/redis.factory';
 
 export type HealthStatus = 'ok' | 'degraded' | 'down';
@@ -68,7 +69,7 @@ export class HealthService {
   async check(): Promise<HealthReport> {
     const timeoutMs = this.opts.timeoutMs ?? 2_000;
     const [redis, database] = await Promise.all([
-      timed(() => this.opts.redis.ping(), timeoutMs),
+      timed(() => checkRedis(this.opts.redis), timeoutMs),
       timed(() => this.opts.db.raw('select 1'), timeoutMs),
     ]);
     const s = this.opts.settings;

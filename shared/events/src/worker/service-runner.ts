@@ -57,7 +57,7 @@ export async function runWorkerService(opts: WorkerServiceOptions): Promise<void
   });
   const workers = await opts.start({
     prefix: settings.queuePrefix,
-    connection: () => createRedis('worker', settings.redisUrl),
+    connection: () => createRedis('worker'),
     deadLetters,
   });
   registerQueueDepth(workers.map((w) => getBus().queue(w.name as QueueName)));
