@@ -19,7 +19,6 @@ import { getMetrics, metricsHandler } from '@raptorflow/core/metrics/metrics';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { errorMiddleware, notFoundMiddleware } from './http/error.middleware';
-import { guardedMetrics } from '@raptorflow/core/metrics/metrics-access';
 import { requestLoggerMiddleware } from './http/request-logger.middleware';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
@@ -168,10 +167,8 @@ export function createApp(deps: AppDeps): Express {
     }),
     openApiDocument: buildOpenApiDocument(),
     // This port faces clients: in production /metrics answers only with METRICS_TOKEN (404 without one set).
-    metrics: guardedMetrics(
-      { token: settings.metricsToken, isProduction: settings.isProduction, publicPort: true },
-      metricsHandler(getMetrics().registry),
-    ),
+    metrics: metricsHandler(getMetrics().registry),
+    metricsAccess: { token: settings.metricsToken, isProduction: settings.isProduction, publicPort: true },
     workspaces: new WorkspaceService({
       db,
       bus,

@@ -1,5 +1,6 @@
 import { EVENT_CATALOG, isEventType } from '@raptorflow/events/bus/event-catalog';
 import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { EventPayload } from '@raptorflow/events/bus/event-catalog';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { endpointFactory } from '../http/endpoint';
@@ -33,7 +34,10 @@ export const eventEndpoints = [
               .join(', ')}`,
           },
         ]);
-      const envelope = await bus.publish(type, body.payload as EventPayload<typeof type>, {
+      // Checked here against the event's own schema so a 422 names `body.payload.<field>` like every other
+      // body field (the bus checks it again, but names it from the payload's root).
+      const payload = parseOrThrow(EVENT_CATALOG[type].schema, body.payload, 'body.payload');
+      const envelope = await bus.publish(type, payload as EventPayload<typeof type>, {
         workspaceId: req.workspace!.id,
       });
       res.status(202).json({ event_id: envelope.event_id, event_type: type });

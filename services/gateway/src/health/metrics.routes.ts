@@ -1,10 +1,16 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { AppError } from '@raptorflow/core/errors/app-error';
+import { metricsAccess } from '@raptorflow/core/metrics/metrics-access';
+import type { MetricsAccessOptions } from '@raptorflow/core/metrics/metrics-access';
 import { endpointFactory } from '../http/endpoint';
+import { routeNotFound } from '../http/error.middleware';
 
 export interface MetricsRoutesDeps {
-  /** guardedMetrics over the process's registry, built from settings in app.ts. */
+  /** The process's registry in the Prometheus text format (app.ts builds it). */
   metrics: RequestHandler;
+  /** Who may read it (METRICS_TOKEN, production, this port faces clients), from settings in app.ts. */
+  metricsAccess: MetricsAccessOptions;
 }
 
 const define = endpointFactory<MetricsRoutesDeps>();
@@ -23,6 +29,21 @@ export const metricsEndpoints = [
       200: { contentType: 'text/plain', schema: z.string(), description: 'The Prometheus text format' },
     },
     errors: [401, 404],
-    handler: ({ req, res, next }, { metrics }) => metrics(req, res, next),
+    // Refusals go through the error middleware, so they carry the correlation id like every other answer
+    // (and the 404 is the unknown route's).
+    handler: ({ req, res, next }, { metrics, metricsAccess: opts }) => {
+      const access = metricsAccess(opts, req.get('authorization'));
+      if (access === 404) throw routeNotFound(req);
+      if (access === 401) {
+        throw new AppError(
+          'unauthenticated',
+          401,
+          'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>',
+          undefined,
+          { 'WWW-Authenticate': 'Bearer realm="metrics"' },
+        );
+      }
+      return metrics(req, res, next);
+    },
   }),
 ];
