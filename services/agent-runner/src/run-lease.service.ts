@@ -86,7 +86,9 @@ export class RunLeaseService {
         );
         return { kind: 'done' };
       }
-      if (run.status === 'running' && run.lease_live && run.lease_owner !== this.owner)
+      // A live lease is held even when this process holds it: a second job of the same run (the stalled-job
+      // check's copy, a sweeper's requeue) must not start a second attempt beside the running one.
+      if (run.status === 'running' && run.lease_live)
         return { kind: 'held', retryInMs: run.lease_left_ms + 1_000 };
       // A run asked for before its workspace was seeded gets its agent now, in the transaction that starts it.
       let agentId = run.agent_id;

@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * What the fake does with one call. `delayMs` may go on any behaviour (or stand alone: the default answer,
- * late). `hang` holds the response open until the client goes away, like a stuck upstream.
+ * late). `hang` holds the response open until the client goes away, like a stuck upstream. `until` holds an
+ * answer until the test lets it go (the test's hook into "the provider answered at this moment").
  */
 export type FakeBehaviour<Ok> =
-  | { ok: Ok; delayMs?: number }
+  | { ok: Ok; delayMs?: number; until?: Promise<unknown> }
   | FakeStatusBehaviour
   | { malformed: true | 'not-json' | 'html' | 'wrong-shape'; delayMs?: number }
   | { hang: true }
@@ -170,6 +171,13 @@ export abstract class FakeLlmServer<Ok extends object> {
     }
     if (behaviour.delayMs) {
       const closed = await delay(behaviour.delayMs, res);
+      if (closed) return;
+    }
+    if ('until' in behaviour && behaviour.until) {
+      const closed = await Promise.race([
+        behaviour.until.then(() => false),
+        new Promise<boolean>((resolve) => res.once('close', () => resolve(true))),
+      ]);
       if (closed) return;
     }
     if ('status' in behaviour) {
