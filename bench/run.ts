@@ -1,4 +1,4 @@
-// npm run bench [-- gateway|tracing|bus|events|dispatch|agent-runs|ledger|memory|console] — every figure is printed beside a baseline measured in the same run.
+// npm run bench [-- gateway|tracing|bus|events|dispatch|agent-runs|ledger|soak|memory|console] — every figure is printed beside a baseline measured in the same run.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ROOT, ensurePostgres, ensureRedis } from '../scripts/lib/local-stack';
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       const { runLedgerBench } = await import('./ledger.bench');
       lines.push(...(await runLedgerBench(db)));
     }
+    if (!only || only === 'soak') lines.push(...(await (await import('./soak.bench')).runSoakBench(db)));
     if (!only || only === 'memory')
       lines.push(...(await (await import('./memory.bench')).runMemoryBench(db)));
     if (!only || only === 'console')
