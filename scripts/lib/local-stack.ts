@@ -33,10 +33,12 @@ export async function freePort(preferred = 0): Promise<number> {
   }
 }
 
-export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+/** One command on a connection of its own, without retries: a server that is down answers with an error. */
+export async function redisCall(url: string, args: string[], timeoutMs = 1_000): Promise<unknown> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
@@ -44,12 +46,17 @@ export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<bool
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    return await client.call(args[0]!, ...args.slice(1));
   } finally {
     client.disconnect();
   }
+}
+
+export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  return redisCall(url, ['PING'], timeoutMs).then(
+    (reply) => reply === 'PONG',
+    () => false,
+  );
 }
 
 /** Resolves when the child has exited; SIGKILL after graceMs if it has not. */

@@ -4,9 +4,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { Redis } from 'ioredis';
 import type { RedisClusterSettings } from '@raptorflow/core/config/settings';
-import { ROOT, freePort } from '../../scripts/lib/local-stack';
+import { ROOT, freePort, redisCall } from '../../scripts/lib/local-stack';
 import { waitForExit } from '../../scripts/lib/service-process';
 
 interface ClusterNodeProcess {
@@ -24,26 +23,8 @@ function which(bin: string): string {
   return found;
 }
 
-/** One command on one node over a connection of its own (no retries: a dead node answers with an error). */
-async function nodeCommand(port: number, args: string[], timeoutMs = 1_000): Promise<unknown> {
-  const client = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return await client.call(args[0]!, ...args.slice(1));
-  } finally {
-    client.disconnect();
-  }
-}
+/** One command on one node (a dead node answers with an error). */
+const nodeCommand = (port: number, args: string[]) => redisCall(`redis://127.0.0.1:${port}`, args);
 
 /**
  * A Redis Cluster of `redis-server` processes on free loopback ports: 3 masters with a replica each, no

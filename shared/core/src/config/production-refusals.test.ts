@@ -83,6 +83,15 @@ describe('production refuses to start', () => {
     expect(problemsOf({ ...good(), REDIS_URL: 'redis://cache.internal:6379' })).toEqual([
       'REDIS_URL must use TLS (rediss://) in production',
     ]);
+    // A Redis Cluster (REDIS_URL then ignored, even a plain one) needs REDIS_CLUSTER_TLS=true instead.
+    const cluster = { ...good(), REDIS_URL: 'redis://old:6379', REDIS_CLUSTER_NODES: 'r-1:6379,r-2:6379' };
+    expect(problemsOf(cluster)).toEqual([
+      'REDIS_CLUSTER_TLS must be true in production (TLS to every node of REDIS_CLUSTER_NODES)',
+    ]);
+    expect(parseSettings({ ...cluster, REDIS_CLUSTER_TLS: 'true' }).redisCluster?.tls).toBe(true);
+    expect(parseSettings({ ...cluster, REDIS_URL: undefined, REDIS_CLUSTER_TLS: 'true' }).isProduction).toBe(
+      true,
+    );
   });
 
   it('on http:// Supabase (its JWKS), webhook and provider URLs, each named', () => {
