@@ -2,13 +2,23 @@ import { serviceEnv, useServices } from '../support/processes';
 import type { RunningService } from '../support/processes';
 import type { ServiceName } from '../../scripts/lib/service-process';
 import { runSoak, soakProblems } from '../support/soak';
+import { TestRedisCluster } from '../support/redis-cluster';
 
 /**
- * Replicas under load: two of each service on one PostgreSQL; 300 workspaces created and 600 research runs
- * requested in bursts through both gateways. Afterwards every invariant holds (see soakProblems).
+ * Replicas under load: two of each service on one PostgreSQL and a Redis Cluster (3 masters, 3 replicas);
+ * 300 workspaces created and 600 research runs requested in bursts through both gateways. Afterwards every
+ * invariant holds (see soakProblems).
  */
 const { stack, services } = useServices();
 const REPLICAS = 2;
+let cluster: TestRedisCluster;
+
+beforeAll(async () => {
+  cluster = await TestRedisCluster.start();
+}, 120_000);
+
+// The test stops its services first; a cluster stopped under live services would only cost reconnect noise.
+afterAll(() => cluster.stop(), 60_000);
 
 it('two of each service: 300 workspaces and 600 runs, every one done exactly once, costs exact', async () => {
   const env = serviceEnv({
@@ -34,4 +44,5 @@ it('two of each service: 300 workspaces and 600 runs, every one done exactly onc
   expect(report.workspaceIds).toHaveLength(300);
   expect(report.runIds).toHaveLength(600);
   expect(await soakProblems(stack.db, report.workspaceIds, report.runIds)).toEqual([]);
+  await services.stopAll();
 }, 900_000);
