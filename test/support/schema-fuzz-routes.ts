@@ -193,16 +193,22 @@ export function routeCases(world: FuzzWorld, endpoints: readonly AnyEndpoint[]):
  * refused request means it changed nothing. The outbox is counted only: the bus marks rows enqueued after
  * the request that wrote them has been answered.
  */
+let fingerprintSql: Promise<string> | undefined;
 export async function fingerprint(db: TestStack['db']): Promise<string> {
+  fingerprintSql ??= fingerprintQuery(db);
+  const { rows } = await db.raw(await fingerprintSql);
+  return (rows as Array<{ t: string; n: string; v: string }>).map((r) => `${r.t}:${r.n}:${r.v}`).join(' ');
+}
+
+async function fingerprintQuery(db: TestStack['db']): Promise<string> {
   const tables = (await db('pg_tables').where({ schemaname: 'public' }).pluck('tablename')) as string[];
-  const parts = tables
+  return tables
     .filter((t) => !t.startsWith('knex_'))
     .sort()
     .map((t) =>
       t === 'event_outbox'
         ? `select '${t}' as t, count(*)::text as n, '' as v from "${t}"`
         : `select '${t}' as t, count(*)::text as n, coalesce(max(xmin::text::bigint), 0)::text as v from "${t}"`,
-    );
-  const { rows } = await db.raw(parts.join(' union all '));
-  return (rows as Array<{ t: string; n: string; v: string }>).map((r) => `${r.t}:${r.n}:${r.v}`).join(' ');
+    )
+    .join(' union all ');
 }
