@@ -45,6 +45,8 @@ export class TestRedisCluster {
     fs.mkdirSync(dir, { recursive: true });
     const nodes: ClusterNodeProcess[] = [];
     const cluster = new TestRedisCluster(dir, nodes);
+    // A test process that dies before stop() must not leave six redis-servers behind.
+    process.once('exit', () => nodes.forEach((n) => n.child.kill('SIGKILL')));
     try {
       for (let i = 0; i < masters * 2; i++) {
         // freePort closes its probe before the server binds; distinct ports per node are checked here.
