@@ -64,4 +64,9 @@ export default tseslint.config(
       globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly' },
     },
   },
+  {
+    // CommonJS config files (jest's) load each other with require(): that is what CommonJS is.
+    files: ['**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -40,13 +40,22 @@ async function round(db: Knex, replicas: number, env: NodeJS.ProcessEnv): Promis
 }
 
 export async function runSoakBench(db: Knex): Promise<string[]> {
-  const env = serviceEnv({
-    AGENT_RUNNER_CONCURRENCY: '8',
-    SEEDER_CONCURRENCY: '8',
-    COST_LEDGER_CONCURRENCY: '8',
-  });
-  const one = await round(db, 1, env);
-  const two = await round(db, 2, env);
+  const cluster = await TestRedisCluster.start();
+  let one: SoakReport;
+  let two: SoakReport;
+  try {
+    const env = serviceEnv({
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_URL: '',
+      AGENT_RUNNER_CONCURRENCY: '8',
+      SEEDER_CONCURRENCY: '8',
+      COST_LEDGER_CONCURRENCY: '8',
+    });
+    one = await round(db, 1, env);
+    two = await round(db, 2, env);
+  } finally {
+    await cluster.stop();
+  }
   const line = (label: string, r: SoakReport) =>
     `  ${label.padEnd(28)} creates ${r.createsPerSecond.toFixed(1)}/s (p95 ${r.createP95Ms.toFixed(0)} ms), all seeded after ${(r.seededAfterMs / 1000).toFixed(1)} s; ` +
     `runs ${r.runsPerSecond.toFixed(2)}/s, request → completed p50 ${(r.runP50Ms / 1000).toFixed(1)} s, p95 ${(r.runP95Ms / 1000).toFixed(1)} s`;
