@@ -1,0 +1,89 @@
+import type { Knex } from 'knex';
+
+/**
+ * What "done exactly once" means after an outage, read from the database: per workspace its Lords and
+ * `workspace.created` events, per run its status, steps, status events and cost, per workspace-month the
+ * rollups, folds and budget counters against the cost rows.
+ */
+export interface WorkspaceFacts {
+  id: string;
+  lords: number;
+  created_events: number;
+}
+
+export async function workspaceFacts(db: Knex, ownerId: string): Promise<WorkspaceFacts[]> {
+  const { rows } = await db.raw(
+    `SELECT w.id,
+            (SELECT count(*)::int FROM agents a WHERE a.workspace_id = w.id) AS lords,
+            (SELECT count(*)::int FROM event_outbox e
+              WHERE e.workspace_id = w.id AND e.event_type = 'workspace.created') AS created_events
+       FROM workspaces w WHERE w.created_by = ? ORDER BY w.id`,
+    [ownerId],
+  );
+  return rows;
+}
+
+export interface RunFacts {
+  id: string;
+  status: string;
+  step_keys: string[];
+  steps_not_completed: number;
+  /** `status` events saying completed: a run completed twice would have two. */
+  completed_events: number;
+  /** What the run says it cost, what its steps say, and what its cost rows add up to (exact decimals). */
+  run_cost: string | null;
+  steps_cost: string;
+  cost_rows_cost: string;
+}
+
+export async function runFacts(db: Knex, runIds: string[]): Promise<RunFacts[]> {
+  const { rows } = await db.raw(
+    `SELECT r.id, r.status,
+            COALESCE((SELECT array_agg(s.key ORDER BY s.position) FROM agent_run_steps s WHERE s.run_id = r.id),
+                     '{}') AS step_keys,
+            (SELECT count(*)::int FROM agent_run_steps s WHERE s.run_id = r.id AND s.status <> 'completed')
+              AS steps_not_completed,
+            (SELECT count(*)::int FROM agent_run_events e
+              WHERE e.run_id = r.id AND e.type = 'status' AND e.data->>'status' = 'completed') AS completed_events,
+            r.cost_usd::text AS run_cost,
+            (SELECT COALESCE(sum(s.cost_usd), 0)::text FROM agent_run_steps s WHERE s.run_id = r.id) AS steps_cost,
+            (SELECT COALESCE(sum(c.cost_usd), 0)::text FROM cost_logs c WHERE c.agent_run_id = r.id)
+              AS cost_rows_cost
+       FROM agent_runs r WHERE r.id = ANY(?) ORDER BY r.id`,
+    [runIds],
+  );
+  return rows;
+}
+
+/** Cost rows of the workspaces and how many of them are folded (the ledger is done when both agree). */
+export async function foldProgress(
+  db: Knex,
+  workspaceIds: string[],
+): Promise<{ rows: number; folded: number }> {
+  const { rows } = await db.raw(
+    `SELECT (SELECT count(*)::int FROM cost_logs WHERE workspace_id = ANY(:ws)) AS rows,
+            (SELECT count(*)::int FROM cost_rollup_folds WHERE workspace_id = ANY(:ws)) AS folded`,
+    { ws: workspaceIds },
+  );
+  return rows[0];
+}
+
+/** Budget counters that disagree with the cost rows, and reservations still holding money. */
+export async function budgetLeftovers(db: Knex, workspaceIds: string[]) {
+  const { rows: active } = await db.raw(
+    `SELECT id, workspace_id, status FROM budget_reservations WHERE workspace_id = ANY(?) AND status = 'active'`,
+    [workspaceIds],
+  );
+  const { rows: usage } = await db.raw(
+    `SELECT u.workspace_id, u.month::text, u.spent_usd::text AS spent, u.reserved_usd::text AS reserved,
+            COALESCE(c.sum, 0)::text AS cost_rows
+       FROM budget_usage u
+       LEFT JOIN (SELECT workspace_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month,
+                         sum(cost_usd) AS sum
+                    FROM cost_logs WHERE outcome = 'success' GROUP BY 1, 2) c
+         ON c.workspace_id = u.workspace_id AND c.month = u.month
+      WHERE u.workspace_id = ANY(?) AND (u.reserved_usd <> 0 OR u.spent_usd <> COALESCE(c.sum, 0))`,
+    [workspaceIds],
+  );
+  return { activeReservations: active, usageMismatches: usage };
+}
