@@ -197,6 +197,22 @@ it('refuses bad input with 422 naming the field, and stores nothing', async () =
   expectError(await m.patch(`/v1/memory/${randomUUID()}`, {}), 422, 'validation_failed');
   expectError(await m.get('/v1/memory?kind=rumour'), 422, 'validation_failed');
   expect(await stack.db('memory_items').where({ workspace_id: t.ws.id })).toHaveLength(0);
+
+  // A reversed validity window on an edit with new content: 422 before anything is embedded or paid for.
+  const item = await m.post('/v1/memory', { kind: 'fact', content: 'Oat milk froths.' });
+  const costRows = async () => (await stack.db('cost_logs').where({ workspace_id: t.ws.id })).length;
+  const paid = await costRows();
+  const reversed = await m.patch(`/v1/memory/${item.body.id}`, {
+    content: 'Oat milk froths well.',
+    valid_to: '2020-01-01T00:00:00Z',
+  });
+  expectError(reversed, 422, 'validation_failed');
+  expect(reversed.body.error.details.fields.map((f: any) => f.path)).toEqual(['body.valid_to']);
+  expect(await costRows()).toBe(paid);
+  expect(await stack.db('memory_items').where({ id: item.body.id }).first()).toMatchObject({
+    content: 'Oat milk froths.',
+    valid_to: null,
+  });
 });
 
 it('never shows, edits or deletes another workspace’s items', async () => {

@@ -199,6 +199,8 @@ export class MemoryService {
   /** Content, metadata or validity; new content is embedded again before the edit commits. */
   async update(actor: MemoryActor, id: string, patch: MemoryPatch): Promise<MemoryItemView> {
     const current = await this.get(actor.workspaceId, id);
+    // Refused before the embedding call: a 422 must not leave a paid embedding (and its cost row) behind.
+    checkWindow(patch, current.valid_from, current.valid_to);
     const contentChanged = patch.content !== undefined && patch.content !== current.content;
     const embedded = contentChanged
       ? await this.embed(actor, [embeddedText(current.subject, patch.content!)], 'document')
@@ -207,12 +209,8 @@ export class MemoryService {
       return await this.o.db.transaction(async (trx) => {
         const before = await this.o.items.getForUpdate(trx, actor.workspaceId, id);
         if (!before) throw new NotFoundError('Memory item not found');
-        const validFrom = patch.validFrom ?? before.valid_from;
-        const validTo = patch.validTo !== undefined ? patch.validTo : before.valid_to;
-        if (validTo !== null && validTo < validFrom) {
-          const message = 'valid_to must not be before valid_from';
-          throw new ValidationFailedError(message, [{ path: 'body.valid_to', message }]);
-        }
+        // Again under the row lock: a concurrent edit may have moved the window since.
+        checkWindow(patch, before.valid_from, before.valid_to);
         const after = await this.o.items.update(trx, actor.workspaceId, id, {
           ...(patch.content !== undefined ? { content: patch.content } : {}),
           ...(patch.metadata !== undefined ? { metadata: patch.metadata } : {}),
@@ -314,5 +312,15 @@ export class MemoryService {
       },
       trx,
     );
+  }
+}
+
+/** valid_to, as patched, must not be before valid_from, as patched (422 naming body.valid_to). */
+function checkWindow(patch: MemoryPatch, from: Date, to: Date | null): void {
+  const validFrom = patch.validFrom ?? from;
+  const validTo = patch.validTo !== undefined ? patch.validTo : to;
+  if (validTo !== null && validTo < validFrom) {
+    const message = 'valid_to must not be before valid_from';
+    throw new ValidationFailedError(message, [{ path: 'body.valid_to', message }]);
   }
 }
