@@ -4,10 +4,14 @@ import { ValidationFailedError } from './app-error';
 
 /** Turns a zod failure into the API's 422 with one entry per offending field path. */
 export function fromZodError(err: z.ZodError, where?: string): ValidationFailedError {
-  const fields = err.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
-    message: i.message,
-  }));
+  const at = (path: readonly PropertyKey[]) =>
+    [where, ...path.map(String)].filter(Boolean).join('.') || '(root)';
+  // An unknown key is named by its own path (`body.colour`), one entry each, not by the object holding it.
+  const fields = err.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ path: at([...i.path, key]), message: `Unknown field "${key}"` }))
+      : [{ path: at(i.path), message: i.message }],
+  );
   const first = fields[0];
   return new ValidationFailedError(
     first ? `Invalid request: ${first.path}: ${first.message}` : 'Invalid request',
