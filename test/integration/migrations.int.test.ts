@@ -3,6 +3,7 @@ import { migrationSource } from '@raptorflow/data/migrations/index';
 import { MIGRATION_TABLE, migrateLatest, migrateRollbackAll } from '@raptorflow/data/migrate';
 import { createDatabase } from '@raptorflow/core/db/database';
 import { adminUrl, databaseUrlFor, runId } from '../setup/test-databases';
+import { pgDumpSchema, schemaSnapshot, withoutKnexTables } from '../support/schema-snapshot';
 
 const name = `raptorflow_test_${runId()}_mig_${process.env.JEST_WORKER_ID ?? '1'}`;
 const root = createDatabase({ url: adminUrl(), poolMax: 1 });
@@ -43,6 +44,40 @@ it('migrates up, down to nothing, and up again', async () => {
     await migrateRollbackAll(d);
     for (const t of TABLES) expect(await d.schema.hasTable(t)).toBe(false);
     expect((await migrateLatest(d)).length).toBeGreaterThanOrEqual(5);
+  } finally {
+    await d.destroy();
+  }
+});
+
+it('rolls every migration back and forward again to the very same schema, leaving nothing behind in between', async () => {
+  const d = db();
+  const url = databaseUrlFor(name);
+  try {
+    // What a database has before any migration: a fresh one, made here.
+    const pristineName = `${name}_pristine`;
+    await root.raw(`CREATE DATABASE ${pristineName}`);
+    const p = createDatabase({ url: databaseUrlFor(pristineName), poolMax: 1 });
+    const empty = await schemaSnapshot(p).finally(async () => {
+      await p.destroy();
+      await root.raw(`DROP DATABASE ${pristineName} WITH (FORCE)`);
+    });
+    await migrateRollbackAll(d);
+    await migrateLatest(d);
+    const a = await schemaSnapshot(d);
+    const { rows } = await d.raw(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
+    const dumpA = pgDumpSchema(url, rows[0].major);
+    expect(a.tables.length).toBeGreaterThanOrEqual(TABLES.length);
+    expect(a.constraints.length).toBeGreaterThan(20);
+    expect(a.indexes.length).toBeGreaterThan(20);
+
+    await migrateRollbackAll(d);
+    // Nothing of the project's survives a rollback of every migration (knex's own tables excepted).
+    expect(withoutKnexTables(await schemaSnapshot(d))).toEqual(empty);
+    expect(empty.tables).toEqual([]);
+
+    await migrateLatest(d);
+    expect(await schemaSnapshot(d)).toEqual(a);
+    if (dumpA !== undefined) expect(pgDumpSchema(url, rows[0].major)).toEqual(dumpA);
   } finally {
     await d.destroy();
   }
