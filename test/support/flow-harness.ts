@@ -37,6 +37,7 @@ const LORDS: Record<FlowName, { key: string; name: string; domain: string }> = {
   muse: { key: 'herald', name: 'Herald', domain: 'communication and messaging' },
   matrix: { key: 'strategos', name: 'Strategos', domain: 'strategic planning and execution' },
   guardian: { key: 'arbiter', name: 'Arbiter', domain: 'rules, compliance, conflict resolution' },
+  campaign: { key: 'strategos', name: 'Strategos', domain: 'strategic planning and execution' },
 };
 
 export interface Run {

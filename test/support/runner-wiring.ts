@@ -15,6 +15,7 @@ import { RunControlRegistry } from '../../services/agent-runner/src/run-control.
 import { RunLeaseService } from '../../services/agent-runner/src/run-lease.service';
 import { RunMemory } from '../../services/agent-runner/src/run-memory.service';
 import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
+import { RunTree } from '../../services/agent-runner/src/run-tree.service';
 import type { TestStack } from './stack';
 
 /**
@@ -23,6 +24,11 @@ import type { TestStack } from './stack';
  */
 export function runEventLog(stack: TestStack): RunEventLog {
   return new RunEventLog({ db: stack.db, prefix: stack.prefix });
+}
+
+/** Run trees and approval pauses, as the runner builds them. */
+export function runTree(stack: TestStack, approvalTtlMs = getSettings().agentRuns.approvalTtlMs): RunTree {
+  return new RunTree({ db: stack.db, bus: stack.bus, events: runEventLog(stack), approvalTtlMs });
 }
 
 export function agentResolver(stack: TestStack, seedingWaitMs = getSettings().agentRuns.seedingWaitMs) {
@@ -42,6 +48,7 @@ export function runLease(
     leaseMs: o.leaseMs ?? s.leaseMs,
     workspaceConcurrency: o.workspaceConcurrency ?? s.workspaceConcurrency,
     agents: o.agents ?? agentResolver(stack),
+    tree: runTree(stack),
   });
 }
 
@@ -56,6 +63,7 @@ export function runSweeper(
     leaseMs: o.leaseMs ?? s.leaseMs,
     retentionHours: o.retentionHours ?? s.checkpointRetentionHours,
     logger: getLogger(),
+    tree: runTree(stack),
   });
 }
 
@@ -92,6 +100,7 @@ export function agentRunService(
     events: runEventLog(stack),
     audit: new AuditLogService({ db: stack.db }),
     controls: new RunControlRegistry({ logger: getLogger() }),
+    tree: runTree(stack),
     flows: FLOWS,
     timeoutMs: getSettings().agentRuns.timeoutMs,
     logger: getLogger(),

@@ -1,3 +1,4 @@
+import { Command } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { Knex } from 'knex';
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
@@ -22,6 +23,15 @@ import type { AbortReason } from './run-control.registry';
 import type { RunMemory } from './run-memory.service';
 import { RunSteps } from './run-steps.service';
 import { inSpan } from '@raptorflow/core/telemetry/spans';
+import type { ApprovalRequest } from './flows/approval-gate';
+import { ChildrenPendingSignal, RunChildren } from './run-children.service';
+import type { RunTree } from './run-tree.service';
+
+/** How a flow's invocation ended: with its output, waiting for child runs, or stopped at an approval gate. */
+type FlowOutcome =
+  | { kind: 'output'; output: Record<string, unknown> }
+  | { kind: 'children'; childIds: string[] }
+  | { kind: 'approval'; request: ApprovalRequest };
 
 export interface AgentRunServiceOptions {
   lease: RunLeaseService;
@@ -33,6 +43,8 @@ export interface AgentRunServiceOptions {
   /** The Council's memory as steps recall from and remember into it. */
   memory: RunMemory;
   controls: RunControlRegistry;
+  /** Child runs, parking, approval pauses and the cancel of a run's children. */
+  tree: RunTree;
   flows: Record<string, FlowDefinition>;
   timeoutMs: number;
   logger: Logger;
@@ -102,13 +114,12 @@ export class AgentRunService {
     }
     const run = claim.run;
     const log = this.logger.child({ agent_run_id: run.id, workspace_id: run.workspace_id, flow: run.flow });
-    if (run.cancel_requested_at) {
-      await this.o.lease.finish(run, 'cancelled', { error: { code: 'cancelled', message: 'Cancelled' } });
-      return { status: 'cancelled' };
-    }
+    if (run.cancel_requested_at) return this.endCancelled(run, 'Cancelled');
 
     const controller = this.controls.register(run.id);
-    const elapsed = Date.now() - new Date(run.started_at ?? Date.now()).getTime();
+    // Time parked for children or paused at an approval gate is not the run's own: the timeout skips it.
+    const elapsed =
+      Date.now() - new Date(run.started_at ?? Date.now()).getTime() - Number(run.paused_ms ?? 0);
     const timer = setTimeout(
       () => controller.abort('timeout'),
       Math.max(0, this.timeoutMs - elapsed),
@@ -128,7 +139,7 @@ export class AgentRunService {
     );
     const work: { steps?: RunSteps } = {};
     try {
-      const output = await inSpan(
+      const outcome = await inSpan(
         `run ${run.flow}`,
         {
           attributes: {
@@ -140,8 +151,19 @@ export class AgentRunService {
         },
         () => this.runFlow(run, controller.signal, claim.resumed, work),
       );
+      if (outcome.kind === 'children') {
+        // No lease and no slot while the children work (a parent holding a slot its children need could
+        // starve them under the workspace cap); the first child to end wakes it.
+        const parked = await this.o.tree.park(run, this.o.lease.owner, outcome.childIds);
+        return { status: parked ? 'waiting_for_children' : 'lease_lost' };
+      }
+      if (outcome.kind === 'approval') {
+        const gate = outcome.request.gate;
+        const paused = await this.o.tree.pauseForApproval(run, this.o.lease.owner, gate, { ...outcome.request });
+        return { status: paused ? 'awaiting_approval' : 'lease_lost' };
+      }
       // Refused when a later claim took the run while this attempt stalled: that claim finishes it.
-      const finished = await this.o.lease.finish(run, 'completed', { output });
+      const finished = await this.o.lease.finish(run, 'completed', { output: outcome.output });
       return { status: finished ? 'completed' : 'lease_lost' };
     } catch (err) {
       const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
@@ -152,12 +174,7 @@ export class AgentRunService {
         log.warn('lease lost; another runner owns the run now');
         return { status: 'lease_lost' };
       }
-      if (reason === 'cancelled') {
-        await this.o.lease.finish(run, 'cancelled', {
-          error: { code: 'cancelled', message: 'Cancelled while running' },
-        });
-        return { status: 'cancelled' };
-      }
+      if (reason === 'cancelled') return this.endCancelled(run, 'Cancelled while running');
       if (reason === 'timeout') {
         const message = `The run did not finish within ${this.timeoutMs} ms`;
         await this.o.lease.finish(run, 'failed', { error: { code: 'timeout', message } });
@@ -181,12 +198,26 @@ export class AgentRunService {
     }
   }
 
+  /**
+   * A cancelled run's children are cancelled with it; the run ends once none is running any more (until then
+   * it waits parked, so its cost includes what they spent before they stopped).
+   */
+  private async endCancelled(run: AgentRunRow, message: string): Promise<{ status: string }> {
+    const running = await this.o.tree.cancelChildren(run);
+    if (running.length > 0) {
+      const parked = await this.o.tree.park(run, this.o.lease.owner, running);
+      return { status: parked ? 'waiting_for_children' : 'lease_lost' };
+    }
+    await this.o.lease.finish(run, 'cancelled', { error: { code: 'cancelled', message } });
+    return { status: 'cancelled' };
+  }
+
   private async runFlow(
     run: AgentRunRow,
     signal: AbortSignal,
     resumed: boolean,
     work: { steps?: RunSteps },
-  ): Promise<Record<string, unknown>> {
+  ): Promise<FlowOutcome> {
     const flow = this.flows[run.flow];
     if (!flow) throw new Error(`no flow "${run.flow}"`);
     let graph = this.graphs.get(run.flow);
@@ -226,6 +257,13 @@ export class AgentRunService {
           guardrails: parsedRules.success ? parsedRules.data : EMPTY_GUARDRAILS,
           model: run.model,
           agent: agent ?? { key: run.agent_key, name: run.agent_key, domain: '' },
+          children: new RunChildren({
+            db: this.db,
+            tree: this.o.tree,
+            events: this.events,
+            parent: run,
+            owner: this.o.lease.owner,
+          }),
           signal,
         },
       },
@@ -235,8 +273,40 @@ export class AgentRunService {
     const checkpoint = resumed
       ? await this.o.checkpointer.getTuple({ configurable: { thread_id: run.id } })
       : undefined;
-    const state = await graph.invoke(checkpoint ? null : run.input, config);
+    let input: Record<string, unknown> | null | Command = checkpoint ? null : run.input;
+    if (checkpoint) {
+      // Stopped at an approval gate: resume it with the decision (the gate's node runs again and gets it).
+      const pending = await this.pendingGate(graph, run.id);
+      if (pending) {
+        const decided = await this.o.tree.decision(run.id, pending.gate);
+        if (!decided) return { kind: 'approval', request: pending };
+        input = new Command({
+          resume: {
+            decision: decided.decision,
+            content: decided.edited_content,
+            decided_by: decided.decided_by,
+            note: decided.note,
+          },
+        });
+      }
+    }
+    let state: Record<string, unknown>;
+    try {
+      // A Command is every graph's input type, but typed per graph's state and nodes: cast at this one call.
+      state = await graph.invoke(input as Record<string, unknown> | null, config);
+    } catch (err) {
+      if (err instanceof ChildrenPendingSignal) return { kind: 'children', childIds: err.childIds };
+      throw err;
+    }
     signal.throwIfAborted();
-    return flow.output(state);
+    const interrupts = state.__interrupt__ as Array<{ value?: ApprovalRequest }> | undefined;
+    if (interrupts?.[0]?.value) return { kind: 'approval', request: interrupts[0].value };
+    return { kind: 'output', output: flow.output(state) };
+  }
+
+  private async pendingGate(graph: FlowGraph, runId: string): Promise<ApprovalRequest | undefined> {
+    const snapshot = await graph.getState({ configurable: { thread_id: runId } });
+    const value = snapshot.tasks.flatMap((t) => t.interrupts)[0]?.value as ApprovalRequest | undefined;
+    return value?.gate ? value : undefined;
   }
 }

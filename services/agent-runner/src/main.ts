@@ -29,6 +29,7 @@ import { RunControlRegistry } from './run-control.registry';
 import { RunLeaseService } from './run-lease.service';
 import { RunMemory } from './run-memory.service';
 import { RunSweeper } from './run-sweeper.service';
+import { RunTree } from './run-tree.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
@@ -47,12 +48,15 @@ const checkpointPool = new pg.Pool({
 checkpointPool.on('error', () => undefined);
 const bus = getBus();
 const controls = new RunControlRegistry({ logger });
+const events = new RunEventLog({ db, prefix: settings.queuePrefix });
+const tree = new RunTree({ db, bus, events, approvalTtlMs: settings.agentRuns.approvalTtlMs });
 const sweeper = new RunSweeper({
   db,
   bus,
   leaseMs: settings.agentRuns.leaseMs,
   retentionHours: settings.agentRuns.checkpointRetentionHours,
   logger,
+  tree,
 });
 
 let router: ModelRouter | undefined;
@@ -74,7 +78,6 @@ runWorkerService({
       runs: new AgentRunRepository(db),
       seedingWaitMs: settings.agentRuns.seedingWaitMs,
     });
-    const events = new RunEventLog({ db, prefix: settings.queuePrefix });
     const lease = new RunLeaseService({
       db,
       events,
@@ -82,6 +85,7 @@ runWorkerService({
       leaseMs: settings.agentRuns.leaseMs,
       workspaceConcurrency: settings.agentRuns.workspaceConcurrency,
       agents,
+      tree,
     });
     const audit = new AuditLogService({ db });
     const dispatcher = new ModelDispatcher({
@@ -121,6 +125,7 @@ runWorkerService({
       audit,
       memory,
       controls,
+      tree,
       flows: FLOWS,
       timeoutMs: settings.agentRuns.timeoutMs,
       logger,

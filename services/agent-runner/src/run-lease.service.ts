@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
-import { decimalToNumber } from '@raptorflow/core/money/money';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import type { LeaseHold } from '@raptorflow/data/repositories/agent-run.repository';
-import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { RunAgentResolver } from './run-agent-resolver.service';
+import type { RunTree } from './run-tree.service';
 
 export type ClaimResult =
   | { kind: 'claimed'; run: AgentRunRow; resumed: boolean }
@@ -41,6 +40,8 @@ export interface RunLeaseOptions {
   workspaceConcurrency: number;
   /** Finds the agent of a run asked for before its workspace was seeded. */
   agents: RunAgentResolver;
+  /** Totals include a run's children; a child's end wakes its parent. */
+  tree: RunTree;
 }
 
 /**
@@ -51,7 +52,7 @@ export interface RunLeaseOptions {
 export class RunLeaseService {
   private readonly db: Knex;
   private readonly runs: AgentRunRepository;
-  private readonly costs: CostLogRepository;
+  private readonly tree: RunTree;
   private readonly events: RunEventLog;
   readonly owner: string;
   readonly leaseMs: number;
@@ -61,7 +62,7 @@ export class RunLeaseService {
   constructor(opts: RunLeaseOptions) {
     this.db = opts.db;
     this.runs = new AgentRunRepository(opts.db);
-    this.costs = new CostLogRepository(opts.db);
+    this.tree = opts.tree;
     this.events = opts.events;
     this.owner = opts.owner;
     this.leaseMs = opts.leaseMs;
@@ -156,19 +157,7 @@ export class RunLeaseService {
     status: 'completed' | 'failed' | 'cancelled',
     extra: { output?: unknown; error?: { code: string; message: string } },
   ): Promise<FinishedRun> {
-    const totals = await this.costs.runTotals(run.id, trx);
-    const done = await this.runs.finish(trx, run.id, { status, ...extra, ...totals });
-    await this.events.append(
-      run,
-      'status',
-      {
-        status,
-        cost_usd: decimalToNumber(done.cost_usd),
-        duration_ms: done.duration_ms,
-        ...(extra.error ? { error: extra.error } : {}),
-      },
-      trx,
-    );
+    const done = await this.tree.endIn(trx, run, status, extra);
     return { flow: run.flow, status, durationMs: done.duration_ms };
   }
 }

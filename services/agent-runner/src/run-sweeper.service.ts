@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
+import { AgentRunApprovalRepository } from '@raptorflow/data/repositories/agent-run-approval.repository';
+import { AgentRunTreeRepository } from '@raptorflow/data/repositories/agent-run-tree.repository';
+import type { RunTree } from './run-tree.service';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 
@@ -9,6 +12,8 @@ export interface RunSweeperOptions {
   leaseMs: number;
   retentionHours: number;
   logger: Logger;
+  /** Ends runs whose approval expired (and wakes their parents). */
+  tree: RunTree;
 }
 
 /**
@@ -25,6 +30,9 @@ export class RunSweeper {
   private readonly retentionHours: number;
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | undefined;
+  private readonly approvals: AgentRunApprovalRepository;
+  private readonly treeRows: AgentRunTreeRepository;
+  private readonly tree: RunTree;
 
   constructor(opts: RunSweeperOptions) {
     this.db = opts.db;
@@ -33,6 +41,9 @@ export class RunSweeper {
     this.leaseMs = opts.leaseMs;
     this.retentionHours = opts.retentionHours;
     this.logger = opts.logger;
+    this.approvals = new AgentRunApprovalRepository(opts.db);
+    this.treeRows = new AgentRunTreeRepository(opts.db);
+    this.tree = opts.tree;
   }
 
   start(intervalMs = this.leaseMs): void {
@@ -46,8 +57,33 @@ export class RunSweeper {
     clearInterval(this.timer);
   }
 
-  async sweep(): Promise<{ requeued: number; pruned: number }> {
-    return { requeued: await this.requeueGhosts(), pruned: await this.pruneCheckpoints() };
+  async sweep(): Promise<{ requeued: number; pruned: number; expired: number }> {
+    return {
+      requeued: await this.requeueGhosts(),
+      expired: await this.expireApprovals(),
+      pruned: await this.pruneCheckpoints(),
+    };
+  }
+
+  /**
+   * Runs paused at an approval nobody decided before its deadline (`AGENT_APPROVAL_TTL_MS`) end `failed` with
+   * `approval_expired`. A run awaiting approval holds no lease, so the ghost sweep never touches it; this is the
+   * only way such a run ends without a decision (or a cancel).
+   */
+  async expireApprovals(): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      let ended = 0;
+      for (const a of await this.approvals.expire(trx, 100)) {
+        const run = await this.treeRows.lockAwaiting(trx, a.run_id);
+        if (!run) continue;
+        this.logger.warn({ agent_run_id: run.id }, 'approval expired: run failed');
+        await this.tree.endIn(trx, run, 'failed', {
+          error: { code: 'approval_expired', message: 'Nobody decided on the approval before it expired' },
+        });
+        ended++;
+      }
+      return ended;
+    });
   }
 
   async requeueGhosts(): Promise<number> {

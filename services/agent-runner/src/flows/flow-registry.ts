@@ -1,5 +1,6 @@
 import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { FlowDefinition } from './flow.types';
+import { campaignFlow } from './campaign.flow';
 import { guardianFlow } from './guardian.flow';
 import { matrixFlow } from './matrix.flow';
 import { museFlow } from './muse.flow';
@@ -11,4 +12,5 @@ export const FLOWS: Record<FlowName, FlowDefinition> = {
   muse: museFlow,
   matrix: matrixFlow,
   guardian: guardianFlow,
+  campaign: campaignFlow,
 };

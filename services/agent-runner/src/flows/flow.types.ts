@@ -94,9 +94,29 @@ export interface StepRunner {
   step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T>;
 }
 
+/** A child run as a parent's step asks for it: a Lord, optionally a flow of its own, and that flow's input. */
+export interface ChildRunRequest {
+  agent: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * A parent flow's child runs (a campaign's stages). `run` creates the stage's child once per (parent, stage)
+ * — a resumed parent finds the child it created before — and returns its output once it completed; until
+ * then it throws `ChildrenPendingSignal` (the runner parks the parent, holding no slot, until a child's end
+ * wakes it and the node runs again). A child that failed or was cancelled fails the parent.
+ */
+export interface ChildRuns {
+  run(stage: string, req: ChildRunRequest): Promise<Record<string, unknown>>;
+  /** Several stages at once (all created before waiting on any), outputs in order. */
+  runAll(reqs: ReadonlyArray<{ stage: string } & ChildRunRequest>): Promise<Array<Record<string, unknown>>>;
+}
+
 /** What a flow's nodes read from `config.configurable.runtime` at invoke time. */
 export interface FlowRuntime {
   steps: StepRunner;
+  /** Only flows that hand stages to other Lords (the campaign) use it; the runner always gives it. */
+  children?: ChildRuns;
   guardrails: GuardrailRules;
   /** The alias or model id every dispatch of this run uses. */
   model: string;
@@ -118,8 +138,16 @@ export interface FlowDefinition {
 
 /** The part of a compiled LangGraph graph the runner uses. */
 export interface FlowGraph {
+  /**
+   * `input`: the run's input, null to resume from the last checkpoint; the runner also passes a
+   * `Command({resume})` at an approval gate (each graph types its own Command, so it is cast there).
+   */
   invoke(
     input: Record<string, unknown> | null,
     config: { configurable: { thread_id: string; runtime: FlowRuntime }; signal?: AbortSignal },
   ): Promise<Record<string, unknown>>;
+  /** The thread's state: its pending interrupts (an approval gate waiting) are in `tasks[].interrupts`. */
+  getState(config: { configurable: { thread_id: string } }): Promise<{
+    tasks: ReadonlyArray<{ interrupts: ReadonlyArray<{ value?: unknown }> }>;
+  }>;
 }

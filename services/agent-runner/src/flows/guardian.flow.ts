@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { runtimeOf } from './flow-runtime';
 import type { FlowDefinition, FlowGraph } from './flow.types';
 import { checkContent, guardianResultSchema } from './guardrail-check';
+import { approvalGate, approvalOutcomeSchema } from './approval-gate';
 
 export const GUARDIAN_CITATIONS_K = 3;
 
@@ -20,6 +21,7 @@ export const GuardianState = z.object({
   ...FLOW_INPUT_SCHEMAS.guardian.shape,
   result: guardianResultSchema.optional(),
   citations: z.array(citationSchema).optional(),
+  approval: approvalOutcomeSchema.nullable().optional(),
 });
 
 type State = z.output<typeof GuardianState>;
@@ -42,17 +44,25 @@ async function guardian(state: State, config: LangGraphRunnableConfig): Promise<
   return { result: out.result, citations: out.citations };
 }
 
+/** Flagged content (or every content, when the workspace says so) waits for an owner's or admin's decision. */
+async function approval(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  return { approval: approvalGate(config, 'approval', state.content, state.result) };
+}
+
 export const guardianFlow: FlowDefinition = {
   name: 'guardian',
   compile(checkpointer: BaseCheckpointSaver): FlowGraph {
     return new StateGraph(GuardianState)
       .addNode('guardian', guardian)
+      .addNode('approval', approval)
       .addEdge(START, 'guardian')
-      .addEdge('guardian', END)
+      .addEdge('guardian', 'approval')
+      .addEdge('approval', END)
       .compile({ checkpointer, name: 'guardian' });
   },
   output(raw) {
     const state = raw as State;
-    return { ...(state.result ?? { verdict: 'pass', violations: [] }), citations: state.citations ?? [] };
+    const out = { ...(state.result ?? { verdict: 'pass', violations: [] }), citations: state.citations ?? [] };
+    return state.approval ? { ...out, approval: state.approval } : out;
   },
 };

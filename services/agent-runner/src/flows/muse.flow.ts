@@ -9,6 +9,7 @@ import type { FlowDefinition, FlowGraph } from './flow.types';
 import { checkContent, guardianResultSchema, missingDisclaimers } from './guardrail-check';
 import type { GuardianResult } from './guardrail-check';
 import { brandLines, recalledItemSchema } from './memory-prompt';
+import { approvalGate, approvalOutcomeSchema } from './approval-gate';
 
 export const MUSE_RECALL_K = 5;
 
@@ -23,6 +24,7 @@ export const MuseState = z.object({
   draft_check: guardianResultSchema.optional(),
   revised_copy: z.string().nullable().optional(),
   final_check: guardianResultSchema.optional(),
+  approval: approvalOutcomeSchema.nullable().optional(),
 });
 
 type State = z.output<typeof MuseState>;
@@ -122,6 +124,12 @@ async function finalGuardian(state: State, config: LangGraphRunnableConfig): Pro
   return rt.steps.step('final_guardian', async () => ({ final_check: checkContent(content, rt.guardrails) }));
 }
 
+/** Copy still flagged after its revision (or any copy, when the workspace says so) waits for a human. */
+async function approval(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const content = state.revised_copy ?? state.draft_copy ?? '';
+  return { approval: approvalGate(config, 'approval', content, state.final_check) };
+}
+
 export const museFlow: FlowDefinition = {
   name: 'muse',
   compile(checkpointer: BaseCheckpointSaver): FlowGraph {
@@ -142,7 +150,9 @@ export const museFlow: FlowDefinition = {
           ['revise', 'final_guardian'],
         )
         .addEdge('revise', 'final_guardian')
-        .addEdge('final_guardian', END)
+        .addNode('approval', approval)
+        .addEdge('final_guardian', 'approval')
+        .addEdge('approval', END)
         .compile({ checkpointer, name: 'muse' })
     );
   },
@@ -154,8 +164,9 @@ export const museFlow: FlowDefinition = {
       draft: state.draft_copy ?? '',
       guardian: state.draft_check ?? null,
       revised: state.revised_copy ?? null,
-      final: { content: state.revised_copy ?? state.draft_copy ?? '', ...final },
+      final: { content: state.approval?.content ?? state.revised_copy ?? state.draft_copy ?? '', ...final },
       recalled: state.recalled ?? [],
+      ...(state.approval ? { approval: state.approval } : {}),
     };
   },
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { COUNCIL_OF_LORDS } from '@raptorflow/data/domain/council-of-lords';
-import { FLOW_INPUT_SCHEMAS, FLOW_NAMES } from '@raptorflow/data/runs/flow-inputs';
+import { EXTRA_FLOWS, FLOW_INPUT_SCHEMAS, FLOW_NAMES } from '@raptorflow/data/runs/flow-inputs';
 import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 
 /**
@@ -57,6 +57,17 @@ export const FLOW_TEXT: FlowText = {
       content: { title: 'Content', description: 'The text to check' },
     },
   },
+  campaign: {
+    description:
+      'Strategos runs a whole campaign as child runs: research, plan, a draft, its compliance check and one message per channel; flagged content waits for approval.',
+    fields: {
+      objective: { title: 'Objective', description: 'What the campaign must achieve' },
+      audience: { title: 'Audience', description: 'Who it is for (optional)' },
+      channels: { title: 'Channels', description: 'One to five channels, each gets its own message' },
+      tone: { title: 'Tone', description: 'How it should sound (optional; the brand voice otherwise)' },
+      horizon_weeks: { title: 'Horizon (weeks)', description: 'How many weeks the plan covers, 1 to 104' },
+    },
+  },
 };
 
 export interface FlowView {
@@ -78,6 +89,8 @@ function labelled(name: FlowName): z.ZodObject {
 export const FLOWS: readonly FlowView[] = FLOW_NAMES.map((name) => ({
   name,
   description: FLOW_TEXT[name].description,
-  agents: COUNCIL_OF_LORDS.filter((l) => l.default_flow === name).map((l) => l.key),
+  agents: COUNCIL_OF_LORDS.filter(
+    (l) => l.default_flow === name || EXTRA_FLOWS[l.key]?.includes(name),
+  ).map((l) => l.key),
   input_schema: z.toJSONSchema(labelled(name), { io: 'input' }) as Record<string, unknown>,
 }));

@@ -102,6 +102,8 @@ export interface Settings {
     seedingWaitMs: number;
     checkpointRetentionHours: number;
     checkpointPoolMax: number;
+    /** A run paused for a human's approval fails with `approval_expired` after this long undecided. */
+    approvalTtlMs: number;
   };
   ledger: {
     /** Budget alerts are POSTed here (signed with SECRET_KEY) when set. */
@@ -243,6 +245,7 @@ export function parseSettings(env: Record<string, string | undefined>): Settings
       seedingWaitMs: e.AGENT_SEEDING_WAIT_MS,
       checkpointRetentionHours: e.AGENT_CHECKPOINT_RETENTION_HOURS,
       checkpointPoolMax: e.AGENT_CHECKPOINT_POOL_MAX,
+      approvalTtlMs: e.AGENT_APPROVAL_TTL_MS,
     },
     ledger: {
       alertWebhookUrl: e.BUDGET_ALERT_WEBHOOK_URL,

@@ -10,6 +10,7 @@ import * as m8 from './20261127000008_budget-alert-delivery';
 import * as m9 from './20261127000009_reservation-indexes';
 import * as m10 from './20261130000010_run-agent-resolved-at-start';
 import * as m11 from './20261130000011_memory-items';
+import * as m12 from './20261130000012_run-tree-approvals';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -32,6 +33,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261127000009_reservation-indexes', m9],
   ['20261130000010_run-agent-resolved-at-start', m10],
   ['20261130000011_memory-items', m11],
+  ['20261130000012_run-tree-approvals', m12],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -48,8 +48,10 @@ export interface RunEnd {
   error?: RunError;
   inputTokens: number;
   outputTokens: number;
-  /** Exact decimal string (the SUM of the run's cost rows). */
+  /** Exact decimal string (the SUM of the run's cost rows, and of its children's totals). */
   costUsd: string;
+  /** The children's part of `costUsd` (a campaign's), so statistics count a tree's spend once. */
+  childrenCostUsd?: string;
 }
 
 /**
@@ -135,7 +137,10 @@ export class AgentRunRepository {
           'agent_key',
           'status',
           this.db.raw('count(*)::int AS n'),
-          this.db.raw('(sum(sum(cost_usd)) OVER (PARTITION BY agent_key))::text AS agent_cost'),
+          // A parent's cost includes its children's: each call is counted once, at the run that made it.
+          this.db.raw(
+            '(sum(sum(cost_usd - children_cost_usd)) OVER (PARTITION BY agent_key))::text AS agent_cost',
+          ),
         ),
       scope(this.db('agent_runs')).select<
         Array<{ p50: number | null; p95: number | null; cost: string | null; avg: string | null }>
@@ -146,8 +151,8 @@ export class AgentRunRepository {
         this.db.raw(
           `percentile_cont(0.95) WITHIN GROUP (ORDER BY ${DURATION}) FILTER (WHERE status = 'completed') AS p95`,
         ),
-        this.db.raw('sum(cost_usd)::text AS cost'),
-        this.db.raw('round(avg(cost_usd), 10)::text AS avg'),
+        this.db.raw('sum(cost_usd - children_cost_usd)::text AS cost'),
+        this.db.raw('round(avg(cost_usd - children_cost_usd), 10)::text AS avg'),
       ),
     ]);
     return { groups, totals };
@@ -243,6 +248,11 @@ export class AgentRunRepository {
         heartbeat_at: trx.fn.now(),
         started_at: trx.raw('COALESCE(started_at, now())'),
         attempts: trx.raw('attempts + 1'),
+        // Time waited for an approval or for children: not counted by the run's timeout.
+        paused_ms: trx.raw(
+          'paused_ms + COALESCE((EXTRACT(EPOCH FROM (now() - paused_at)) * 1000)::bigint, 0)',
+        ),
+        paused_at: null,
         updated_at: trx.fn.now(),
       })
       .returning<AgentRunRow[]>('*');
@@ -292,6 +302,8 @@ export class AgentRunRepository {
         input_tokens: end.inputTokens,
         output_tokens: end.outputTokens,
         cost_usd: end.costUsd,
+        children_cost_usd: end.childrenCostUsd ?? '0',
+        paused_at: null,
         completed_at: trx.fn.now(),
         duration_ms: trx.raw('(EXTRACT(EPOCH FROM (now() - COALESCE(started_at, now()))) * 1000)::int'),
         lease_owner: null,

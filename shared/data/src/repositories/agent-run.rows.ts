@@ -4,10 +4,20 @@
  * NUMERIC money columns are exact decimal strings; bigint token counts arrive as numbers (see database.ts).
  */
 
-export type FlowName = 'research' | 'muse' | 'matrix' | 'guardian';
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type FlowName = 'research' | 'muse' | 'matrix' | 'guardian' | 'campaign';
+/** `awaiting_approval`: paused at a flow's approval gate, holding no lease and no worker slot. */
+export type RunStatus = 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
 export type StepStatus = 'running' | 'completed' | 'failed';
-export type RunEventType = 'status' | 'step.started' | 'step.completed' | 'step.failed';
+export type RunEventType =
+  | 'status'
+  | 'step.started'
+  | 'step.completed'
+  | 'step.failed'
+  /** A campaign's timeline: a child run created for a stage, and its end. */
+  | 'child.queued'
+  | 'child.finished'
+  /** A decision on the run's pending approval. */
+  | 'approval.decided';
 export type RunError = { code: string; message: string };
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
@@ -39,6 +49,32 @@ export interface AgentRunRow {
   started_at: Date | null;
   completed_at: Date | null;
   updated_at: Date;
+  /** A campaign's child: its parent and the parent's stage that created it (unique per parent). */
+  parent_run_id: string | null;
+  stage: string | null;
+  /** The part of `cost_usd` the run's children spent (statistics count it once, at the children). */
+  children_cost_usd: string;
+  /** Since when the run waits without a lease (approval, children); `paused_ms` sums past waits. */
+  paused_at: Date | null;
+  paused_ms: number;
+}
+
+export type ApprovalDecision = 'approve' | 'reject' | 'edit';
+
+/** One approval a run asked for at a gate of its flow, and the decision (`expired`: nobody decided in time). */
+export interface AgentRunApprovalRow {
+  id: string;
+  run_id: string;
+  workspace_id: string;
+  gate: string;
+  request: Record<string, unknown>;
+  requested_at: Date;
+  expires_at: Date;
+  decision: ApprovalDecision | 'expired' | null;
+  decided_by: string | null;
+  decided_at: Date | null;
+  edited_content: string | null;
+  note: string | null;
 }
 
 /** One step (LangGraph node) of a run; a completed step's output is reused when the run resumes. */
@@ -87,6 +123,8 @@ export const RUN_VIEW_COLUMNS = [
   'created_at',
   'started_at',
   'completed_at',
+  'parent_run_id',
+  'stage',
 ] as const satisfies ReadonlyArray<keyof AgentRunRow>;
 export type RunViewRow = Pick<AgentRunRow, (typeof RUN_VIEW_COLUMNS)[number]>;
 

@@ -12,6 +12,7 @@ export const TABLE_HOMES: Readonly<Record<string, TableHome>> = Object.freeze({
   agent_runs: { repository: 'agent-run.repository.ts', row: 'AgentRunRow' },
   agent_run_steps: { repository: 'agent-run-step.repository.ts', row: 'AgentRunStepRow' },
   agent_run_events: { repository: 'agent-run-event.repository.ts', row: 'AgentRunEventRow' },
+  agent_run_approvals: { repository: 'agent-run-approval.repository.ts', row: 'AgentRunApprovalRow' },
   cost_logs: { repository: 'cost-log.repository.ts', row: 'CostLogRow' },
   cost_rollups: { repository: 'cost-rollup.repository.ts', row: 'CostRollupRow' },
   cost_rollup_folds: { repository: 'cost-rollup.repository.ts', row: 'CostRollupFoldRow' },

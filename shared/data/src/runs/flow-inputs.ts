@@ -23,7 +23,21 @@ export const FLOW_INPUT_SCHEMAS = {
   guardian: z.strictObject({
     content: text(50_000),
   }),
+  // A campaign: research → plan → draft → compliance → one message per channel, each a child run.
+  campaign: z.strictObject({
+    objective: text(2_000),
+    audience: text(300).optional(),
+    channels: z.array(text(100)).min(1).max(5),
+    tone: text(100).optional(),
+    horizon_weeks: z.number().int().min(1).max(104).default(4),
+  }),
 } satisfies Record<FlowName, z.ZodType>;
+
+/**
+ * Flows a Lord runs besides its default one (`POST /v1/agent-runs {agent, flow}`): the campaign is
+ * Strategos's, who plans it and hands its stages to the other Lords as child runs.
+ */
+export const EXTRA_FLOWS: Readonly<Record<string, readonly FlowName[]>> = { strategos: ['campaign'] };
 
 export type FlowInput<F extends FlowName> = z.output<(typeof FLOW_INPUT_SCHEMAS)[F]>;
 
@@ -36,6 +50,8 @@ export const guardrailRulesSchema = z.strictObject({
   banned_phrases: phraseList,
   banned_claims: phraseList,
   required_disclaimers: phraseList,
+  /** Every piece of content the Arbiter checks waits for an owner's or admin's approval, flagged or not. */
+  require_approval: z.boolean().optional(),
 });
 
 export type GuardrailRules = z.output<typeof guardrailRulesSchema>;
