@@ -1,7 +1,7 @@
 import { parseSettings } from '@raptorflow/core/config/settings';
 import { newUser, newWorkspace } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
-import { client } from '../support/http';
+import { client, eventually } from '../support/http';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
@@ -15,7 +15,12 @@ const gateway = useGateway(stack, () =>
 let url: string;
 beforeAll(async () => {
   url = gateway.url();
-  await new Promise((r) => setTimeout(r, 200)); // let the fail-fast Redis client connect
+  // The fail-fast Redis client lets requests through unlimited until it is connected: wait until a
+  // throwaway user's request is counted (a fresh user each time, so no test's budget is spent).
+  await eventually(async () => {
+    const probe = await client(url, (await newUser()).token).get('/v1/workspaces');
+    return probe.headers.get('ratelimit-policy') === '5;w=60';
+  }, 10_000);
 });
 
 it('limits each user and each workspace through the real gateway, with standard headers', async () => {

@@ -107,7 +107,12 @@ it('a receiver that fails twice then succeeds gets exactly one delivery, signed 
     }, 15_000);
     expect(alert).toMatchObject({ delivery_attempts: 3, last_delivery_error: null });
     expect(alert.delivered_at).toBeInstanceOf(Date);
-    await new Promise((r) => setTimeout(r, 500));
+    // Its job is finished for good (completed: no attempt can follow), and the receiver saw three.
+    const event = await stack
+      .db('event_outbox')
+      .where({ workspace_id: ws.id, event_type: 'budget.alert.fired' })
+      .first<{ id: string }>('id');
+    await eventually(async () => (await stack.bus.queue('notify').getJobState(event.id)) === 'completed');
     expect(rx.attempts).toBe(3);
   } finally {
     await Promise.all(workers.splice(0).map((w) => w.close()));

@@ -3,6 +3,7 @@ import type { EmbedProviderRequest } from '@raptorflow/llm/llm.types';
 import { GeminiProvider } from '@raptorflow/llm/providers/gemini.provider';
 import { FakeGeminiServer } from '../support/fake-llm';
 import { fakeEmbedding } from '../support/fake-llm/fake-gemini.server';
+import { abortWhen } from '../support/http';
 import { ACCESS_TOKEN, GEMINI_KEY, vertexAuth } from '../support/fake-llm/provider-targets.fixture';
 
 // The real @google/genai SDK against the fake Gemini server, in both of its embedding wire formats.
@@ -214,9 +215,9 @@ describe.each(targets)('$label', (t) => {
 
   it('stops a hung call when the signal aborts, reporting aborted', async () => {
     gemini.script(MODEL, { hang: true });
-    const ac = new AbortController();
+    const before = gemini.callCount(MODEL);
+    const ac = abortWhen(() => gemini.callCount(MODEL) > before);
     const started = Date.now();
-    setTimeout(() => ac.abort(), 100);
     const err = await failure(t.make().embed(embedRequest({ signal: ac.signal })));
     expect(err.kind).toBe('aborted');
     expect(Date.now() - started).toBeLessThan(1000);

@@ -8,6 +8,7 @@ import {
   providerTargets,
   request,
 } from '../support/fake-llm/provider-targets.fixture';
+import { abortWhen } from '../support/http';
 import type { ProviderTarget as Target } from '../support/fake-llm/provider-targets.fixture';
 
 // The real SDKs against fake servers speaking the real wire formats: no Google or Anthropic account involved.
@@ -131,9 +132,9 @@ describe.each(targets)('$label', (t) => {
 
   it('stops a hung call when the signal aborts, reporting aborted', async () => {
     script(t, { hang: true });
-    const ac = new AbortController();
+    const before = fakeOf(t).callCount(t.model);
+    const ac = abortWhen(() => fakeOf(t).callCount(t.model) > before);
     const started = Date.now();
-    setTimeout(() => ac.abort(), 100);
     const err = await failure(t.make().generate(request(t.model, { signal: ac.signal })));
     expect(err.kind).toBe('aborted');
     expect(Date.now() - started).toBeLessThan(1000);

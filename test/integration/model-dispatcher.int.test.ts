@@ -6,6 +6,7 @@ import {
   newDispatcher,
   useFakeProviders,
 } from '../support/llm';
+import { abortWhen } from '../support/http';
 import { openStack } from '../support/stack';
 
 /**
@@ -226,8 +227,8 @@ describe('resilience', () => {
     const { ws } = await workspace();
     fakes.gemini.setDefault({ hang: true }, 'gemini-3.8-flash');
     const { dispatcher } = newDispatcher(stack, fakeProviderEnv(fakes));
-    const abort = new AbortController();
-    setTimeout(() => abort.abort(), 200);
+    const before = fakes.gemini.callCount('gemini-3.8-flash');
+    const abort = abortWhen(() => fakes.gemini.callCount('gemini-3.8-flash') > before);
     const started = Date.now();
     const err = await dispatcher
       .dispatch({ model: 'fast', messages: ask() }, { workspaceId: ws.id, signal: abort.signal })

@@ -96,7 +96,15 @@ describe('outbox relay', () => {
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
-    await new Promise((r) => setTimeout(r, 100));
+    // A committed event published after it reaches the queue: anything the rolled-back one would have
+    // enqueued after its (non-)commit would be there by now too.
+    const ws = await newWorkspace(stack.db, owner);
+    const marker = await stack.bus.publish(
+      'workspace.created',
+      { workspace_id: ws.id, name: ws.name, created_by: owner.id },
+      { workspaceId: ws.id },
+    );
+    await eventually(async () => !!(await stack.bus.queue('workspace').getJob(marker.event_id)));
     expect(await stack.db('event_outbox').where({ id: eventId })).toHaveLength(0);
     expect(await stack.bus.queue('workspace').getJob(eventId)).toBeUndefined();
   });

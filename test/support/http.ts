@@ -86,3 +86,16 @@ export async function eventually<T>(
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
+
+/**
+ * An AbortController that aborts once `ready()` holds (e.g. the fake provider has received the call), so an
+ * "abort mid-call" test never aborts before the call is in flight on a slow machine (that is another path).
+ */
+export function abortWhen(ready: () => Promise<boolean> | boolean, timeoutMs = 10_000): AbortController {
+  const controller = new AbortController();
+  void eventually(async () => ready(), timeoutMs, 10).then(
+    () => controller.abort(),
+    () => controller.abort(),
+  );
+  return controller;
+}
