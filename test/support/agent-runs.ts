@@ -1,3 +1,4 @@
+import type { Job, Queue } from 'bullmq';
 import type { Knex } from 'knex';
 import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
 import { newTeam, newUser, newWorkspace } from './factories';
@@ -98,4 +99,34 @@ export function runsClient(url: string, owner: TestUser, ws: TestWorkspace) {
       );
     },
   };
+}
+
+/** The BullMQ job of a run's `agent.run.requested` event (its id is the event id), once it exists. */
+export async function runJob(db: Knex, queue: Queue, runId: string, timeoutMs = 20_000): Promise<Job> {
+  return eventually(async () => {
+    const event = await db('event_outbox')
+      .where({ event_type: 'agent.run.requested' })
+      .whereRaw(`envelope->'payload'->>'agent_run_id' = ?`, [runId])
+      .first<{ id: string } | undefined>('id');
+    return event && (await queue.getJob(event.id));
+  }, timeoutMs);
+}
+
+/**
+ * Waits until a run's job is finished for good (completed or failed, not delayed for a retry) and returns its
+ * attempts: a "never retried" check that can fail, since a retry keeps the job delayed until it has run again
+ * (and then counts two attempts).
+ */
+export async function finalRunJob(
+  db: Knex,
+  queue: Queue,
+  runId: string,
+  timeoutMs = 20_000,
+): Promise<{ state: string; attemptsMade: number }> {
+  const job = await runJob(db, queue, runId, timeoutMs);
+  return eventually(async () => {
+    const state = await job.getState();
+    if (state !== 'completed' && state !== 'failed') return undefined;
+    return { state, attemptsMade: (await queue.getJob(job.id!))!.attemptsMade };
+  }, timeoutMs);
 }

@@ -3,7 +3,7 @@ import { eventually } from '../../support/http';
 import { fakeProviderEnv, useFakeProviders } from '../../support/llm';
 import { serviceEnv, useServices } from '../../support/processes';
 import type { RunningService } from '../../support/processes';
-import { lordsWorkspace, runsClient } from '../../support/agent-runs';
+import { finalRunJob, lordsWorkspace, runJob, runsClient } from '../../support/agent-runs';
 
 /**
  * The run lifecycle with real gateway and agent-runner processes and the fake Gemini server: a runner
@@ -112,7 +112,8 @@ describe('with one runner', () => {
     const id = await runs.create(research);
     const run = await runs.until(id, ['failed', 'completed', 'cancelled'], 20_000);
     expect(run).toMatchObject({ status: 'failed', error: { code: 'timeout' } });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Its job finished for good after one attempt (a retry would hold it delayed, then count two).
+    expect(await finalRunJob(stack.db, stack.bus.queue('agent'), id)).toMatchObject({ attemptsMade: 1 });
     expect((await stack.db('agent_runs').where({ id }).first()).attempts).toBe(1);
   }, 30_000);
 
@@ -128,8 +129,8 @@ describe('with one runner', () => {
     const id = await runs.create(research);
     const run = await runs.until(id, ['failed', 'completed', 'cancelled'], 20_000);
     expect(run).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
+    expect(await finalRunJob(stack.db, stack.bus.queue('agent'), id)).toMatchObject({ attemptsMade: 1 });
     expect(fakes.gemini.callCount(FLASH)).toBe(1);
-    await new Promise((r) => setTimeout(r, 1_500));
     const row = await stack.db('agent_runs').where({ id }).first();
     expect(row.attempts).toBe(1);
     expect(Number(row.cost_usd)).toBeGreaterThan(0);
@@ -147,7 +148,9 @@ describe('with one runner', () => {
       10_000,
     );
     const queued = await runs.create(research);
-    await new Promise((r) => setTimeout(r, 500));
+    // The runner has taken its job and put it back (the workspace's slots are full): still queued after that.
+    const job = await runJob(stack.db, stack.bus.queue('agent'), queued);
+    await eventually(async () => (await job.getState()) === 'delayed', 10_000);
     expect((await runs.get(queued)).status).toBe('queued');
     const res = await runs.cancel(queued);
     expect(res.status).toBe(200);

@@ -124,9 +124,14 @@ it('the same with Redis restarted in the middle: no spend lost, none past the bu
     const calls = Array.from({ length: CALLS }, (_, i) =>
       new Promise((r) => setTimeout(r, i * 10)).then(() => dispatch(gateway, owner, ws)),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Calls are in flight (admitted, waiting on the model) before Redis goes away ...
+    await eventually(async () => {
+      const active = await stack.db('budget_reservations').where({ workspace_id: ws.id, status: 'active' });
+      return active.length >= 5;
+    }, 20_000);
     await redis.down();
-    await new Promise((r) => setTimeout(r, 2_000));
+    // ... and Redis comes back only once the gateway has seen it gone (its /health says down).
+    await eventually(async () => (await fetch(`${gateway.url}/health`)).status === 503, 20_000);
     await redis.up();
     const statuses = await Promise.all(calls);
     if (statuses.some((s) => s !== 200 && s !== 402)) console.error(outputTail(gateway.child));
@@ -173,9 +178,11 @@ it('a holder killed mid-call: its reservation blocks nothing after expiry and is
     dispatcher.dispatch({ model: 'fast', messages, maxTokens: MAX_TOKENS }, { workspaceId: ws.id });
   // Before expiry the dead holder's reservation still counts: the budget has no room.
   await expect(call()).rejects.toMatchObject({ code: 'budget_exceeded' });
-  await new Promise((r) =>
-    setTimeout(r, Math.max(0, new Date(held.expires_at).getTime() - Date.now() + 100)),
-  );
+  // Expired by the database's clock, the one admission reads.
+  await eventually(async () => {
+    const { rows } = await stack.db.raw(`SELECT now() > ?::timestamptz AS past`, [held.expires_at]);
+    return rows[0].past === true;
+  }, 10_000);
   // After expiry the refused admission reclaims it and admits the call.
   await expect(call()).resolves.toMatchObject({ text: 'hi' });
   expect((await stack.db('budget_reservations').where({ id: held.id }).first()).status).toBe('expired');
