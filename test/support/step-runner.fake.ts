@@ -1,19 +1,18 @@
-import type {
-  MemorySkip,
-  StepDispatchRequest,
-  StepDispatchResult,
-  StepRunner,
-  StepScope,
-} from '../../services/agent-runner/src/flows/flow.types';
+import type { MemorySkip, StepRunner, StepScope } from '../../services/agent-runner/src/flows/flow.types';
+import { askForAnswer } from '../../services/agent-runner/src/structured-answer';
 import type { RunActor, RunMemory } from '../../services/agent-runner/src/run-memory.service';
 import type {
+  ModelDispatchConfigurable,
   ModelDispatchInput,
   ModelDispatchOutput,
 } from '../../services/agent-runner/src/tools/model-dispatch.tool';
 
 /** The part of the audited Model Dispatch Tool a step needs. */
 export interface DispatchToolLike {
-  invoke(input: ModelDispatchInput, config?: { signal?: AbortSignal }): Promise<ModelDispatchOutput>;
+  invoke(
+    input: ModelDispatchInput,
+    config?: { signal?: AbortSignal; configurable?: ModelDispatchConfigurable },
+  ): Promise<ModelDispatchOutput>;
 }
 
 /** Thrown by the fake where a real runner would have died (process killed, node lost). */
@@ -75,14 +74,14 @@ export class FakeStepRunner implements StepRunner {
         mem ? (await mem.memory.recall(mem.actor, req)).result : { items: [], skipped: NO_MEMORY },
       remember: async (items) =>
         mem ? (await mem.memory.remember(mem.actor, key, items)).result : { ids: [], skipped: NO_MEMORY },
-      dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
+      dispatch: async (req) => {
         if (++calls > 1) throw new Error(`step "${key}" dispatched more than once`);
         this.dispatched.push(key);
-        const out = await this.o.dispatchTool.invoke(
-          { model: this.o.model, prompt: req.prompt, system: req.system, max_tokens: req.maxTokens },
-          { signal: this.signal },
-        );
-        return { text: out.text, model: out.model, costUsd: out.cost_usd };
+        // The production answer path (schema, validation, one repair), over the audited tool.
+        return askForAnswer(req, this.o.model, async (input) => {
+          const out = await this.o.dispatchTool.invoke(input, { signal: this.signal });
+          return { text: out.text, model: out.model, costUsd: out.cost_usd };
+        });
       },
     };
     const output = await fn(scope);

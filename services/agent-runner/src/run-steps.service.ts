@@ -11,15 +11,18 @@ import type { AgentRunStepRepository } from '@raptorflow/data/repositories/agent
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
-import type { StepDispatchRequest, StepDispatchResult, StepRunner, StepScope } from './flows/flow.types';
+import type { StepRunner, StepScope } from './flows/flow.types';
+import { DeltaCoalescer } from './delta-coalescer';
+import { askForAnswer } from './structured-answer';
+import type { ModelDispatchConfigurable, ModelDispatchInput } from './tools/model-dispatch.tool';
 import type { MemoryOutcome, RunActor, RunMemory } from './run-memory.service';
 import { LeaseLostError } from './run-lease.service';
 
 /** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */
 export interface DispatchToolLike {
   invoke(
-    input: { model: string; prompt: string; system?: string; max_tokens?: number },
-    config?: { signal?: AbortSignal },
+    input: ModelDispatchInput,
+    config?: { signal?: AbortSignal; configurable?: ModelDispatchConfigurable },
   ): Promise<unknown>;
 }
 
@@ -52,6 +55,8 @@ interface Spent {
   output: number;
   costNano: bigint;
   model: string | null;
+  /** The text of the step's last accepted answer, stored in its step.completed event. */
+  text: string | null;
 }
 
 /**
@@ -111,23 +116,36 @@ export class RunSteps implements StepRunner {
     await events.append(run, 'step.started', { step: key, position: row.position, attempt: row.attempts });
 
     // Cost in nano-USD: a step of many calls sums exactly (a float sum of the calls' USD would drift).
-    const spent: Spent = { input: 0, output: 0, costNano: 0n, model: null };
+    const spent: Spent = { input: 0, output: 0, costNano: 0n, model: null, text: null };
     const memory = this.o.memory;
     const scope: StepScope = {
       signal: this.o.signal,
       recall: (req) => this.metered(spent, () => memory.recall(this.actor, req)),
       remember: (items) => this.metered(spent, () => memory.remember(this.actor, key, items)),
-      dispatch: async (req: StepDispatchRequest): Promise<StepDispatchResult> => {
-        const raw = await this.o.dispatchTool.invoke(
-          { model: this.o.model, prompt: req.prompt, system: req.system, max_tokens: req.maxTokens },
-          { signal: this.o.signal },
-        );
-        const out = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ToolOutput;
-        spent.input += (out.usage?.input_tokens ?? 0) + (out.usage?.cached_input_tokens ?? 0);
-        spent.output += (out.usage?.output_tokens ?? 0) + (out.usage?.thinking_tokens ?? 0);
-        spent.costNano += usdToNano(out.cost_usd);
-        spent.model = out.model;
-        return { text: out.text, model: out.model, costUsd: out.cost_usd };
+      dispatch: async (req) => {
+        const answer = await askForAnswer(req, this.o.model, async (input, attempt) => {
+          // The answer's text goes to live streams as it arrives; only its final form is stored.
+          const deltas = new DeltaCoalescer((text) => events.publishDelta(run, { step: key, attempt, text }));
+          let raw: unknown;
+          try {
+            raw = await this.o.dispatchTool.invoke(input, {
+              signal: this.o.signal,
+              configurable: { onText: (d) => deltas.push(d) },
+            });
+          } catch (err) {
+            deltas.cancel();
+            throw err;
+          }
+          await deltas.finish();
+          const out = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ToolOutput;
+          spent.input += (out.usage?.input_tokens ?? 0) + (out.usage?.cached_input_tokens ?? 0);
+          spent.output += (out.usage?.output_tokens ?? 0) + (out.usage?.thinking_tokens ?? 0);
+          spent.costNano += usdToNano(out.cost_usd);
+          spent.model = out.model;
+          return { text: out.text, model: out.model, costUsd: out.cost_usd };
+        });
+        spent.text = answer.text;
+        return answer;
       },
     };
 
@@ -146,6 +164,8 @@ export class RunSteps implements StepRunner {
         position: row.position,
         cost_usd: nanoToNumber(spent.costNano),
         run_cost_usd: await this.runCost(),
+        // What the live stream showed as step.delta, whole: a replay shows this instead of the deltas.
+        ...(spent.text === null ? {} : { text: spent.text }),
       });
       return output;
     } catch (err) {

@@ -21,6 +21,23 @@ export interface ProviderRequest {
   maxTokens: number;
   /** Fired by the dispatcher on timeout or caller cancel; the provider must stop the HTTP call at once. */
   signal: AbortSignal;
+  /**
+   * Ask for a JSON answer of this shape through the provider's native structured output (Gemini
+   * `responseJsonSchema`, Claude `output_config.format`); the answer's text is then that JSON.
+   */
+  responseSchema?: ResponseSchema;
+  /**
+   * Stream the answer: the provider uses its streaming API and calls this with each piece of text as it
+   * arrives. The response is still the whole answer, with the final usage.
+   */
+  onText?: (delta: string) => void;
+}
+
+/** A JSON Schema (draft 2020-12, as zod's `z.toJSONSchema` writes it) for a structured answer. */
+export interface ResponseSchema {
+  /** A short name for traces and errors, e.g. `research_plan`. */
+  name: string;
+  schema: Record<string, unknown>;
 }
 
 // One definition of billable usage, beside the money math that prices it.
@@ -54,7 +71,14 @@ export class ProviderError extends Error {
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
-    readonly opts: { status?: number; retryAfterMs?: number; provider?: ProviderName; model?: string } = {},
+    readonly opts: {
+      status?: number;
+      retryAfterMs?: number;
+      provider?: ProviderName;
+      model?: string;
+      /** A stream that broke after some of its text was delivered: never retried (see route-attempts). */
+      partial?: boolean;
+    } = {},
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -18,7 +18,9 @@ import type {
   EmbedProviderResponse,
   EmbedTask,
   ProviderName,
+  ProviderRequest,
   ProviderResponse,
+  ResponseSchema,
   TokenUsage,
 } from './llm.types';
 import type { ModelRouter, ResolvedRoute } from './model-router';
@@ -33,6 +35,14 @@ export interface DispatchRequest {
   messages: readonly ChatMessage[];
   system?: string;
   maxTokens?: number;
+  /** A JSON answer of this schema, through the provider's native structured output (see llm.types.ts). */
+  responseSchema?: ResponseSchema;
+  /**
+   * Streams the answer through the provider's streaming API, calling this with each piece of text. A stream
+   * that breaks after its first piece fails the dispatch (model_unavailable) with no retry and no fallback:
+   * the text already delivered cannot be taken back. One that fails before it is retried as usual.
+   */
+  onText?: (delta: string) => void;
 }
 
 export interface DispatchResult {
@@ -104,6 +114,27 @@ export interface EmbedResult {
 }
 
 /**
+ * One provider attempt. A streamed attempt that fails after delivering text is marked `partial`, which the
+ * retry loop treats as final for the whole dispatch.
+ */
+async function generateOnce(route: ResolvedRoute, req: ProviderRequest): Promise<ProviderResponse> {
+  const onText = req.onText;
+  if (!onText) return route.provider.generate(req);
+  let delivered = false;
+  const tracked = (delta: string) => {
+    delivered = true;
+    onText(delta);
+  };
+  try {
+    return await route.provider.generate({ ...req, onText: tracked });
+  } catch (err) {
+    if (!delivered) throw err;
+    const e = err instanceof ProviderError ? err : new ProviderError('network', String(err));
+    throw new ProviderError(e.kind, e.message, { ...e.opts, partial: true });
+  }
+}
+
+/**
  * The one door to every LLM (SPEC §10): resolves the model chain, admits the call against the workspace
  * budget before any provider is called, runs the only retry loop (429/5xx/timeouts, honouring Retry-After,
  * then the next model of the chain), and records every outcome.
@@ -134,7 +165,9 @@ export class ModelDispatcher {
       const message = `max_tokens ${maxTokens} is above ${primary.model}'s limit of ${primary.pricing.maxOutputTokens}`;
       throw new ValidationFailedError(message, [{ path: 'body.max_tokens', message }]);
     }
-    const promptBound = promptTokenUpperBound(req.messages, req.system);
+    // The schema travels with the prompt (and the providers bill it as input), so it counts in the bound.
+    const schemaText = req.responseSchema ? JSON.stringify(req.responseSchema.schema) : undefined;
+    const promptBound = promptTokenUpperBound(req.messages, req.system, schemaText);
     const done = await this.admission.run<ProviderResponse>({
       operation: 'chat',
       model: req.model,
@@ -147,14 +180,18 @@ export class ModelDispatcher {
         max_tokens: maxTokens,
         messages: req.messages.length,
         digest: digest({ system: req.system ?? null, messages: req.messages }),
+        ...(req.responseSchema ? { response_schema: req.responseSchema.name } : {}),
+        ...(req.onText ? { stream: true } : {}),
       },
       call: (route, signal) =>
-        route.provider.generate({
+        generateOnce(route, {
           model: route.model,
           messages: req.messages,
           system: req.system,
           maxTokens: Math.min(maxTokens, route.pricing.maxOutputTokens),
           signal,
+          responseSchema: req.responseSchema,
+          onText: req.onText,
         }),
       settle: (r) => ({
         usage: r.usage,

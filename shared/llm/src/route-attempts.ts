@@ -1,5 +1,5 @@
 import type { LlmSettings } from '@raptorflow/core/config/settings';
-import { CancelledError } from '@raptorflow/core/errors/app-error';
+import { CancelledError, ModelUnavailableError } from '@raptorflow/core/errors/app-error';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { ProviderError } from './llm.types';
 import type { ProviderName } from './llm.types';
@@ -61,6 +61,14 @@ export async function attemptRoute<T>(
         { provider: route.provider.name, model: route.model, kind, status: err.opts.status, attempt },
         'model call failed',
       );
+      // Part of the answer was streamed to the caller already: another attempt (or model) would stream a
+      // second, different answer after it, so the dispatch ends here.
+      if (err.opts.partial)
+        throw new ModelUnavailableError(
+          'The model stopped answering mid-stream',
+          { model: route.model, attempts: o.attempts, partial: true },
+          kind === 'timeout',
+        );
       const retryable = kind === 'timeout' || err.retryable;
       if (!retryable || attempt === s.maxAttempts) return undefined;
       const delay = err.opts.retryAfterMs ?? backoffMs(attempt, s.retryBaseMs, s.retryMaxMs, o.random);

@@ -9,13 +9,15 @@ import type {
   StepRunner,
   StepScope,
 } from './flow.types';
+import { sampleFromSchema } from '@raptorflow/llm/schema-sample';
+import { responseJsonSchema } from '../structured-answer';
 import { guardianFlow } from './guardian.flow';
 import { museFlow } from './muse.flow';
 import { researchFlow } from './research.flow';
 
 /**
- * The flows' use of memory without a database: a scripted StepRunner answers every dispatch with the same
- * list, recalls with the items given and records what each step asked and stored.
+ * The flows' use of memory without a database: a scripted StepRunner answers every dispatch with a sample of
+ * the step's schema, recalls with the items given and records what each step asked and stored.
  */
 class ScriptedSteps implements StepRunner {
   readonly prompts = new Map<string, string>();
@@ -32,7 +34,9 @@ class ScriptedSteps implements StepRunner {
       dispatch: async (req) => {
         this.dispatches++;
         this.prompts.set(key, req.prompt);
-        return { text: '1. First point\n2. Second point\n3. Third point', model: 'm', costUsd: 0 };
+        const sample = sampleFromSchema(responseJsonSchema(req.schema), { seed: Buffer.from(key), topic: key });
+        const answer = req.schema.parse(sample);
+        return { answer, text: JSON.stringify(sample), model: 'm', costUsd: 0, repaired: false };
       },
       recall: async (req) => {
         this.recalls.set(key, req);

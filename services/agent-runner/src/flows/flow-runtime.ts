@@ -10,7 +10,7 @@ export function runtimeOf(config: LangGraphRunnableConfig): FlowRuntime {
 
 /**
  * The system prompt every model call of a flow shares: who is speaking (the Lord running the flow) and
- * the answer format the parsers rely on, then the task at hand.
+ * the task at hand. The answer's format is the step's JSON schema, which the provider enforces.
  */
 export function lordSystemPrompt(runtime: FlowRuntime, task: string): string {
   const { name, domain } = runtime.agent;
@@ -21,7 +21,7 @@ export function lordSystemPrompt(runtime: FlowRuntime, task: string): string {
     `${who}, an AI council that runs marketing work for a brand's team.`,
     task,
     'Be specific, practical and honest; never invent statistics, quotes or customer names.',
-    'Write plain text. When asked for a list, write a numbered list ("1. …"), one item per line, with no preamble.',
+    'Answer with JSON of the requested schema only; write each text field as plain prose, without markdown.',
   ].join('\n');
 }
 

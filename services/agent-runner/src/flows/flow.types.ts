@@ -1,4 +1,5 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
+import type { z } from 'zod';
 import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { MemoryKind } from '@raptorflow/data/repositories/memory-item.rows';
 import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
@@ -9,16 +10,27 @@ import type { GuardrailRules } from '@raptorflow/data/runs/flow-inputs';
  * call and every unit of work goes through the StepRunner it is given.
  */
 
-export interface StepDispatchRequest {
+/** One model call of a step, answered as JSON of `schema` (see structured-answer.ts). */
+export interface StepDispatchRequest<T> {
   prompt: string;
   system?: string;
   maxTokens?: number;
+  /** What the answer must be: sent to the provider as JSON Schema, and the answer is validated with it. */
+  schema: z.ZodType<T>;
+  /** A short name for the answer (`research_plan`), in the request, in traces and in errors. */
+  schemaName: string;
 }
 
-export interface StepDispatchResult {
+export interface StepDispatchResult<T> {
+  /** The validated answer. */
+  answer: T;
+  /** The answer as the model wrote it (JSON text). */
   text: string;
   model: string;
+  /** Of every call the answer took (a repaired answer took two). */
   costUsd: number;
+  /** The first answer failed the schema and this one is its repair. */
+  repaired: boolean;
 }
 
 export interface RecallRequest {
@@ -80,8 +92,11 @@ export interface StepMemory {
 }
 
 export interface StepScope extends StepMemory {
-  /** One model call through the audited Model Dispatch Tool: budget admission, cost row and audit apply. */
-  dispatch(req: StepDispatchRequest): Promise<StepDispatchResult>;
+  /**
+   * One structured answer through the audited Model Dispatch Tool (budget admission, cost row and audit
+   * apply to each call): validated against the schema, repaired once, else `invalid_model_answer`.
+   */
+  dispatch<T>(req: StepDispatchRequest<T>): Promise<StepDispatchResult<T>>;
   readonly signal: AbortSignal;
 }
 

@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { contextLines, lordSystemPrompt, runtimeOf } from './flow-runtime';
 import type { FlowDefinition, FlowGraph } from './flow.types';
 import { checkContent, guardianResultSchema } from './guardrail-check';
-import { leadText, paragraph, parseListItems, splitSections } from './text-parsing';
 
 const planSchema = z.object({ summary: z.string(), phases: z.array(z.string()) });
 const taskSchema = z.object({ week: z.number().int().min(1), task: z.string() });
@@ -20,7 +19,6 @@ export const MatrixState = z.object({
 });
 
 type State = z.output<typeof MatrixState>;
-type Plan = z.output<typeof planSchema>;
 type Task = z.output<typeof taskSchema>;
 
 function objectiveLines(state: State): string {
@@ -31,35 +29,33 @@ function objectiveLines(state: State): string {
   });
 }
 
-/** Reads "SUMMARY / PHASES" from the answer, or the preamble and the list when unlabelled. */
-export function parsePlan(text: string): Plan {
-  const sections = splitSections(text, ['summary', 'phases']);
-  const summarySection = sections.get('summary');
-  const phasesSection = sections.get('phases');
-  const phases = parseListItems(phasesSection ?? (sections.size === 0 ? text : ''));
-  const summary = summarySection ? paragraph(summarySection) : leadText(text) || phases.slice(0, 1).join(' ');
-  return { summary, phases };
+// The structured answers the steps ask the model for (sent as JSON Schema, validated, repaired once).
+const planAnswer = z.object({
+  summary: z.string().min(1).describe('Two or three sentences on the strategy'),
+  phases: z
+    .array(z.string().min(1).describe("One phase: its weeks, channels and goal"))
+    .min(1)
+    .describe('Three to five phases, in order'),
+});
+
+/** The tasks answer for a horizon: every week must fall inside it. */
+export function tasksAnswer(horizonWeeks: number) {
+  return z.object({
+    tasks: z
+      .array(
+        z.object({
+          week: z.number().int().min(1).max(horizonWeeks).describe(`The week it is done in, 1 to ${horizonWeeks}`),
+          task: z.string().min(1).describe('A concrete task, e.g. "Draft the launch email"'),
+        }),
+      )
+      .min(1)
+      .describe('Five to twelve tasks'),
+  });
 }
 
-const WEEK = /^\s*(?:\(?\s*weeks?\s*(\d{1,3})(?:\s*[-–]\s*\d{1,3})?\s*\)?)\s*[:.,)–-]?\s*/i;
-
-/**
- * Tasks with their week: from a leading "Week N:" (or "Weeks N–M:"), else spread evenly over the horizon in
- * the order given; weeks outside the horizon are clamped to it. Sorted by week, order kept within a week.
- */
-export function parseTasks(text: string, horizonWeeks: number): Task[] {
-  const items = parseListItems(text);
-  const clamp = (w: number) => Math.min(horizonWeeks, Math.max(1, w));
-  const tasks = items.map((item, i) => {
-    const m = WEEK.exec(item);
-    const spread = Math.floor((i * horizonWeeks) / Math.max(1, items.length)) + 1;
-    const task = m ? item.slice(m[0].length).trim() : item;
-    return { week: clamp(m ? Number(m[1]) : spread), task: task || item };
-  });
-  return tasks
-    .map((t, i) => ({ t, i }))
-    .sort((a, b) => a.t.week - b.t.week || a.i - b.i)
-    .map(({ t }) => t);
+/** Sorted by week, order kept within a week (a stable sort). */
+export function byWeek(tasks: readonly Task[]): Task[] {
+  return [...tasks].sort((a, b) => a.week - b.week);
 }
 
 async function plan(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
@@ -70,14 +66,14 @@ async function plan(state: State, config: LangGraphRunnableConfig): Promise<Part
       prompt: [
         objectiveLines(state),
         '',
-        'Plan the campaign that reaches this objective within the horizon and budget, in exactly this format:',
-        'SUMMARY: two or three sentences on the strategy.',
-        'PHASES:',
-        '1. (three to five numbered phases, each naming its weeks, channels and goal)',
+        'Plan the campaign that reaches this objective within the horizon and budget: a summary of the',
+        'strategy and three to five phases, each naming its weeks, channels and goal.',
       ].join('\n'),
       maxTokens: 1_000,
+      schema: planAnswer,
+      schemaName: 'campaign_plan',
     });
-    return { campaign_plan: parsePlan(r.text) };
+    return { campaign_plan: r.answer };
   });
 }
 
@@ -91,14 +87,16 @@ async function tasks(state: State, config: LangGraphRunnableConfig): Promise<Par
         objectiveLines(state),
         '',
         `Break the plan below into 5 to 12 concrete tasks across weeks 1 to ${state.horizon_weeks}.`,
-        'Answer as a numbered list, each task starting with its week, like "1. Week 2: Draft the launch email".',
+        'Give each task the week it is done in.',
         '',
         `Plan: ${p.summary}`,
         ...p.phases.map((phase, i) => `${i + 1}. ${phase}`),
       ].join('\n'),
       maxTokens: 1_200,
+      schema: tasksAnswer(state.horizon_weeks),
+      schemaName: 'campaign_tasks',
     });
-    return { task_list: parseTasks(r.text, state.horizon_weeks) };
+    return { task_list: byWeek(r.answer.tasks) };
   });
 }
 

@@ -38,9 +38,10 @@ function guardrailBrief(rules: GuardrailRules): string {
   });
 }
 
-function copyText(text: string): string {
-  return text.replace(/^\s*(?:here(?:'s| is) (?:the|your|a)[^\n]*:\s*\n)/i, '').trim();
-}
+/** The copy as a structured answer (sent as JSON Schema, validated, repaired once). */
+const copyAnswer = z.object({
+  copy: z.string().min(1).describe('The copy, ready to publish, with nothing before or after it'),
+});
 
 /** The brand's facts the brief touches: the copy must not contradict what the brand has said it is. */
 async function recall(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
@@ -71,8 +72,10 @@ async function draft(state: State, config: LangGraphRunnableConfig): Promise<Par
         .filter(Boolean)
         .join('\n'),
       maxTokens: 1_000,
+      schema: copyAnswer,
+      schemaName: 'copy_draft',
     });
-    return { draft_copy: copyText(r.text) };
+    return { draft_copy: r.answer.copy.trim() };
   });
 }
 
@@ -110,9 +113,11 @@ async function revise(state: State, config: LangGraphRunnableConfig): Promise<Pa
         'Return only the revised copy.',
       ].join('\n'),
       maxTokens: 1_000,
+      schema: copyAnswer,
+      schemaName: 'copy_revision',
     });
     // A model that still forgets a required disclaimer must not decide compliance: append it verbatim.
-    const revised = copyText(r.text);
+    const revised = r.answer.copy.trim();
     const missing = missingDisclaimers(revised, rt.guardrails);
     return { revised_copy: missing.length > 0 ? `${revised}\n\n${missing.join('\n')}` : revised };
   });

@@ -7,7 +7,6 @@ import type { MemoryKind } from '@raptorflow/data/repositories/memory-item.rows'
 import { contextLines, lordSystemPrompt, runtimeOf } from './flow-runtime';
 import type { FlowDefinition, FlowGraph, RememberItem } from './flow.types';
 import { knownLines, recalledItemSchema } from './memory-prompt';
-import { leadText, paragraph, parseListItems, splitSections } from './text-parsing';
 
 /** How many research questions each depth asks for. */
 export const QUESTIONS_PER_DEPTH = { quick: 3, standard: 5, deep: 7 } as const;
@@ -35,6 +34,25 @@ export const ResearchState = z.object({
 
 type State = z.output<typeof ResearchState>;
 type Brief = z.output<typeof briefSchema>;
+
+// The structured answers the steps ask the model for (sent as JSON Schema, validated, repaired once).
+const planAnswer = z.object({
+  questions: z
+    .array(z.string().min(1).describe('One research question, as a full sentence'))
+    .min(1)
+    .describe('The research questions, most important first'),
+});
+const gatherAnswer = z.object({
+  answers: z
+    .array(z.string().min(1).describe('Two or three sentences: the most useful finding for a marketer'))
+    .min(1)
+    .describe('One answer per question, in the order of the questions'),
+});
+const briefAnswer = z.object({
+  summary: z.string().min(1).describe('Two or three sentences'),
+  key_points: z.array(z.string().min(1)).min(1).describe('Three to five key points'),
+  next_steps: z.array(z.string().min(1)).describe('Two to four recommended next steps'),
+});
 
 const NO_FINDING = 'No finding came back for this question; it needs further research.';
 
@@ -72,13 +90,15 @@ async function plan(state: State, config: LangGraphRunnableConfig): Promise<Part
         `List the ${n} most important research questions a marketing team must answer about this topic` +
           (state.audience ? ' for this audience' : '') +
           ': market, audience needs, competitors, channels and messaging.',
-        `Answer with exactly ${n} numbered questions, one per line.`,
+        `Answer with exactly ${n} questions.`,
         // After the task, so the questions aim at what is still unknown rather than restate what is known.
         ...(state.recalled?.length ? ['', knownLines(state.recalled)] : []),
       ].join('\n'),
       maxTokens: 600,
+      schema: planAnswer,
+      schemaName: 'research_plan',
     });
-    const questions = parseListItems(r.text).slice(0, n);
+    const questions = r.answer.questions.slice(0, n);
     return {
       questions:
         questions.length > 0 ? questions : [`What matters most to the audience about ${state.topic}?`],
@@ -99,28 +119,17 @@ async function gather(state: State, config: LangGraphRunnableConfig): Promise<Pa
         subject(state),
         '',
         'Answer each research question below in two or three sentences with the most useful finding for a marketer.',
-        'Answer as a numbered list in the same order, one answer per question, without repeating the questions.',
+        'Answer in the same order, one answer per question, without repeating the questions.',
         '',
         ...questions.map((q, i) => `${i + 1}. ${q}`),
       ].join('\n'),
       maxTokens: 1_500,
+      schema: gatherAnswer,
+      schemaName: 'research_findings',
     });
-    const answers = parseListItems(r.text);
+    const answers = r.answer.answers;
     return { findings: questions.map((question, i) => ({ question, finding: answers[i] ?? NO_FINDING })) };
   });
-}
-
-/** Reads the brief from a "SUMMARY / KEY POINTS / NEXT STEPS" answer, or from any list when unlabelled. */
-export function parseBrief(text: string): Brief {
-  const sections = splitSections(text, ['summary', 'key points', 'next steps']);
-  const summarySection = sections.get('summary');
-  const keySection = sections.get('key points');
-  const stepsSection = sections.get('next steps');
-  const key_points = parseListItems(keySection ?? (sections.size === 0 ? text : ''));
-  const summary = summarySection
-    ? paragraph(summarySection)
-    : leadText(text) || key_points.slice(0, 2).join(' ');
-  return { summary, key_points, next_steps: stepsSection ? parseListItems(stepsSection) : [] };
 }
 
 async function synthesize(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
@@ -135,20 +144,17 @@ async function synthesize(state: State, config: LangGraphRunnableConfig): Promis
       prompt: [
         subject(state),
         '',
-        'Write a research brief from the findings below, in exactly this format:',
-        'SUMMARY: two or three sentences.',
-        'KEY POINTS:',
-        '1. (three to five numbered key points)',
-        'NEXT STEPS:',
-        '1. (two to four numbered recommended next steps)',
+        'Write a research brief from the findings below: a summary, the key points and the next steps.',
         '',
         'Findings:',
         ...findings.map((f, i) => `${i + 1}. ${f.question}\n   ${f.finding}`),
         ...(state.recalled?.length ? ['', knownLines(state.recalled)] : []),
       ].join('\n'),
       maxTokens: 1_200,
+      schema: briefAnswer,
+      schemaName: 'research_brief',
     });
-    return { brief: parseBrief(r.text) };
+    return { brief: r.answer };
   });
 }
 

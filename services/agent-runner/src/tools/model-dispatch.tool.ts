@@ -17,7 +17,28 @@ export const modelDispatchInputSchema = z.object({
   prompt: z.string().min(1).max(200_000).describe('The user message'),
   system: z.string().max(50_000).optional().describe('Optional system instructions'),
   max_tokens: z.number().int().min(1).max(200_000).optional().describe('Upper bound on the answer length'),
+  history: z
+    .array(z.object({ role: z.enum(['user', 'assistant']), content: z.string().max(200_000) }))
+    .max(20)
+    .optional()
+    .describe('Earlier turns of the conversation, oldest first, before the prompt'),
+  response_schema: z
+    .object({
+      name: z.string().min(1).max(100),
+      schema: z.record(z.string(), z.unknown()),
+    })
+    .optional()
+    .describe('Answer with JSON of this JSON Schema (the provider’s native structured output)'),
 });
+
+/**
+ * What the caller may put in the call's `configurable` besides LangChain's own keys: a function cannot
+ * travel in the tool's input (it is validated and audited), so the streaming callback rides in the config.
+ */
+export interface ModelDispatchConfigurable {
+  /** Each piece of the answer's text as the provider streams it. */
+  onText?: (delta: string) => void;
+}
 
 export type ModelDispatchInput = z.input<typeof modelDispatchInputSchema>;
 
@@ -62,12 +83,15 @@ export function createModelDispatchTool(ctx: ToolContext, deps: ModelDispatchToo
       'Calls a language model through the workspace budget and returns its answer with the model, usage and cost.',
     schema: modelDispatchInputSchema,
     func: async (input, _runManager, config): Promise<ModelDispatchOutput> => {
+      const onText = (config?.configurable as ModelDispatchConfigurable | undefined)?.onText;
       const r = await dispatcher.dispatch(
         {
           model: input.model,
-          messages: [{ role: 'user', content: input.prompt }],
+          messages: [...(input.history ?? []), { role: 'user', content: input.prompt }],
           system: input.system,
           maxTokens: input.max_tokens,
+          responseSchema: input.response_schema,
+          onText: typeof onText === 'function' ? onText : undefined,
         },
         dispatchContextOf(ctx, config?.signal),
       );

@@ -79,6 +79,16 @@ export class ModelUnavailableError extends AppError {
   }
 }
 
+/**
+ * A model's structured answer did not match the schema its step asked for, even after one repair request
+ * (the first answer and the validation errors sent back). `details.path` names the first failing field.
+ */
+export class InvalidModelAnswerError extends AppError {
+  constructor(message: string, details: { schema: string; path: string; issues: unknown[] }) {
+    super('invalid_model_answer', 502, message, details);
+  }
+}
+
 /** The caller cancelled the call (client gone, run cancelled): nothing more is spent on it. */
 export class CancelledError extends AppError {
   constructor(message = 'The call was cancelled') {

@@ -18,6 +18,25 @@ export function runEventsChannel(prefix: string): string {
   return `${prefix}:run-events`;
 }
 
+/**
+ * The channel of streamed model text (`step.delta`): live only, never stored, so a replay shows the final
+ * text of `step.completed` instead. Published on the same connection as the wakes, so a stream gets a step's
+ * last delta before the wake that brings its `step.completed`.
+ */
+export function runDeltasChannel(prefix: string): string {
+  return `${prefix}:run-deltas`;
+}
+
+/** One `step.delta` message: the text a step's model call streamed since the previous one. */
+export interface RunDelta {
+  run_id: string;
+  step: string;
+  /** 1 for the answer, 2 for its repair: a client shows the repair's text in place of the first. */
+  attempt: number;
+  text: string;
+  at: string;
+}
+
 export function runCancelChannel(prefix: string): string {
   return `${prefix}:run-cancel`;
 }
@@ -33,11 +52,22 @@ export class RunEventLog {
   private readonly events: AgentRunEventRepository;
   private redis: Redis | undefined;
   private readonly channel: string;
+  private readonly deltas: string;
 
   constructor(opts: RunEventLogOptions) {
     this.events = new AgentRunEventRepository(opts.db);
     this.redis = opts.redis;
     this.channel = runEventsChannel(opts.prefix);
+    this.deltas = runDeltasChannel(opts.prefix);
+  }
+
+  /** Publishes streamed text to the run's live streams; best effort (the final text is in step.completed). */
+  publishDelta(run: { id: string }, delta: { step: string; attempt: number; text: string }): void {
+    const message: RunDelta = { run_id: run.id, ...delta, at: new Date().toISOString() };
+    this.redis ??= createRedis('producer');
+    this.redis.publish(this.deltas, JSON.stringify(message)).catch((err: unknown) => {
+      getLogger().debug({ err, run_id: run.id }, 'step delta not published (Redis)');
+    });
   }
 
   /** Appends an event; inside `trx` it becomes visible (and is announced) only once that commits. */

@@ -5,6 +5,7 @@ import Anthropic, {
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
+import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
 import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
 import type { ClientOptions as VertexClientOptions } from '@anthropic-ai/vertex-sdk';
 import { ProviderError } from '../llm.types';
@@ -49,7 +50,7 @@ export interface AnthropicProviderOptions {
 const DEFAULT_SDK_TIMEOUT_MS = 10 * 60 * 1000;
 
 // Both clients share the canonical Messages API; the Vertex one lacks batches, which we never use.
-type MessagesClient = { messages: Pick<Anthropic['messages'], 'create'> };
+type MessagesClient = { messages: Pick<Anthropic['messages'], 'create' | 'stream'> };
 
 /** Claude through `@anthropic-ai/sdk` (or the Vertex SDK), one HTTP request per `generate` (`maxRetries: 0`). */
 export class AnthropicProvider implements LlmProvider {
@@ -86,17 +87,32 @@ export class AnthropicProvider implements LlmProvider {
   async generate(req: ProviderRequest): Promise<ProviderResponse> {
     const ctx: ErrorContext = { provider: this.name, model: req.model, secrets: this.secrets };
     if (req.signal.aborted) throw abortedError(ctx);
+    const params = {
+      model: req.model,
+      max_tokens: req.maxTokens,
+      ...(req.system ? { system: req.system } : {}),
+      messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+      // Structured outputs: the answer's one text block is JSON of this schema. The SDK's transform moves
+      // what the API does not constrain (lengths, numeric bounds) into descriptions, as its helpers do.
+      ...(req.responseSchema
+        ? {
+            output_config: {
+              format: { type: 'json_schema' as const, schema: transformJSONSchema(req.responseSchema.schema) },
+            },
+          }
+        : {}),
+    };
+    const onText = req.onText;
     let res: unknown;
     try {
-      res = await this.client.messages.create(
-        {
-          model: req.model,
-          max_tokens: req.maxTokens,
-          ...(req.system ? { system: req.system } : {}),
-          messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
-        },
-        { signal: req.signal },
-      );
+      if (onText) {
+        // SSE (`stream: true`): text deltas as they come; the final message carries the final usage.
+        const stream = this.client.messages.stream(params, { signal: req.signal });
+        stream.on('text', (delta) => onText(delta));
+        res = await stream.finalMessage();
+      } else {
+        res = await this.client.messages.create(params, { signal: req.signal });
+      }
     } catch (err) {
       throw toProviderError(err, ctx, req.signal);
     }

@@ -80,22 +80,38 @@ export class GeminiProvider implements LlmProvider {
 
   async generate(req: ProviderRequest): Promise<ProviderResponse> {
     const ctx: ErrorContext = { provider: this.name, model: req.model, secrets: this.secrets };
-    const res = await this.once(ctx, req.signal, (recordingFetch) =>
-      this.client.models.generateContent({
-        model: req.model,
-        contents: req.messages.map((m) => ({
-          role: m.role === 'assistant' ? 'model' : 'user',
-          parts: [{ text: m.content }],
-        })),
-        config: {
-          ...(req.system ? { systemInstruction: req.system } : {}),
-          maxOutputTokens: req.maxTokens,
-          abortSignal: req.signal,
-          httpOptions: { fetch: recordingFetch },
-        },
-      }),
-    );
-    return parseResponse(res, req.model, ctx);
+    const params = (recordingFetch: typeof fetch) => ({
+      model: req.model,
+      contents: req.messages.map((m) => ({
+        role: m.role === 'assistant' ? 'model' : 'user',
+        parts: [{ text: m.content }],
+      })),
+      config: {
+        ...(req.system ? { systemInstruction: req.system } : {}),
+        maxOutputTokens: req.maxTokens,
+        // Native structured output: the model is constrained to JSON of this schema.
+        ...(req.responseSchema
+          ? { responseMimeType: 'application/json', responseJsonSchema: req.responseSchema.schema }
+          : {}),
+        abortSignal: req.signal,
+        httpOptions: { fetch: recordingFetch },
+      },
+    });
+    const onText = req.onText;
+    if (!onText) {
+      const res = await this.once(ctx, req.signal, (f) => this.client.models.generateContent(params(f)));
+      return parseResponse(res, req.model, ctx);
+    }
+    // `:streamGenerateContent?alt=sse`: each chunk carries new text; the last one the final usage.
+    const chunks: GenerateContentResponse[] = [];
+    await this.once(ctx, req.signal, async (f) => {
+      for await (const chunk of await this.client.models.generateContentStream(params(f))) {
+        chunks.push(chunk);
+        const text = textOf(chunk);
+        if (text) onText(text);
+      }
+    });
+    return parseStream(chunks, req.model, ctx);
   }
 
   /** All texts in one request (`:predict` on Vertex, `:batchEmbedContents` with a key); see gemini-embed.ts. */
@@ -175,16 +191,33 @@ function parseResponse(res: GenerateContentResponse, requested: string, ctx: Err
   const u = res?.usageMetadata;
   if (!candidate || !u || typeof u !== 'object')
     throw providerError('bad_response', ctx, 'response has no candidates or no usageMetadata');
-  const parts = Array.isArray(candidate.content?.parts) ? candidate.content.parts : [];
-  const text = parts
+  return { text: textOf(res), model: modelOf(res, requested), usage: usageFrom(u) };
+}
+
+/** A stream's answer is its chunks' text; its usage is the last chunk's (each carries the running total). */
+function parseStream(chunks: GenerateContentResponse[], requested: string, ctx: ErrorContext): ProviderResponse {
+  const last = [...chunks].reverse().find((c) => c?.usageMetadata && typeof c.usageMetadata === 'object');
+  if (!last?.usageMetadata || !chunks.some((c) => Array.isArray(c?.candidates) && c.candidates.length > 0))
+    throw providerError('bad_response', ctx, 'stream has no candidates or no usageMetadata');
+  return {
+    text: chunks.map(textOf).join(''),
+    model: modelOf(last, requested),
+    usage: usageFrom(last.usageMetadata),
+  };
+}
+
+/** The answer's text in a response or chunk: the first candidate's parts, thoughts left out. */
+function textOf(res: GenerateContentResponse): string {
+  const candidate = Array.isArray(res?.candidates) ? res.candidates[0] : undefined;
+  const parts = Array.isArray(candidate?.content?.parts) ? candidate.content.parts : [];
+  return parts
     .filter((p) => !p.thought && typeof p.text === 'string')
     .map((p) => p.text)
     .join('');
-  return {
-    text,
-    model: typeof res.modelVersion === 'string' && res.modelVersion ? res.modelVersion : requested,
-    usage: usageFrom(u),
-  };
+}
+
+function modelOf(res: GenerateContentResponse, requested: string): string {
+  return typeof res.modelVersion === 'string' && res.modelVersion ? res.modelVersion : requested;
 }
 
 function count(n: unknown): number {

@@ -9,30 +9,12 @@ import type {
 } from '../llm.types';
 import { localEmbedding } from '../embeddings/local-embedder';
 import { realisticTokenCount } from '../token-estimate';
+import { SAMPLE_WORDS as WORDS, sampleFromSchema, sampleSentence } from '../schema-sample';
 
 export interface LocalProviderOptions {
   /** Simulated model latency, so flows and benchmarks see calls that take time; 0 answers at once. */
   latencyMs?: number;
 }
-
-const WORDS = [
-  'audience',
-  'brand',
-  'campaign',
-  'channel',
-  'conversion',
-  'creative',
-  'insight',
-  'launch',
-  'message',
-  'offer',
-  'positioning',
-  'retention',
-  'segment',
-  'signal',
-  'story',
-  'trend',
-];
 
 /**
  * Deterministic and offline: the same request always gets the same answer and usage, so tests can assert
@@ -49,11 +31,17 @@ export class LocalProvider implements LlmProvider {
 
   async generate(req: ProviderRequest): Promise<ProviderResponse> {
     if (req.signal.aborted) throw new ProviderError('aborted', 'local call aborted before start');
-    if (this.latencyMs > 0) await sleep(this.latencyMs, req.signal);
+    // A streamed answer spends the latency between its pieces instead.
+    if (this.latencyMs > 0 && !req.onText) await sleep(this.latencyMs, req.signal);
     const prompt = [req.system ?? '', ...req.messages.map((m) => `${m.role}: ${m.content}`)].join('\n');
     const digest = createHash('sha256').update(req.model).update('\0').update(prompt).digest();
     const lastUser = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    const text = compose(lastUser, digest, req.maxTokens);
+    // A structured request gets JSON of its schema (never cut to max_tokens: cut JSON is no answer at all).
+    const schema = req.responseSchema?.schema;
+    const text = schema
+      ? JSON.stringify(sampleFromSchema(schema, { seed: digest, topic: subjectOf(lastUser) }))
+      : compose(lastUser, digest, req.maxTokens);
+    if (req.onText) await this.stream(text, req.onText, req.signal);
     return {
       text,
       model: req.model,
@@ -65,6 +53,17 @@ export class LocalProvider implements LlmProvider {
         thinkingTokens: 0,
       },
     };
+  }
+
+  /** The answer in a few pieces, spread over the simulated latency, as a streaming API would deliver it. */
+  private async stream(text: string, onText: (delta: string) => void, signal: AbortSignal): Promise<void> {
+    const pieces = Math.min(STREAM_PIECES, Math.max(1, text.length));
+    const size = Math.ceil(text.length / pieces);
+    for (let i = 0; i < text.length; i += size) {
+      if (this.latencyMs > 0) await sleep(this.latencyMs / pieces, signal);
+      if (signal.aborted) throw new ProviderError('aborted', 'local call aborted');
+      onText(text.slice(i, i + size));
+    }
   }
 
   /** Hashed word and character n-grams (see local-embedder.ts): similar texts really are near. */
@@ -79,6 +78,14 @@ export class LocalProvider implements LlmProvider {
   }
 }
 
+const STREAM_PIECES = 8;
+
+/** The prompt's first line, the request's subject (flows put it there), for the sentences of a JSON answer. */
+function subjectOf(prompt: string): string {
+  const first = prompt.split('\n').find((l) => l.trim()) ?? '';
+  return first.replace(/^[^:]{1,40}:\s*/, '');
+}
+
 /** A few numbered points about the request's subject; length depends on the digest, capped by maxTokens. */
 function compose(subject: string, digest: Buffer, maxTokens: number): string {
   const topic = subject.replace(/\s+/g, ' ').trim().slice(0, 80) || 'the request';
@@ -87,7 +94,7 @@ function compose(subject: string, digest: Buffer, maxTokens: number): string {
   for (let i = 0; i < points; i++) {
     const a = WORDS[digest[(i * 2 + 1) % digest.length]! % WORDS.length]!;
     const b = WORDS[digest[(i * 2 + 2) % digest.length]! % WORDS.length]!;
-    lines.push(`${i + 1}. Focus the ${a} on the ${b} that matters most for ${topic}.`);
+    lines.push(`${i + 1}. ${sampleSentence(a, b, topic)}`);
   }
   const text = lines.join('\n');
   // Never return more than max_tokens worth of text (≈ 4 characters a token).
