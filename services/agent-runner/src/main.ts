@@ -50,6 +50,9 @@ const bus = getBus();
 const controls = new RunControlRegistry({ logger });
 const events = new RunEventLog({ db, prefix: settings.queuePrefix });
 const tree = new RunTree({ db, bus, events, approvalTtlMs: settings.agentRuns.approvalTtlMs });
+// A checked-out client whose connection dies (PostgreSQL restarting) emits 'error' on itself, not on the
+// pool: unheard, that kills the process. The query in flight fails anyway and the run's job is retried.
+checkpointPool.on('connect', (client) => client.on('error', () => undefined));
 const sweeper = new RunSweeper({
   db,
   bus,
