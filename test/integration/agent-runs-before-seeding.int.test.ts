@@ -8,7 +8,7 @@ import type { TestUser, TestWorkspace } from '../support/factories';
 import { expectError } from '../support/gateway';
 import { client, eventually } from '../support/http';
 import { newDispatcher } from '../support/llm';
-import { agentResolver, agentRunService, runLease } from '../support/runner-wiring';
+import { agentResolver, agentRunService, runLease, scheduleTicks } from '../support/runner-wiring';
 import { serviceEnv, useServices } from '../support/processes';
 import type { RunningService } from '../support/processes';
 import { workerOptions } from '../support/workers';
@@ -100,7 +100,11 @@ describe('with an in-process runner whose seeding wait is short, and no seeder',
     const lease = runLease(stack, 'seeding-wait-test', { agents: agentResolver(stack, WAIT_MS) });
     const { dispatcher } = newDispatcher(stack, { LLM_PROVIDER: 'local' });
     const service = agentRunService(stack, { lease, checkpointer, dispatcher });
-    worker = createAgentRunnerWorker(service, workerOptions(stack, 'agentRunner', { concurrency: 2 }));
+    worker = createAgentRunnerWorker(
+      service,
+      scheduleTicks(stack),
+      workerOptions(stack, 'agentRunner', { concurrency: 2 }),
+    );
   });
   // Closed before the next test starts the runner process, so that one is the only runner there is.
   afterAll(async () => {

@@ -16,6 +16,11 @@ import { RunLeaseService } from '../../services/agent-runner/src/run-lease.servi
 import { RunMemory } from '../../services/agent-runner/src/run-memory.service';
 import { RunSweeper } from '../../services/agent-runner/src/run-sweeper.service';
 import { RunTree } from '../../services/agent-runner/src/run-tree.service';
+import { ScheduleTickService } from '../../services/agent-runner/src/schedule-tick.service';
+import { ScheduleRepository } from '@raptorflow/data/repositories/schedule.repository';
+import { RunRequestService } from '@raptorflow/events/runs/run-request.service';
+import { ScheduleTimerService } from '@raptorflow/events/runs/schedule-timer.service';
+import { budgetLedger } from './ledger';
 import type { TestStack } from './stack';
 
 /**
@@ -103,6 +108,19 @@ export function agentRunService(
     tree: runTree(stack),
     flows: FLOWS,
     timeoutMs: getSettings().agentRuns.timeoutMs,
+    logger: getLogger(),
+  });
+}
+
+/** The runner's schedule tick handler over the test stack (the budget as configured). */
+export function scheduleTicks(stack: TestStack): ScheduleTickService {
+  return new ScheduleTickService({
+    db: stack.db,
+    schedules: new ScheduleRepository(stack.db),
+    requests: new RunRequestService({ db: stack.db, bus: stack.bus, events: runEventLog(stack) }),
+    budgets: budgetLedger(stack.db),
+    timers: new ScheduleTimerService(stack.bus),
+    audit: new AuditLogService({ db: stack.db }),
     logger: getLogger(),
   });
 }

@@ -30,6 +30,10 @@ import { RunLeaseService } from './run-lease.service';
 import { RunMemory } from './run-memory.service';
 import { RunSweeper } from './run-sweeper.service';
 import { RunTree } from './run-tree.service';
+import { ScheduleTickService } from './schedule-tick.service';
+import { ScheduleRepository } from '@raptorflow/data/repositories/schedule.repository';
+import { RunRequestService } from '@raptorflow/events/runs/run-request.service';
+import { ScheduleTimerService } from '@raptorflow/events/runs/schedule-timer.service';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { DispatchTrailService } from '@raptorflow/llm/dispatch-trail.service';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
@@ -91,14 +95,15 @@ runWorkerService({
       tree,
     });
     const audit = new AuditLogService({ db });
+    const budgets = new BudgetLedgerService({
+      db,
+      defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
+      reservationTtlMs: settings.llm.reservationTtlMs,
+    });
     const dispatcher = new ModelDispatcher({
       settings: settings.llm,
       router: router!,
-      ledger: new BudgetLedgerService({
-        db,
-        defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
-        reservationTtlMs: settings.llm.reservationTtlMs,
-      }),
+      ledger: budgets,
       trail: new DispatchTrailService({ db, bus, audit }),
     });
     // The search path is read once the migrations (and the pgvector index, where it exists) are in place.
@@ -133,7 +138,18 @@ runWorkerService({
       timeoutMs: settings.agentRuns.timeoutMs,
       logger,
     });
-    return [createAgentRunnerWorker(runs, { ...runtime, ...workerOptionsFor('agentRunner', settings) })];
+    // Schedules fire here: each tick asks for its run the way POST /v1/agent-runs does.
+    const ticks = new ScheduleTickService({
+      db,
+      schedules: new ScheduleRepository(db),
+      requests: new RunRequestService({ db, bus, events }),
+      budgets,
+      timers: new ScheduleTimerService(bus),
+      audit,
+      logger,
+    });
+    const tuning = workerOptionsFor('agentRunner', settings);
+    return [createAgentRunnerWorker(runs, ticks, { ...runtime, ...tuning })];
   },
   // Read after start(): the path is detected there, once the migrations have run.
   memorySearchPath: () => memoryPath!,

@@ -30,6 +30,8 @@ import { dispatchEndpoints } from '../model/dispatch.routes';
 import type { DispatchRoutesDeps } from '../model/dispatch.routes';
 import { docsEndpoints } from '../openapi/docs.routes';
 import type { DocsRoutesDeps } from '../openapi/docs.routes';
+import { scheduleEndpoints } from '../schedules/schedules.routes';
+import type { ScheduleRoutesDeps } from '../schedules/schedules.routes';
 import { workspaceEndpoints } from '../workspaces/workspaces.routes';
 import type { WorkspaceRoutesDeps } from '../workspaces/workspaces.routes';
 import type { AnyEndpoint } from './endpoint';
@@ -50,7 +52,8 @@ export type GatewayServices = HealthRoutesDeps &
   CostRoutesDeps &
   MemoryRoutesDeps &
   ConsoleRoutesDeps &
-  FlowRoutesDeps;
+  FlowRoutesDeps &
+  ScheduleRoutesDeps;
 
 /**
  * The endpoints app.ts mounts from GatewayServices, in matching order (within a router Express tries routes in
@@ -73,6 +76,7 @@ export const APP_ENDPOINTS: readonly AnyEndpoint<GatewayServices>[] = [
   ...dispatchEndpoints,
   ...costEndpoints,
   ...memoryEndpoints,
+  ...scheduleEndpoints,
 ];
 
 /**

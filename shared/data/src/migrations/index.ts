@@ -11,6 +11,7 @@ import * as m9 from './20261127000009_reservation-indexes';
 import * as m10 from './20261130000010_run-agent-resolved-at-start';
 import * as m11 from './20261130000011_memory-items';
 import * as m12 from './20261130000012_run-tree-approvals';
+import * as m13 from './20261130000013_schedules';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261130000010_run-agent-resolved-at-start', m10],
   ['20261130000011_memory-items', m11],
   ['20261130000012_run-tree-approvals', m12],
+  ['20261130000013_schedules', m13],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -23,6 +23,8 @@ export const TABLE_HOMES: Readonly<Record<string, TableHome>> = Object.freeze({
   audit_logs: { repository: 'audit-log.repository.ts', row: 'AuditLogRow' },
   event_outbox: { repository: 'event-outbox.repository.ts', row: 'EventOutboxRow' },
   memory_items: { repository: 'memory-item.repository.ts', row: 'MemoryItemRow' },
+  schedules: { repository: 'schedule.repository.ts', row: 'ScheduleRow' },
+  schedule_ticks: { repository: 'schedule.repository.ts', row: 'ScheduleTickRow' },
   workspaces: { repository: 'workspace.repository.ts', row: 'WorkspaceRow' },
   workspace_members: { repository: 'workspace.repository.ts', row: 'WorkspaceMemberRow' },
   workspace_guardrails: { repository: 'workspace.repository.ts', row: 'WorkspaceGuardrailRow' },

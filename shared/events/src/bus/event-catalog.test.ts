@@ -36,7 +36,7 @@ describe('catalog coverage', () => {
 
   it('maps events to queues as the spec table says', () => {
     expect(eventsOfQueue('workspace')).toEqual(['workspace.created']);
-    expect(eventsOfQueue('agent')).toEqual(['agent.run.requested']);
+    expect(eventsOfQueue('agent')).toEqual(['agent.run.requested', 'schedule.tick']);
     expect(eventsOfQueue('cost')).toEqual(['cost.recorded', 'ledger.reconcile.requested']);
     expect(eventsOfQueue('system')).toEqual(['test.event']);
     expect(eventsOfQueue('notify')).toEqual(['budget.alert.fired']);
@@ -104,6 +104,7 @@ describe('event schemas', () => {
   const good: Record<EventType, unknown> = {
     'workspace.created': { workspace_id: ID_1, name: 'Acme', created_by: ID_2 },
     'agent.run.requested': { agent_run_id: ID_1, agent_key: 'strategist' },
+    'schedule.tick': { schedule_id: ID_1 },
     'cost.recorded': { cost_log_id: ID_1, model: 'claude-sonnet', cost_usd: '0.004200' },
     'ledger.reconcile.requested': { month: '2026-11' },
     'budget.alert.fired': {
@@ -118,6 +119,7 @@ describe('event schemas', () => {
   const bad: Record<EventType, unknown> = {
     'workspace.created': { workspace_id: 'not-a-uuid', name: 'Acme', created_by: ID_2 },
     'agent.run.requested': { agent_run_id: ID_1, agent_key: '' },
+    'schedule.tick': { schedule_id: 'not-a-uuid' },
     'cost.recorded': { cost_log_id: ID_1, model: 'claude-sonnet', cost_usd: '-1' },
     'ledger.reconcile.requested': { month: '2026-13' },
     'budget.alert.fired': {

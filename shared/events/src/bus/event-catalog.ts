@@ -62,6 +62,14 @@ export const EVENT_CATALOG = {
     // A retried run can pay the LLM twice: fewer, slower attempts than the default.
     jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 } },
   }),
+  'schedule.tick': defineEvent({
+    queue: 'agent',
+    consumer: 'agent-runner',
+    description:
+      "A schedule's cron fired (a BullMQ job scheduler per schedule); the agent-runner creates its run once per " +
+      'tick (or skips it, audited, while the workspace budget is paused or spent).',
+    schema: z.object({ schedule_id: uuid }),
+  }),
   'cost.recorded': defineEvent({
     queue: 'cost',
     consumer: 'cost-ledger',
