@@ -114,8 +114,10 @@ class Sampler {
   }
 
   private number(schema: Schema, integer: boolean): number {
+    // Unbounded is 1: a schema whose bounds were moved into its description (Claude's structured outputs
+    // cannot enforce them) most likely wants a small positive number, like a week or a position.
     const lo = typeof schema.minimum === 'number' ? schema.minimum : 1;
-    const hi = typeof schema.maximum === 'number' ? schema.maximum : lo + 9;
+    const hi = typeof schema.maximum === 'number' ? schema.maximum : lo;
     const span = Math.max(0, hi - lo);
     const v = lo + (span === 0 ? 0 : (this.byte() / 255) * span);
     return integer ? Math.min(Math.floor(hi), Math.max(Math.ceil(lo), Math.round(v))) : v;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_OUTPUT_TOKENS, FakeLlmServer, estimateTokens } from './fake-server.base';
-import type { FakeRoute, PromptStats } from './fake-server.base';
+import type { FakeRoute, FakeStreamPacing, PromptStats, SseFrame } from './fake-server.base';
+import { schemaAnswer } from './schema-answer';
 
 export interface AnthropicFakeUsage {
   input_tokens?: number;
@@ -9,16 +10,23 @@ export interface AnthropicFakeUsage {
   cache_read_input_tokens?: number;
 }
 
-export interface AnthropicFakeOk {
+export interface AnthropicFakeOk extends FakeStreamPacing {
+  /**
+   * The answer's text, verbatim. Without it: JSON sampled from `output_config.format.schema` when the
+   * request asks for structured output, else `Fake answer from <model>.`
+   */
   text?: string;
+  /** The answer as a value, sent as its JSON text. */
+  json?: unknown;
   /** Adds a `thinking` block before the text, as extended thinking does. */
   thinking?: string;
   usage?: AnthropicFakeUsage;
 }
 
 // Vertex puts the model in the path and the verb after a colon: .../publishers/anthropic/models/<model>:rawPredict
+// (:streamRawPredict when the body says `stream: true`)
 const VERTEX_PATH =
-  /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):rawPredict$/;
+  /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):(?:rawPredict|streamRawPredict)$/;
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -54,8 +62,8 @@ export class FakeAnthropicServer extends FakeLlmServer<AnthropicFakeOk> {
     return { promptChars: chars, maxTokens: Number(body?.max_tokens) || DEFAULT_OUTPUT_TOKENS };
   }
 
-  protected okBody(model: string, _body: any, ok: AnthropicFakeOk, stats: PromptStats): unknown {
-    const outputTokens = ok.usage?.output_tokens ?? Math.min(stats.maxTokens, DEFAULT_OUTPUT_TOKENS);
+  protected okBody(model: string, body: any, ok: AnthropicFakeOk, stats: PromptStats): unknown {
+    const usage = usageOf(ok, stats);
     const content: unknown[] = [];
     if (ok.thinking !== undefined)
       content.push({
@@ -63,23 +71,87 @@ export class FakeAnthropicServer extends FakeLlmServer<AnthropicFakeOk> {
         thinking: ok.thinking,
         signature: randomBytes(16).toString('base64'),
       });
-    content.push({ type: 'text', text: ok.text ?? `Fake answer from ${model}.` });
+    content.push({ type: 'text', text: this.answerText(model, body, ok) });
     return {
       id: `msg_${randomBytes(12).toString('hex')}`,
       type: 'message',
       role: 'assistant',
       model,
       content,
-      stop_reason: outputTokens >= stats.maxTokens ? 'max_tokens' : 'end_turn',
+      stop_reason: stopReason(usage, stats),
       stop_sequence: null,
-      usage: {
-        input_tokens: ok.usage?.input_tokens ?? estimateTokens(stats.promptChars),
-        cache_creation_input_tokens: ok.usage?.cache_creation_input_tokens ?? 0,
-        cache_read_input_tokens: ok.usage?.cache_read_input_tokens ?? 0,
-        output_tokens: outputTokens,
-        service_tier: 'standard',
-      },
+      usage,
     };
+  }
+
+  protected answerText(model: string, body: any, ok: AnthropicFakeOk): string {
+    if (ok.text !== undefined) return ok.text;
+    if (ok.json !== undefined) return JSON.stringify(ok.json);
+    const format = body?.output_config?.format;
+    if (format?.type === 'json_schema' && format.schema) return schemaAnswer(format.schema, body);
+    return `Fake answer from ${model}.`;
+  }
+
+  /**
+   * `stream: true`: message_start (input usage), a thinking block when asked, the text block as
+   * content_block_start / one text_delta per piece / content_block_stop, then message_delta with the stop
+   * reason and the output usage, and message_stop, as the Messages API streams them.
+   */
+  protected streamFrames(
+    model: string,
+    _body: any,
+    ok: AnthropicFakeOk,
+    stats: PromptStats,
+    pieces: string[],
+  ): SseFrame[] {
+    const usage = usageOf(ok, stats);
+    const frame = (type: string, data: Record<string, unknown>): SseFrame => ({
+      data: `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`,
+      piece: type === 'content_block_delta' && (data.delta as { type: string }).type === 'text_delta',
+    });
+    const frames: SseFrame[] = [
+      frame('message_start', {
+        message: {
+          id: `msg_${randomBytes(12).toString('hex')}`,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...usage, output_tokens: 1 },
+        },
+      }),
+    ];
+    let index = 0;
+    if (ok.thinking !== undefined) {
+      frames.push(
+        frame('content_block_start', {
+          index,
+          content_block: { type: 'thinking', thinking: '', signature: '' },
+        }),
+        frame('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: ok.thinking } }),
+        frame('content_block_delta', {
+          index,
+          delta: { type: 'signature_delta', signature: randomBytes(16).toString('base64') },
+        }),
+        frame('content_block_stop', { index }),
+      );
+      index++;
+    }
+    frames.push(frame('content_block_start', { index, content_block: { type: 'text', text: '' } }));
+    frames.push(frame('ping', {}));
+    for (const text of pieces)
+      frames.push(frame('content_block_delta', { index, delta: { type: 'text_delta', text } }));
+    frames.push(
+      frame('content_block_stop', { index }),
+      frame('message_delta', {
+        delta: { stop_reason: stopReason(usage, stats), stop_sequence: null },
+        usage: { output_tokens: usage.output_tokens },
+      }),
+      frame('message_stop', {}),
+    );
+    return frames;
   }
 
   protected errorBody(status: number, message: string): unknown {
@@ -92,6 +164,20 @@ export class FakeAnthropicServer extends FakeLlmServer<AnthropicFakeOk> {
     const retry = status === 429 || status >= 500;
     return { 'request-id': `req_${randomBytes(12).toString('hex')}`, 'x-should-retry': String(retry) };
   }
+}
+
+function usageOf(ok: AnthropicFakeOk, stats: PromptStats) {
+  return {
+    input_tokens: ok.usage?.input_tokens ?? estimateTokens(stats.promptChars),
+    cache_creation_input_tokens: ok.usage?.cache_creation_input_tokens ?? 0,
+    cache_read_input_tokens: ok.usage?.cache_read_input_tokens ?? 0,
+    output_tokens: ok.usage?.output_tokens ?? Math.min(stats.maxTokens, DEFAULT_OUTPUT_TOKENS),
+    service_tier: 'standard',
+  };
+}
+
+function stopReason(usage: { output_tokens: number }, stats: PromptStats): string {
+  return usage.output_tokens >= stats.maxTokens ? 'max_tokens' : 'end_turn';
 }
 
 function textLength(content: unknown): number {

@@ -1,6 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_OUTPUT_TOKENS, FakeLlmServer, estimateTokens } from './fake-server.base';
-import type { FakeRoute, FakeStatusBehaviour, PromptStats } from './fake-server.base';
+import type {
+  FakeRoute,
+  FakeStatusBehaviour,
+  FakeStreamPacing,
+  PromptStats,
+  SseFrame,
+} from './fake-server.base';
+import { schemaAnswer } from './schema-answer';
 
 export interface GeminiFakeUsage {
   /** Everything the model read, cached part included (Gemini counts cache hits inside it). */
@@ -11,8 +18,14 @@ export interface GeminiFakeUsage {
   toolUsePromptTokenCount?: number;
 }
 
-export interface GeminiFakeOk {
+export interface GeminiFakeOk extends FakeStreamPacing {
+  /**
+   * The answer's text, verbatim. Without it: JSON sampled from the request's `responseJsonSchema` (or
+   * `responseSchema`) when it asks for JSON, else `Fake answer from <model>.`
+   */
   text?: string;
+  /** The answer as a value, sent as its JSON text (a shortcut for `text: JSON.stringify(json)`). */
+  json?: unknown;
   /** Adds a `thought: true` part before the answer, as thinking models with includeThoughts do. */
   thought?: string;
   usage?: GeminiFakeUsage;
@@ -30,10 +43,11 @@ export interface GeminiFakeOk {
 export const DEFAULT_EMBEDDING_DIMENSIONS = 3072;
 
 // Vertex AI: /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{model}:generateContent
+// (and :streamGenerateContent?alt=sse, the same body answered as Server-Sent Events)
 const VERTEX_PATH =
-  /^\/v1(?:beta1)?\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/:]+):generateContent$/;
-// Gemini API (API key): /v1beta/models/{model}:generateContent
-const GEMINI_API_PATH = /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/;
+  /^\/v1(?:beta1)?\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+// Gemini API (API key): /v1beta/models/{model}:generateContent (or :streamGenerateContent)
+const GEMINI_API_PATH = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 // Embeddings. Vertex serves gemini-embedding-001 (and text-embedding-*) through the generic prediction
 // endpoint; the Gemini API through its batch method, one sub-request per text.
 const VERTEX_PREDICT_PATH =
@@ -76,7 +90,7 @@ export class FakeGeminiServer extends FakeLlmServer<GeminiFakeOk> {
     ];
     for (const [re, call] of routes) {
       const m = re.exec(pathname);
-      if (m) return { model: decodeURIComponent(m[1]!), call };
+      if (m) return { model: decodeURIComponent(m[1]!), call, stream: m[2] === 'streamGenerateContent' };
     }
     return undefined;
   }
@@ -97,31 +111,15 @@ export class FakeGeminiServer extends FakeLlmServer<GeminiFakeOk> {
     const call = body && typeof body === 'object' ? this.calls.get(body) : undefined;
     if (call === 'vertex-embed') return vertexPredictBody(body, ok);
     if (call === 'api-embed') return batchEmbedBody(body, ok);
-    const u = ok.usage ?? {};
-    const prompt = u.promptTokenCount ?? estimateTokens(stats.promptChars);
-    const candidates = u.candidatesTokenCount ?? Math.min(stats.maxTokens, DEFAULT_OUTPUT_TOKENS);
-    const usageMetadata: Record<string, unknown> = {
-      promptTokenCount: prompt,
-      candidatesTokenCount: candidates,
-      totalTokenCount: prompt + candidates + (u.thoughtsTokenCount ?? 0) + (u.toolUsePromptTokenCount ?? 0),
-      promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
-    };
-    // Like the real API, the optional counts are absent rather than zero when they do not apply.
-    if (u.cachedContentTokenCount !== undefined) {
-      usageMetadata.cachedContentTokenCount = u.cachedContentTokenCount;
-      usageMetadata.cacheTokensDetails = [{ modality: 'TEXT', tokenCount: u.cachedContentTokenCount }];
-    }
-    if (u.thoughtsTokenCount !== undefined) usageMetadata.thoughtsTokenCount = u.thoughtsTokenCount;
-    if (u.toolUsePromptTokenCount !== undefined)
-      usageMetadata.toolUsePromptTokenCount = u.toolUsePromptTokenCount;
+    const usageMetadata = usageOf(ok, stats);
     const parts: unknown[] = [];
     if (ok.thought !== undefined) parts.push({ text: ok.thought, thought: true });
-    parts.push({ text: ok.text ?? `Fake answer from ${model}.` });
+    parts.push({ text: this.answerText(model, body, ok) });
     return {
       candidates: [
         {
           content: { role: 'model', parts },
-          finishReason: ok.finishReason ?? (candidates >= stats.maxTokens ? 'MAX_TOKENS' : 'STOP'),
+          finishReason: finishReason(ok, stats, usageMetadata),
           avgLogprobs: -0.12,
         },
       ],
@@ -130,6 +128,52 @@ export class FakeGeminiServer extends FakeLlmServer<GeminiFakeOk> {
       createTime: new Date().toISOString(),
       responseId: randomBytes(12).toString('base64url'),
     };
+  }
+
+  protected answerText(model: string, body: any, ok: GeminiFakeOk): string {
+    if (ok.text !== undefined) return ok.text;
+    if (ok.json !== undefined) return JSON.stringify(ok.json);
+    const config = body?.generationConfig;
+    const schema = config?.responseJsonSchema ?? config?.responseSchema;
+    if (config?.responseMimeType === 'application/json' && schema) return schemaAnswer(schema, body);
+    return `Fake answer from ${model}.`;
+  }
+
+  /**
+   * `alt=sse`: one `data: <GenerateContentResponse>` per piece; each carries the prompt count, the last one
+   * the whole usage and the finish reason, as the Gemini API streams them.
+   */
+  protected streamFrames(
+    model: string,
+    _body: any,
+    ok: GeminiFakeOk,
+    stats: PromptStats,
+    pieces: string[],
+  ): SseFrame[] {
+    const usage = usageOf(ok, stats);
+    const responseId = randomBytes(12).toString('base64url');
+    return pieces.map((text, i) => {
+      const last = i === pieces.length - 1;
+      const parts: unknown[] = [];
+      if (i === 0 && ok.thought !== undefined) parts.push({ text: ok.thought, thought: true });
+      parts.push({ text });
+      const chunk = {
+        candidates: [
+          {
+            content: { role: 'model', parts },
+            index: 0,
+            ...(last ? { finishReason: finishReason(ok, stats, usage) } : {}),
+          },
+        ],
+        usageMetadata: last
+          ? usage
+          : { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount },
+        modelVersion: model,
+        createTime: new Date().toISOString(),
+        responseId,
+      };
+      return { data: `data: ${JSON.stringify(chunk)}\r\n\r\n`, piece: true };
+    });
   }
 
   protected errorBody(status: number, message: string, behaviour?: FakeStatusBehaviour): unknown {
@@ -144,6 +188,36 @@ export class FakeGeminiServer extends FakeLlmServer<GeminiFakeOk> {
       ];
     return { error };
   }
+}
+
+function usageOf(
+  ok: GeminiFakeOk,
+  stats: PromptStats,
+): Record<string, unknown> & { promptTokenCount: number } {
+  const u = ok.usage ?? {};
+  const prompt = u.promptTokenCount ?? estimateTokens(stats.promptChars);
+  const candidates = u.candidatesTokenCount ?? Math.min(stats.maxTokens, DEFAULT_OUTPUT_TOKENS);
+  const usageMetadata: Record<string, unknown> & { promptTokenCount: number } = {
+    promptTokenCount: prompt,
+    candidatesTokenCount: candidates,
+    totalTokenCount: prompt + candidates + (u.thoughtsTokenCount ?? 0) + (u.toolUsePromptTokenCount ?? 0),
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
+  };
+  // Like the real API, the optional counts are absent rather than zero when they do not apply.
+  if (u.cachedContentTokenCount !== undefined) {
+    usageMetadata.cachedContentTokenCount = u.cachedContentTokenCount;
+    usageMetadata.cacheTokensDetails = [{ modality: 'TEXT', tokenCount: u.cachedContentTokenCount }];
+  }
+  if (u.thoughtsTokenCount !== undefined) usageMetadata.thoughtsTokenCount = u.thoughtsTokenCount;
+  if (u.toolUsePromptTokenCount !== undefined)
+    usageMetadata.toolUsePromptTokenCount = u.toolUsePromptTokenCount;
+  return usageMetadata;
+}
+
+function finishReason(ok: GeminiFakeOk, stats: PromptStats, usage: Record<string, unknown>): string {
+  return (
+    ok.finishReason ?? ((usage.candidatesTokenCount as number) >= stats.maxTokens ? 'MAX_TOKENS' : 'STOP')
+  );
 }
 
 function partsLength(parts: unknown): number {

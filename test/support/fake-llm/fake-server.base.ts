@@ -32,10 +32,30 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** The parsed JSON body (undefined when it was not JSON). */
   body: any;
+  /** Answered as a stream (Server-Sent Events). */
+  stream: boolean;
 }
 
 export interface FakeRoute {
   model: string;
+  /** The call asked for a streamed answer (Server-Sent Events). */
+  stream?: boolean;
+}
+
+/** One Server-Sent Events frame of a streamed answer; `piece` when it carries a piece of the text. */
+export interface SseFrame {
+  data: string;
+  piece?: boolean;
+}
+
+/** How a streamed answer goes out; any success behaviour's `ok` may carry these. */
+export interface FakeStreamPacing {
+  /** The answer's text is cut into this many pieces (default 4; fewer when the text is shorter). */
+  chunks?: number;
+  /** Waited before each piece after the first: a slow model, for tests that watch text arrive. */
+  chunkDelayMs?: number;
+  /** The connection is cut after this many text pieces: a stream that breaks mid-answer. */
+  breakAfterChunks?: number;
 }
 
 /** The prompt side of a request, in each wire format: what the default usage numbers are computed from. */
@@ -69,6 +89,16 @@ export abstract class FakeLlmServer<Ok extends object> {
   protected abstract promptStats(body: any): PromptStats;
   protected abstract okBody(model: string, body: any, ok: Ok, stats: PromptStats): unknown;
   protected abstract errorBody(status: number, message: string, behaviour?: FakeStatusBehaviour): unknown;
+  /** A streamed answer's SSE frames, one per text piece (marked `piece`) plus the format's framing, in order. */
+  protected abstract streamFrames(
+    model: string,
+    body: any,
+    ok: Ok,
+    stats: PromptStats,
+    pieces: string[],
+  ): SseFrame[];
+  /** The answer's text, which a streamed answer is cut from. */
+  protected abstract answerText(model: string, body: any, ok: Ok): string;
   /** The model to count the call under, when the path alone does not name it. */
   protected modelFromBody(route: FakeRoute, _body: any): string {
     return route.model;
@@ -161,7 +191,14 @@ export abstract class FakeLlmServer<Ok extends object> {
       body = undefined;
     }
     const model = this.modelFromBody(route, body);
-    this.requests.push({ model, method: req.method ?? '', path: pathname, headers: req.headers, body });
+    this.requests.push({
+      model,
+      method: req.method ?? '',
+      path: pathname,
+      headers: req.headers,
+      body,
+      stream: route.stream === true || body?.stream === true,
+    });
     const behaviour = this.next(model);
 
     if ('hang' in behaviour) {
@@ -201,7 +238,36 @@ export abstract class FakeLlmServer<Ok extends object> {
       return;
     }
     const ok = 'ok' in behaviour ? behaviour.ok : ({} as Ok);
+    if (this.requests.at(-1)?.stream) return this.sendStream(res, model, body, ok);
     this.sendJson(res, 200, this.okBody(model, body, ok, this.promptStats(body)));
+  }
+
+  private async sendStream(res: http.ServerResponse, model: string, body: any, ok: Ok): Promise<void> {
+    const pacing = ok as FakeStreamPacing;
+    const text = this.answerText(model, body, ok);
+    const frames = this.streamFrames(
+      model,
+      body,
+      ok,
+      this.promptStats(body),
+      pieces(text, pacing.chunks ?? 4),
+    );
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    let sent = 0;
+    let pieceCount = 0;
+    for (const frame of frames) {
+      if (frame.piece && pacing.breakAfterChunks !== undefined && pieceCount >= pacing.breakAfterChunks) {
+        // What was written reaches the client first (FIN after the data, not a reset that may drop it);
+        // the response's chunked body never ends, which the client reads as a broken stream.
+        res.socket?.end();
+        return;
+      }
+      if (sent > 0 && pacing.chunkDelayMs && (await delay(pacing.chunkDelayMs, res))) return;
+      await new Promise<void>((resolve) => res.write(frame.data, () => resolve()));
+      sent++;
+      if (frame.piece) pieceCount++;
+    }
+    res.end();
   }
 
   private sendJson(
@@ -213,6 +279,15 @@ export abstract class FakeLlmServer<Ok extends object> {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(body));
   }
+}
+
+/** `text` cut into `n` pieces of about equal length (at least one, none empty unless the text is). */
+function pieces(text: string, n: number): string[] {
+  const count = Math.max(1, Math.min(n, text.length));
+  const size = Math.ceil(text.length / count);
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [''];
 }
 
 function defaultMessage(status: number): string {
