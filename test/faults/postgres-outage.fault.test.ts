@@ -29,7 +29,9 @@ import { TestPostgresServer } from '../support/postgres-server';
  * SUM(cost_logs), no budget reservation is left, and the same service processes did the work after the outage.
  */
 const RESEARCH_STEPS = ['recall', 'plan', 'gather', 'synthesize', 'remember'];
-const OUTAGE_MIN_MS = 5_000;
+// Longer than the retry schedule of any event (5 attempts from 1 s, 3 from 5 s): a job that waits for the
+// database must not use up its attempts.
+const OUTAGE_MIN_MS = 20_000;
 
 let server: TestPostgresServer;
 let db: Knex;
@@ -200,6 +202,9 @@ it('stops PostgreSQL under creates, runs and dispatches: 503 while down, everyth
   );
   expect(await actualRollups(db, wsIds)).toEqual(await expectedRollups(db, wsIds));
   expect(await budgetLeftovers(db, wsIds)).toEqual({ activeReservations: [], usageMismatches: [] });
+  // Nothing was dead-lettered for waiting out the outage.
+  for (const q of QUEUE_NAMES)
+    expect([q, (await bus.queue(q).getJobCounts('failed')).failed]).toEqual([q, 0]);
 
   // The same processes, never restarted, did the work after the outage and report ready.
   expect([gateway, ...workers].filter((s) => hasExited(s.child)).map((s) => s.name)).toEqual([]);

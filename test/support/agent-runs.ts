@@ -64,6 +64,8 @@ export const RUN_KEYS = [
   'model',
   'output',
   'output_tokens',
+  'parent_run_id',
+  'stage',
   'started_at',
   'status',
 ];

@@ -29,6 +29,8 @@ import { mountBullBoard } from './admin/bull-board';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';
 import { AgentRunQueryService } from './agent-runs/agent-run-query.service';
 import { AgentRunService } from './agent-runs/agent-run.service';
+import { RunApprovalService } from './agent-runs/run-approval.service';
+import { RunCancelService } from './agent-runs/run-cancel.service';
 import { RunEventHub } from './agent-runs/run-event.hub';
 import { RunEventStreamService } from './agent-runs/run-event-stream.service';
 import { RunStreamAccess } from './agent-runs/run-stream-access.service';
@@ -192,7 +194,9 @@ export function createApp(deps: AppDeps): Express {
     guardrails: new GuardrailService({ db, audit, logger }),
     registry: new AgentRegistryService({ db }),
     agentLists: new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations }),
-    runs: new AgentRunService({ db, bus, events: runEvents, router, redis: deps.redis, prefix, logger }),
+    runs: new AgentRunService({ db, bus, events: runEvents, router }),
+    cancels: new RunCancelService({ db, bus, events: runEvents, redis: deps.redis, prefix, logger }),
+    approvals: new RunApprovalService({ db, bus, events: runEvents, audit }),
     queries: new AgentRunQueryService({ db }),
     streams: new RunEventStreamService({
       access: new RunStreamAccess({

@@ -1059,6 +1059,7 @@ export interface paths {
             banned_claims?: string[];
             /** @default [] */
             required_disclaimers?: string[];
+            require_approval?: boolean;
           };
         };
       };
@@ -1652,7 +1653,7 @@ export interface paths {
         query?: {
           limit?: number;
           cursor?: string;
-          status?: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+          status?: 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
           /** @description An agent key, e.g. cognition */
           agent?: string;
           /** @description created_at ≥ from */
@@ -1765,7 +1766,7 @@ export interface paths {
           'application/json': {
             /** @example cognition */
             agent: string;
-            /** @description Checked against the input schema of the agent's default flow (SPEC §9) */
+            /** @description Checked against the input schema of the run's flow (the agent's default unless `flow`) */
             input:
               | {
                   topic: string;
@@ -1789,9 +1790,22 @@ export interface paths {
                 }
               | {
                   content: string;
+                }
+              | {
+                  objective: string;
+                  audience?: string;
+                  channels: string[];
+                  tone?: string;
+                  /** @default 4 */
+                  horizon_weeks?: number;
                 };
             /** @description An alias (fast, standard, heavy) or a priced model id; default the agent's */
             model?: string;
+            /**
+             * @description The agent's default flow, or one it also runs (strategos: campaign)
+             * @enum {string}
+             */
+            flow?: 'research' | 'muse' | 'matrix' | 'guardian' | 'campaign';
           };
         };
       };
@@ -2084,7 +2098,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Cancel a run (members): a queued one at once, a running one at its next step; 409 once ended */
+    /** Cancel a run and its child runs (members): a queued or awaiting one at once, a running one at its next step; 409 once ended */
     post: {
       parameters: {
         query?: never;
@@ -2195,6 +2209,168 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/agent-runs/{id}/approval': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Decide on a run awaiting approval (owners and admins; audited): approve, reject or edit
+     * @description The run resumes on a runner with the decision: `approve` goes on with the content, `edit` with `content` instead, `reject` ends the run `failed` with code `approval_rejected`. 409 when the run is not awaiting approval.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "decision": "edit",
+           *       "content": "Our oat milk, now in every café. Terms apply.",
+           *       "note": "softer claim"
+           *     }
+           */
+          'application/json': {
+            /** @enum {string} */
+            decision: 'approve' | 'reject' | 'edit';
+            content?: string;
+            note?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Recorded; the run is runnable again */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              id: string;
+              /**
+               * @description Runnable again: a runner resumes it with the decision
+               * @enum {string}
+               */
+              status: 'running';
+              approval: {
+                /** Format: uuid */
+                id: string;
+                /** @example approval */
+                gate: string;
+                /** @description What the gate asks about: content, reason, violations */
+                request: {
+                  [key: string]: unknown;
+                };
+                /** Format: date-time */
+                requested_at: string;
+                /** Format: date-time */
+                expires_at: string;
+                /** @enum {string|null} */
+                decision: 'approve' | 'reject' | 'edit' | 'expired' | null;
+                /** Format: uuid */
+                decided_by: string | null;
+                /** Format: date-time */
+                decided_at: string | null;
+                edited_content: string | null;
+                note: string | null;
+              };
+            };
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Conflicts with the current state (`conflict`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agent-runs/{id}/events': {
     parameters: {
       query?: never;
@@ -2204,7 +2380,7 @@ export interface paths {
     };
     /**
      * The run's progress as Server-Sent Events (members)
-     * @description Server-Sent Events of the run until it ends. Each event is `id: <event id>` / `event: status|step.started|step.completed|step.failed` / `data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, completed, failed, cancelled). The stream closes after a terminal status; `: ping` comments arrive every 15 s. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to receive exactly the events missed. 204 when the run has ended and nothing is left to send after that id.
+     * @description Server-Sent Events of the run until it ends. Each event is `id: <event id>` / `event: status|step.started|step.completed|step.failed` / `data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, awaiting_approval, completed, failed, cancelled). A campaign also gets `child.queued` and `child.finished` (stage, child_run_id), and a decision `approval.decided`. The stream closes after a terminal status; `: ping` comments arrive every 15 s. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to receive exactly the events missed. 204 when the run has ended and nothing is left to send after that id.
      */
     get: {
       parameters: {
@@ -4169,7 +4345,7 @@ export interface components {
     };
     Flow: {
       /** @enum {string} */
-      name: 'research' | 'muse' | 'matrix' | 'guardian';
+      name: 'research' | 'muse' | 'matrix' | 'guardian' | 'campaign';
       description: string;
       /** @description The Lords whose default flow this is */
       agents: string[];
@@ -4184,9 +4360,9 @@ export interface components {
       /** @example cognition */
       agent: string;
       /** @enum {string} */
-      flow: 'research' | 'muse' | 'matrix' | 'guardian';
+      flow: 'research' | 'muse' | 'matrix' | 'guardian' | 'campaign';
       /** @enum {string} */
-      status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+      status: 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
       input: {
         [key: string]: unknown;
       };
@@ -4210,6 +4386,16 @@ export interface components {
       started_at: string | null;
       /** Format: date-time */
       completed_at: string | null;
+      /**
+       * Format: uuid
+       * @description A campaign's child run: the campaign's id
+       */
+      parent_run_id: string | null;
+      /**
+       * @description The campaign stage a child run is for
+       * @example research
+       */
+      stage: string | null;
     };
     AgentRunStats: {
       /** Format: date-time */
@@ -4220,6 +4406,7 @@ export interface components {
       by_status: {
         queued: number;
         running: number;
+        awaiting_approval: number;
         completed: number;
         failed: number;
         cancelled: number;
@@ -4238,7 +4425,7 @@ export interface components {
           /** Format: uuid */
           id: string;
           /** @enum {string} */
-          status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+          status: 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
           /** Format: date-time */
           created_at: string;
         } | null;
@@ -4261,9 +4448,9 @@ export interface components {
       /** @example cognition */
       agent: string;
       /** @enum {string} */
-      flow: 'research' | 'muse' | 'matrix' | 'guardian';
+      flow: 'research' | 'muse' | 'matrix' | 'guardian' | 'campaign';
       /** @enum {string} */
-      status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+      status: 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
       input: {
         [key: string]: unknown;
       };
@@ -4287,6 +4474,16 @@ export interface components {
       started_at: string | null;
       /** Format: date-time */
       completed_at: string | null;
+      /**
+       * Format: uuid
+       * @description A campaign's child run: the campaign's id
+       */
+      parent_run_id: string | null;
+      /**
+       * @description The campaign stage a child run is for
+       * @example research
+       */
+      stage: string | null;
       steps: {
         /** @example gather */
         key: string;
@@ -4320,6 +4517,47 @@ export interface components {
         cost_usd: number;
         /** Format: date-time */
         created_at: string;
+      }[];
+      /** @description A campaign's child runs, one per stage, oldest first */
+      children: {
+        /** Format: uuid */
+        id: string;
+        /** @example research */
+        stage: string;
+        agent: string;
+        /** @enum {string} */
+        flow: 'research' | 'muse' | 'matrix' | 'guardian' | 'campaign';
+        /** @enum {string} */
+        status: 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled';
+        /** @description USD */
+        cost_usd: number;
+        /** Format: date-time */
+        created_at: string;
+        /** Format: date-time */
+        completed_at: string | null;
+      }[];
+      /** @description Approvals the run asked for, oldest first */
+      approvals: {
+        /** Format: uuid */
+        id: string;
+        /** @example approval */
+        gate: string;
+        /** @description What the gate asks about: content, reason, violations */
+        request: {
+          [key: string]: unknown;
+        };
+        /** Format: date-time */
+        requested_at: string;
+        /** Format: date-time */
+        expires_at: string;
+        /** @enum {string|null} */
+        decision: 'approve' | 'reject' | 'edit' | 'expired' | null;
+        /** Format: uuid */
+        decided_by: string | null;
+        /** Format: date-time */
+        decided_at: string | null;
+        edited_content: string | null;
+        note: string | null;
       }[];
     };
     AuditLog: {

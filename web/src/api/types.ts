@@ -39,7 +39,14 @@ export type Flow = JsonOf<'/v1/flows', 'get'>['data'][number];
 export type DevSession = JsonOf<'/v1/dev/session', 'post'>;
 export type AgentStats = AgentRunStats['by_agent'][number];
 
-export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'queued',
+  'running',
+  'awaiting_approval',
+  'completed',
+  'failed',
+  'cancelled',
+];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 export const MEMORY_KINDS: readonly MemoryKind[] = ['fact', 'finding', 'brief', 'brand', 'decision', 'asset'];
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];

@@ -54,10 +54,10 @@ export const guardianFlow: FlowDefinition = {
   compile(checkpointer: BaseCheckpointSaver): FlowGraph {
     return new StateGraph(GuardianState)
       .addNode('guardian', guardian)
-      .addNode('approval', approval)
+      .addNode('approval_gate', approval)
       .addEdge(START, 'guardian')
-      .addEdge('guardian', 'approval')
-      .addEdge('approval', END)
+      .addEdge('guardian', 'approval_gate')
+      .addEdge('approval_gate', END)
       .compile({ checkpointer, name: 'guardian' });
   },
   output(raw) {

@@ -155,9 +155,9 @@ export const museFlow: FlowDefinition = {
           ['revise', 'final_guardian'],
         )
         .addEdge('revise', 'final_guardian')
-        .addNode('approval', approval)
-        .addEdge('final_guardian', 'approval')
-        .addEdge('approval', END)
+        .addNode('approval_gate', approval)
+        .addEdge('final_guardian', 'approval_gate')
+        .addEdge('approval_gate', END)
         .compile({ checkpointer, name: 'muse' })
     );
   },

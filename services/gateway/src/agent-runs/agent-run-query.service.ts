@@ -6,12 +6,21 @@ import type { Keyset, KeysetPage } from '@raptorflow/core/validation/pagination'
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
+import { AgentRunTreeRepository } from '@raptorflow/data/repositories/agent-run-tree.repository';
+import { AgentRunApprovalRepository } from '@raptorflow/data/repositories/agent-run-approval.repository';
 import type { RunStatus } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunListQuery } from './agent-run.schemas';
-import { toCostView, toRunView, toStepView } from './agent-run.views';
+import { toApprovalView, toChildView, toCostView, toRunView, toStepView } from './agent-run.views';
 import type { RunDetailView, RunView } from './agent-run.views';
 
-const STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+const STATUSES: readonly RunStatus[] = [
+  'queued',
+  'running',
+  'awaiting_approval',
+  'completed',
+  'failed',
+  'cancelled',
+];
 const DEFAULT_STATS_WINDOW_MS = 30 * 24 * 3600 * 1000;
 
 export interface RunStats {
@@ -41,8 +50,12 @@ export class AgentRunQueryService {
   private readonly runs: AgentRunRepository;
   private readonly steps: AgentRunStepRepository;
   private readonly costs: CostLogRepository;
+  private readonly tree: AgentRunTreeRepository;
+  private readonly approvals: AgentRunApprovalRepository;
 
   constructor(opts: { db: Knex }) {
+    this.tree = new AgentRunTreeRepository(opts.db);
+    this.approvals = new AgentRunApprovalRepository(opts.db);
     this.runs = new AgentRunRepository(opts.db);
     this.steps = new AgentRunStepRepository(opts.db);
     this.costs = new CostLogRepository(opts.db);
@@ -68,11 +81,19 @@ export class AgentRunQueryService {
   async detail(workspaceId: string, id: string): Promise<RunDetailView | undefined> {
     const run = await this.find(workspaceId, id);
     if (!run) return undefined;
-    const [steps, costs] = await Promise.all([
+    const [steps, costs, children, approvals] = await Promise.all([
       this.steps.listForRun(workspaceId, id),
       this.costs.listForRun(workspaceId, id),
+      this.tree.children(workspaceId, id),
+      this.approvals.forRun(workspaceId, id),
     ]);
-    return { ...run, steps: steps.map(toStepView), costs: costs.map(toCostView) };
+    return {
+      ...run,
+      steps: steps.map(toStepView),
+      costs: costs.map(toCostView),
+      children: children.map(toChildView),
+      approvals: approvals.map(toApprovalView),
+    };
   }
 
   /** Runs created in [from, to): counts by status and agent, completed durations, spend. */

@@ -3,8 +3,8 @@ import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
 import { instantQuery } from '@raptorflow/core/validation/date.schemas';
 import { listQuerySchema } from '@raptorflow/core/validation/pagination';
 
-const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-const FLOWS = ['research', 'muse', 'matrix', 'guardian'] as const;
+const RUN_STATUSES = ['queued', 'running', 'awaiting_approval', 'completed', 'failed', 'cancelled'] as const;
+const FLOWS = ['research', 'muse', 'matrix', 'guardian', 'campaign'] as const;
 export const runStatusSchema = z.enum(RUN_STATUSES);
 // The guard reads workspace_id from the query; strict query schemas must let it through.
 const workspaceIdQuery = z.uuid().optional();
@@ -19,6 +19,10 @@ export const createRunBody = z.strictObject({
     .max(100)
     .optional()
     .meta({ description: "An alias (fast, standard, heavy) or a priced model id; default the agent's" }),
+  flow: z
+    .enum(FLOWS)
+    .optional()
+    .meta({ description: "The agent's default flow, or one it also runs (strategos: campaign)" }),
 });
 
 /** The documented request body: `input` as one of the flow inputs (validated against the agent's flow). */
@@ -29,8 +33,9 @@ export const createRunBodyDoc = createRunBody.extend({
       FLOW_INPUT_SCHEMAS.muse.meta({ title: 'muse input' }),
       FLOW_INPUT_SCHEMAS.matrix.meta({ title: 'matrix input' }),
       FLOW_INPUT_SCHEMAS.guardian.meta({ title: 'guardian input' }),
+      FLOW_INPUT_SCHEMAS.campaign.meta({ title: 'campaign input' }),
     ])
-    .meta({ description: "Checked against the input schema of the agent's default flow (SPEC §9)" }),
+    .meta({ description: "Checked against the input schema of the run's flow (the agent's default unless `flow`)" }),
 });
 
 export const runListQuery = z.strictObject({
@@ -78,6 +83,8 @@ export const runSchema = z.object({
   created_at: instant,
   started_at: instant.nullable(),
   completed_at: instant.nullable(),
+  parent_run_id: z.uuid().nullable().meta({ description: "A campaign's child run: the campaign's id" }),
+  stage: z.string().nullable().meta({ description: "The campaign stage a child run is for", example: 'research' }),
 });
 
 export const runStepSchema = z.object({
@@ -104,9 +111,57 @@ export const runCostSchema = z.object({
   created_at: instant,
 });
 
+export const runChildSchema = z.object({
+  id: z.uuid(),
+  stage: z.string().meta({ example: 'research' }),
+  agent: z.string(),
+  flow: z.enum(FLOWS),
+  status: runStatusSchema,
+  cost_usd: money,
+  created_at: instant,
+  completed_at: instant.nullable(),
+});
+
+export const APPROVAL_DECISIONS = ['approve', 'reject', 'edit'] as const;
+
+export const runApprovalSchema = z.object({
+  id: z.uuid(),
+  gate: z.string().meta({ example: 'approval' }),
+  request: z.record(z.string(), z.unknown()).meta({ description: 'What the gate asks about: content, reason, violations' }),
+  requested_at: instant,
+  expires_at: instant,
+  decision: z.enum([...APPROVAL_DECISIONS, 'expired']).nullable(),
+  decided_by: z.uuid().nullable(),
+  decided_at: instant.nullable(),
+  edited_content: z.string().nullable(),
+  note: z.string().nullable(),
+});
+
 export const runDetailSchema = runSchema.extend({
   steps: z.array(runStepSchema),
   costs: z.array(runCostSchema),
+  children: z.array(runChildSchema).meta({ description: "A campaign's child runs, one per stage, oldest first" }),
+  approvals: z.array(runApprovalSchema).meta({ description: 'Approvals the run asked for, oldest first' }),
+});
+
+/** `content` is the edited text and only goes with `edit` (named in the 422 either way). */
+export const approvalBody = z
+  .strictObject({
+    decision: z.enum(APPROVAL_DECISIONS),
+    content: z.string().trim().min(1, 'must not be empty').max(50_000).optional(),
+    note: z.string().trim().min(1, 'must not be empty').max(2_000).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.decision === 'edit' && b.content === undefined)
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'required when decision is edit' });
+    if (b.decision !== 'edit' && b.content !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'only allowed when decision is edit' });
+  });
+
+export const approvalDecidedSchema = z.object({
+  id: z.uuid(),
+  status: z.literal('running').meta({ description: 'Runnable again: a runner resumes it with the decision' }),
+  approval: runApprovalSchema,
 });
 
 export const runAcceptedSchema = z.object({ id: z.uuid(), status: z.literal('queued') });

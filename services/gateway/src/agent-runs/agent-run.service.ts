@@ -1,24 +1,18 @@
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import { COUNCIL_OF_LORDS } from '@raptorflow/data/domain/council-of-lords';
-import { ConflictError, NotFoundError, ValidationFailedError } from '@raptorflow/core/errors/app-error';
-import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
+import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
+import { EXTRA_FLOWS, FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
 import type { ModelRouter } from '@raptorflow/llm/model-router';
-import { runCancelChannel } from '@raptorflow/data/runs/run-events';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
-import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import { AgentRepository } from '@raptorflow/data/repositories/agent.repository';
-import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { getCorrelationId } from '@raptorflow/core/context/request-context';
 import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
+import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import type { FlowName } from '@raptorflow/data/repositories/agent-run.rows';
 import type { LordDefinition } from '@raptorflow/data/domain/council-of-lords';
-import type { Logger } from '@raptorflow/core/logging/logger';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
-import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import type { createRunBody } from './agent-run.schemas';
-import { toRunView } from './agent-run.views';
-import type { RunView } from './agent-run.views';
 
 export interface AgentRunServiceOptions {
   db: Knex;
@@ -26,10 +20,6 @@ export interface AgentRunServiceOptions {
   events: RunEventLog;
   /** Validates a requested model the way the dispatcher will resolve it, so a bad one fails now, not later. */
   router: ModelRouter;
-  /** Fail-fast connection the cancel nudge is published on. */
-  redis?: Redis;
-  prefix: string;
-  logger: Logger;
   /** The Council every workspace is seeded with: what a run may ask for before its workspace is seeded. */
   lords?: readonly LordDefinition[];
 }
@@ -42,11 +32,7 @@ interface RunAgent {
   default_model: string;
 }
 
-export type CancelOutcome =
-  | { kind: 'cancelled'; run: RunView }
-  | { kind: 'requested'; id: string; status: 'running'; cancel_requested: true };
-
-/** Run writes: the request (row + first event + outbox row, atomically) and cancellation. */
+/** Run requests: the row + first event + outbox row, atomically (cancel: RunCancelService). */
 export class AgentRunService {
   private readonly db: Knex;
   private readonly runs: AgentRunRepository;
@@ -54,9 +40,6 @@ export class AgentRunService {
   private readonly bus: RaptorBus;
   private readonly events: RunEventLog;
   private readonly router: ModelRouter;
-  private redis: Redis | undefined;
-  private readonly prefix: string;
-  private readonly logger: Logger;
   private readonly lords: readonly LordDefinition[];
 
   constructor(opts: AgentRunServiceOptions) {
@@ -64,11 +47,8 @@ export class AgentRunService {
     this.runs = new AgentRunRepository(opts.db);
     this.agents = new AgentRepository(opts.db);
     this.bus = opts.bus;
-    this.prefix = opts.prefix;
-    this.redis = opts.redis;
     this.events = opts.events;
     this.router = opts.router;
-    this.logger = opts.logger;
     // Data, not a dependency: the Council is the same everywhere unless a test narrows it.
     this.lords = opts.lords ?? COUNCIL_OF_LORDS;
   }
@@ -82,7 +62,7 @@ export class AgentRunService {
     userId: string,
     body: z.output<typeof createRunBody>,
   ): Promise<{ id: string; status: 'queued' }> {
-    const agent = await this.agentFor(workspaceId, body.agent);
+    const agent = withFlow(await this.agentFor(workspaceId, body.agent), body.flow);
     const schema = FLOW_INPUT_SCHEMAS[agent.default_flow] as z.ZodType<Record<string, unknown>>;
     const input = parseOrThrow(schema, body.input, 'body.input');
     if (body.model !== undefined) this.router.resolve(body.model);
@@ -123,43 +103,13 @@ export class AgentRunService {
       { path: 'body.agent', message: 'not an agent of this workspace' },
     ]);
   }
+}
 
-  /**
-   * A queued run is cancelled here and now. A running one belongs to its runner: we only mark the request
-   * (idempotently) and nudge the runner after commit; it stops at its next step boundary and writes the end.
-   */
-  async cancel(workspaceId: string, id: string): Promise<CancelOutcome> {
-    const outcome = await this.db.transaction(async (trx): Promise<CancelOutcome> => {
-      const status = await this.runs.lockStatus(trx, workspaceId, id);
-      if (!status) throw new NotFoundError('Run not found');
-      if (status === 'queued') {
-        const row = await this.runs.cancelQueued(trx, id, {
-          code: 'cancelled',
-          message: 'Cancelled before it started',
-        });
-        await this.events.append({ id, workspace_id: workspaceId }, 'status', { status: 'cancelled' }, trx);
-        return { kind: 'cancelled', run: toRunView(row) };
-      }
-      if (status === 'running') {
-        await this.runs.requestCancel(trx, id);
-        return { kind: 'requested', id, status: 'running', cancel_requested: true };
-      }
-      throw new ConflictError(`The run already ended (${status}); there is nothing to cancel`, { status });
-    });
-    if (outcome.kind === 'requested') await this.nudgeRunner(id);
-    return outcome;
-  }
-
-  private async nudgeRunner(id: string): Promise<void> {
-    this.redis ??= createRedis('producer');
-    try {
-      await this.redis.publish(runCancelChannel(this.prefix), id);
-    } catch (err) {
-      // cancel_requested_at is committed either way: a runner that checks its row still finds the request.
-      this.logger.warn(
-        { err, agent_run_id: id },
-        'run cancel not announced (Redis); the request stays on the row',
-      );
-    }
-  }
+/** The run's flow: the agent's default, or another one the agent runs (Strategos's campaign); 422 otherwise. */
+function withFlow(agent: RunAgent, flow: FlowName | undefined): RunAgent {
+  if (flow === undefined || flow === agent.default_flow) return agent;
+  if (EXTRA_FLOWS[agent.key]?.includes(flow)) return { ...agent, default_flow: flow };
+  throw new ValidationFailedError(`The agent "${agent.key}" does not run the ${flow} flow`, [
+    { path: 'body.flow', message: `not a flow of ${agent.key}` },
+  ]);
 }

@@ -6,6 +6,8 @@ import type {
   StepViewRow,
 } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunCostViewRow } from '@raptorflow/data/repositories/cost.rows';
+import type { ChildRunRow } from '@raptorflow/data/repositories/agent-run-tree.repository';
+import type { ApprovalViewRow } from '@raptorflow/data/repositories/agent-run-approval.repository';
 
 /** The API shapes of a run and its parts; NUMERIC money leaves as a JSON number only here, at the edge. */
 type RunError = { code: string; message: string } | null;
@@ -28,6 +30,9 @@ export interface RunView {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
+  /** A campaign's child run: its parent and the stage it runs (null for a run asked for directly). */
+  parent_run_id: string | null;
+  stage: string | null;
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -49,6 +54,8 @@ export function toRunView(r: RunRow): RunView {
     created_at: r.created_at.toISOString(),
     started_at: iso(r.started_at),
     completed_at: iso(r.completed_at),
+    parent_run_id: r.parent_run_id,
+    stage: r.stage,
   };
 }
 
@@ -84,7 +91,37 @@ export function toCostView(c: CostRow) {
   };
 }
 
+export function toChildView(c: ChildRunRow) {
+  return {
+    id: c.id,
+    stage: c.stage ?? '',
+    agent: c.agent_key,
+    flow: c.flow,
+    status: c.status,
+    cost_usd: decimalToNumber(c.cost_usd),
+    created_at: c.created_at.toISOString(),
+    completed_at: iso(c.completed_at),
+  };
+}
+
+export function toApprovalView(a: ApprovalViewRow) {
+  return {
+    id: a.id,
+    gate: a.gate,
+    request: a.request,
+    requested_at: a.requested_at.toISOString(),
+    expires_at: a.expires_at.toISOString(),
+    decision: a.decision,
+    decided_by: a.decided_by,
+    decided_at: iso(a.decided_at),
+    edited_content: a.edited_content,
+    note: a.note,
+  };
+}
+
 export type RunDetailView = RunView & {
   steps: Array<ReturnType<typeof toStepView>>;
   costs: Array<ReturnType<typeof toCostView>>;
+  children: Array<ReturnType<typeof toChildView>>;
+  approvals: Array<ReturnType<typeof toApprovalView>>;
 };

@@ -7,6 +7,8 @@ import type { CursorCodec } from '@raptorflow/core/validation/pagination';
 import { endpointFactory } from '../http/endpoint';
 import { list } from '../openapi/openapi.helpers';
 import {
+  approvalBody,
+  approvalDecidedSchema,
   cancelRequestedSchema,
   createRunBody,
   createRunBodyDoc,
@@ -22,10 +24,14 @@ import {
 } from './agent-run.schemas';
 import type { AgentRunQueryService } from './agent-run-query.service';
 import type { AgentRunService } from './agent-run.service';
+import type { RunApprovalService } from './run-approval.service';
+import type { RunCancelService } from './run-cancel.service';
 import type { RunEventStreamService } from './run-event-stream.service';
 
 export interface AgentRunRoutesDeps {
   runs: AgentRunService;
+  cancels: RunCancelService;
+  approvals: RunApprovalService;
   queries: AgentRunQueryService;
   streams: RunEventStreamService;
   cursors: CursorCodec;
@@ -50,8 +56,9 @@ function lastEventId(req: Request, q: z.output<typeof runEventsQuery>): number {
 const SSE_DESCRIPTION = [
   'Server-Sent Events of the run until it ends. Each event is',
   '`id: <event id>` / `event: status|step.started|step.completed|step.failed` /',
-  '`data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, completed, failed,',
-  'cancelled). The stream closes after a terminal status; `: ping` comments arrive every 15 s.',
+  '`data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, awaiting_approval,',
+  'completed, failed, cancelled). A campaign also gets `child.queued` and `child.finished` (stage, child_run_id),',
+  'and a decision `approval.decided`. The stream closes after a terminal status; `: ping` comments arrive every 15 s.',
   'Reconnect with `Last-Event-ID` (or `?last_event_id=`) to receive exactly the events missed.',
   '204 when the run has ended and nothing is left to send after that id.',
 ].join(' ');
@@ -134,7 +141,8 @@ export const agentRunEndpoints = [
     path: '/v1/agent-runs/:id/cancel',
     role: 'member',
     tags: ['agent-runs'],
-    summary: 'Cancel a run (members): a queued one at once, a running one at its next step; 409 once ended',
+    summary:
+      'Cancel a run and its child runs (members): a queued or awaiting one at once, a running one at its next step; 409 once ended',
     params: runIdParams,
     responses: {
       200: { schema: AgentRun, description: 'It was queued and is now cancelled' },
@@ -144,10 +152,28 @@ export const agentRunEndpoints = [
       },
     },
     errors: [404, 409],
-    handler: async ({ req, res, params }, { runs }) => {
-      const outcome = await runs.cancel(req.workspace!.id, params.id);
+    handler: async ({ req, res, params }, { cancels }) => {
+      const outcome = await cancels.cancel(req.workspace!.id, params.id);
       if (outcome.kind === 'cancelled') res.json(outcome.run);
       else res.status(202).json({ id: outcome.id, status: outcome.status, cancel_requested: true });
+    },
+  }),
+  define({
+    method: 'post',
+    path: '/v1/agent-runs/:id/approval',
+    role: 'admin',
+    tags: ['agent-runs'],
+    summary: 'Decide on a run awaiting approval (owners and admins; audited): approve, reject or edit',
+    description:
+      'The run resumes on a runner with the decision: `approve` goes on with the content, `edit` with `content` ' +
+      'instead, `reject` ends the run `failed` with code `approval_rejected`. 409 when the run is not awaiting approval.',
+    params: runIdParams,
+    body: approvalBody,
+    bodyExample: { decision: 'edit', content: 'Our oat milk, now in every café. Terms apply.', note: 'softer claim' },
+    responses: { 200: { schema: approvalDecidedSchema, description: 'Recorded; the run is runnable again' } },
+    errors: [404, 409],
+    handler: async ({ req, res, params, body }, { approvals }) => {
+      res.json(await approvals.decide(req.workspace!.id, req.auth!.userId, params.id, body));
     },
   }),
   define({

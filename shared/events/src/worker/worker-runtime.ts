@@ -3,6 +3,7 @@ import type { Job, WorkerOptions } from 'bullmq';
 import { z } from 'zod';
 import { runWithContext } from '@raptorflow/core/context/request-context';
 import { isAppError } from '@raptorflow/core/errors/app-error';
+import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { createLogger } from '@raptorflow/core/logging/logger';
 import type { Logger } from '@raptorflow/core/logging/logger';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
@@ -14,6 +15,9 @@ import { observeJob } from '@raptorflow/core/metrics/metrics';
 import type { JobOutcome } from '@raptorflow/core/metrics/metrics';
 import type { DeadLetterService } from './dead-letter.service';
 import { SpanKind, contextOf, inSpan, recordSpan } from '@raptorflow/core/telemetry/spans';
+
+/** How long a job waits for PostgreSQL to come back before it is tried again (plus up to as much jitter). */
+const DB_WAIT_MS = 2_000;
 
 /** A job postponed (workspace at its cap) is flow control, not a failed span. */
 const isPostponed = (err: unknown) => err instanceof RetryLaterError || err instanceof DelayedError;
@@ -156,6 +160,14 @@ export function createWorker<Q extends QueueName>(
       } catch (err) {
         if (err instanceof RetryLaterError) {
           await job.moveToDelayed(Date.now() + err.delayMs, token);
+          throw new DelayedError();
+        }
+        // PostgreSQL unreachable or restarting: the job is fine, the database is not. Waiting for it must not
+        // use up the job's attempts, or an outage longer than the backoff schedule would dead-letter
+        // everything handled during it.
+        if (isTransientDbError(err)) {
+          jobLogger.warn({ err }, 'database unavailable; job postponed without using an attempt');
+          await job.moveToDelayed(Date.now() + DB_WAIT_MS + Math.round(Math.random() * DB_WAIT_MS), token);
           throw new DelayedError();
         }
         if (isAppError(err)) throw new UnrecoverableError(`${err.code}: ${err.message}`);
