@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EMPTY_GUARDRAILS } from '@raptorflow/data/runs/flow-inputs';
 import { auditedTools } from '../../services/agent-runner/src/tools/council-tools';
-import { newDispatcher } from '../support/llm';
+import { callInFlight, newDispatcher } from '../support/llm';
+import { abortWhen } from '../support/http';
 import { FakeStepRunner, SimulatedCrash } from '../support/step-runner.fake';
 import {
   audit,
@@ -89,14 +90,14 @@ describe('research', () => {
     }).dispatcher;
     const input = { topic: 'Cancel me', depth: 'quick' };
     const run = await newRun('research', input);
-    const controller = new AbortController();
+    // Aborted once the call is in flight (its budget reservation is taken), not after a guessed delay.
+    const controller = abortWhen(() => callInFlight(stack.db, run.ctx.workspace_id));
     const tools = auditedTools(run.ctx, { dispatcher: slow, bus: stack.bus, audit });
     const steps = new FakeStepRunner({
       dispatchTool: tools.modelDispatch,
       model: 'fast',
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort(), 100);
     const started = Date.now();
     await expect(invoke(run, input, steps, { signal: controller.signal })).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1_500);

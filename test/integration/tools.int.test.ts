@@ -15,7 +15,8 @@ import { auditedTools } from '../../services/agent-runner/src/tools/council-tool
 import { createModelDispatchTool } from '../../services/agent-runner/src/tools/model-dispatch.tool';
 import type { ToolContext } from '../../services/agent-runner/src/tools/tool-context';
 import { newAgent, newUser, newWorkspace } from '../support/factories';
-import { newDispatcher } from '../support/llm';
+import { callInFlight, newDispatcher } from '../support/llm';
+import { abortWhen } from '../support/http';
 import { openStack } from '../support/stack';
 
 /**
@@ -198,8 +199,8 @@ describe('audit wrapper', () => {
       LOCAL_PROVIDER_LATENCY_MS: '2000',
     }).dispatcher;
     const { modelDispatch } = auditedTools(ctx, { dispatcher: slow, bus: stack.bus, audit });
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    // Aborted once the call is in flight (its budget reservation is taken), not after a guessed delay.
+    const controller = abortWhen(() => callInFlight(stack.db, ctx.workspace_id));
     const started = Date.now();
     const err = await modelDispatch
       .invoke({ model: 'fast', prompt: 'Slow one' }, { signal: controller.signal })

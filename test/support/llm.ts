@@ -116,3 +116,11 @@ export function catalogPricing(model: string): ModelPricing {
   if (!entry) throw new Error(`${model} is not in the catalog`);
   return catalog.pricingAt(entry, new Date());
 }
+
+/** True once a model call of the workspace is in flight: its budget reservation is taken and not settled. */
+export async function callInFlight(db: Knex, workspaceId: string): Promise<boolean> {
+  const row = await db('budget_reservations')
+    .where({ workspace_id: workspaceId, status: 'active' })
+    .first('id');
+  return row !== undefined;
+}

@@ -120,10 +120,7 @@ export class AgentRunService {
     // Time parked for children or paused at an approval gate is not the run's own: the timeout skips it.
     const elapsed =
       Date.now() - new Date(run.started_at ?? Date.now()).getTime() - Number(run.paused_ms ?? 0);
-    const timer = setTimeout(
-      () => controller.abort('timeout'),
-      Math.max(0, this.timeoutMs - elapsed),
-    );
+    const timer = setTimeout(() => controller.abort('timeout'), Math.max(0, this.timeoutMs - elapsed));
     const heartbeat = setInterval(
       () => {
         this.o.lease
@@ -159,7 +156,9 @@ export class AgentRunService {
       }
       if (outcome.kind === 'approval') {
         const gate = outcome.request.gate;
-        const paused = await this.o.tree.pauseForApproval(run, this.o.lease.owner, gate, { ...outcome.request });
+        const paused = await this.o.tree.pauseForApproval(run, this.o.lease.owner, gate, {
+          ...outcome.request,
+        });
         return { status: paused ? 'awaiting_approval' : 'lease_lost' };
       }
       // Refused when a later claim took the run while this attempt stalled: that claim finishes it.

@@ -2,7 +2,10 @@ import type { Knex } from 'knex';
 import { AppError } from '@raptorflow/core/errors/app-error';
 import { AgentRepository } from '@raptorflow/data/repositories/agent.repository';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
-import { AgentRunTreeRepository, OPEN_STATUSES } from '@raptorflow/data/repositories/agent-run-tree.repository';
+import {
+  AgentRunTreeRepository,
+  OPEN_STATUSES,
+} from '@raptorflow/data/repositories/agent-run-tree.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import { FLOW_INPUT_SCHEMAS } from '@raptorflow/data/runs/flow-inputs';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';

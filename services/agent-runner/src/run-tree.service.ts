@@ -19,7 +19,10 @@ export interface RunTotals {
   childrenCostUsd: string;
 }
 
-type TreeRun = Pick<AgentRunRow, 'id' | 'workspace_id' | 'agent_key' | 'correlation_id' | 'parent_run_id' | 'stage'>;
+type TreeRun = Pick<
+  AgentRunRow,
+  'id' | 'workspace_id' | 'agent_key' | 'correlation_id' | 'parent_run_id' | 'stage'
+>;
 
 export interface RunTreeOptions {
   db: Knex;
@@ -98,13 +101,24 @@ export class RunTree {
    * A child has ended (in `trx`): its parent's timeline says so, and the parent is woken through the outbox
    * (the event commits with the end, so a runner dying right after cannot lose it).
    */
-  private async childEnded(trx: Knex.Transaction, run: TreeRun, status: string, costUsd: string): Promise<void> {
+  private async childEnded(
+    trx: Knex.Transaction,
+    run: TreeRun,
+    status: string,
+    costUsd: string,
+  ): Promise<void> {
     if (!run.parent_run_id) return;
     const parent = { id: run.parent_run_id, workspace_id: run.workspace_id };
     await this.events.append(
       parent,
       'child.finished',
-      { stage: run.stage, child_run_id: run.id, agent: run.agent_key, status, cost_usd: decimalToNumber(costUsd) },
+      {
+        stage: run.stage,
+        child_run_id: run.id,
+        agent: run.agent_key,
+        status,
+        cost_usd: decimalToNumber(costUsd),
+      },
       trx,
     );
     await this.wake(trx, parent.id, run, await this.tree.agentKeyOf(trx, parent.id));
@@ -154,7 +168,8 @@ export class RunTree {
         request,
         ttlMs: this.approvalTtlMs,
       });
-      if (!(await this.tree.pauseForApproval(trx, run, owner, await this.totals(trx, run.id)))) return undefined;
+      if (!(await this.tree.pauseForApproval(trx, run, owner, await this.totals(trx, run.id))))
+        return undefined;
       await this.events.append(
         run,
         'status',

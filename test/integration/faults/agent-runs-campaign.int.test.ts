@@ -51,7 +51,12 @@ describe('a campaign', () => {
     const runs = runsClient(gateway.url, team.owner, team.ws);
     const id = await runs.create(CAMPAIGN as never);
     const run = await runs.until(id, ENDED, 90_000);
-    expect(run).toMatchObject({ status: 'completed', flow: 'campaign', agent: 'strategos', parent_run_id: null });
+    expect(run).toMatchObject({
+      status: 'completed',
+      flow: 'campaign',
+      agent: 'strategos',
+      parent_run_id: null,
+    });
     expect(run.children.map((c: { stage: string }) => c.stage)).toEqual(STAGES);
     expect(run.children.map((c: { agent: string }) => c.agent)).toEqual([
       'cognition',
@@ -72,10 +77,17 @@ describe('a campaign', () => {
     expect(await stack.db('cost_logs').where({ agent_run_id: id }).first()).toBeUndefined();
     // Each child is a run of its own, pointing at its parent.
     const child = await runs.get(run.children[0].id);
-    expect(child).toMatchObject({ parent_run_id: id, stage: 'research', status: 'completed', flow: 'research' });
+    expect(child).toMatchObject({
+      parent_run_id: id,
+      stage: 'research',
+      status: 'completed',
+      flow: 'research',
+    });
     // The parent's timeline lists each child queued and finished.
     const events = await stack.db('agent_run_events').where({ run_id: id }).orderBy('id');
-    const timeline = events.filter((e) => e.type.startsWith('child.')).map((e) => `${e.type}:${e.data.stage}`);
+    const timeline = events
+      .filter((e) => e.type.startsWith('child.'))
+      .map((e) => `${e.type}:${e.data.stage}`);
     expect(timeline).toEqual(STAGES.flatMap((s) => [`child.queued:${s}`, `child.finished:${s}`]));
     // The output carries each stage's result.
     expect(run.output).toMatchObject({ channels: ['linkedin'], messages: [{ channel: 'linkedin' }] });
@@ -98,7 +110,11 @@ describe('a campaign', () => {
     runner.child.kill('SIGKILL');
     await waitForExit(runner.child, 10_000);
     expect(research.status).toBe('completed');
-    const researchCosts = await stack.db('cost_logs').where({ agent_run_id: research.id }).count('* as n').first();
+    const researchCosts = await stack
+      .db('cost_logs')
+      .where({ agent_run_id: research.id })
+      .count('* as n')
+      .first();
 
     const restarted = await services.start('agent-runner', env());
     const run = await runs.until(id, ENDED, 90_000);
@@ -125,7 +141,9 @@ describe('approval', () => {
     const team = await lordsTeam(stack.db);
     const c = client(gateway.url, team.owner.token);
     const rules = { banned_phrases: ['miracle'], banned_claims: [], required_disclaimers: [] };
-    expect((await c.call('PUT', `/v1/workspaces/${team.ws.id}/guardrails`, { body: rules })).status).toBe(200);
+    expect((await c.call('PUT', `/v1/workspaces/${team.ws.id}/guardrails`, { body: rules })).status).toBe(
+      200,
+    );
     return { team, runs: runsClient(gateway.url, team.owner, team.ws) };
   }
 
@@ -140,21 +158,28 @@ describe('approval', () => {
       await runs.create(FLAGGED),
       await runs.create(FLAGGED),
     ];
-    for (const id of [approveId, editId, rejectId]) await runs.until(id, ['awaiting_approval', ...ENDED], 30_000);
+    for (const id of [approveId, editId, rejectId])
+      await runs.until(id, ['awaiting_approval', ...ENDED], 30_000);
     runner.child.kill('SIGKILL');
     await waitForExit(runner.child, 10_000);
 
     const waiting = await runs.get(approveId);
     expect(waiting.status).toBe('awaiting_approval');
     expect(waiting.approvals).toMatchObject([
-      { gate: 'approval', decision: null, request: { reason: 'flagged', violations: [{ kind: 'banned_phrase' }] } },
+      {
+        gate: 'approval',
+        decision: null,
+        request: { reason: 'flagged', violations: [{ kind: 'banned_phrase' }] },
+      },
     ]);
     const row = await stack.db('agent_runs').where({ id: approveId }).first();
     expect(row).toMatchObject({ lease_owner: null, lease_expires_at: null });
 
     // Refusals: a member may not decide (403); a bad body names its field (422); nothing changed.
     const ws = team.ws.id;
-    expect((await decide(gateway.url, team.member.token, ws, approveId, { decision: 'approve' })).status).toBe(403);
+    expect(
+      (await decide(gateway.url, team.member.token, ws, approveId, { decision: 'approve' })).status,
+    ).toBe(403);
     const bad = await decide(gateway.url, team.admin.token, ws, editId, { decision: 'edit' });
     expect(bad.status).toBe(422);
     expect(JSON.stringify(bad.body)).toContain('body.content');
@@ -165,23 +190,35 @@ describe('approval', () => {
     // Still waiting with a runner up again: nothing resumes it but a decision.
     expect((await runs.get(approveId)).status).toBe('awaiting_approval');
 
-    const ok = await decide(gateway.url, team.admin.token, ws, approveId, { decision: 'approve', note: 'fine' });
+    const ok = await decide(gateway.url, team.admin.token, ws, approveId, {
+      decision: 'approve',
+      note: 'fine',
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ id: approveId, status: 'running', approval: { decision: 'approve' } });
     const edited = 'Our oat milk, loved in cafés.';
     const ed = await decide(gateway.url, team.owner.token, ws, editId, { decision: 'edit', content: edited });
     expect(ed.status).toBe(200);
-    expect((await decide(gateway.url, team.owner.token, ws, rejectId, { decision: 'reject' })).status).toBe(200);
+    expect((await decide(gateway.url, team.owner.token, ws, rejectId, { decision: 'reject' })).status).toBe(
+      200,
+    );
 
     const approved = await runs.until(approveId, ENDED, 30_000);
-    expect(approved).toMatchObject({ status: 'completed', output: { verdict: 'fail', approval: { decision: 'approve' } } });
+    expect(approved).toMatchObject({
+      status: 'completed',
+      output: { verdict: 'fail', approval: { decision: 'approve' } },
+    });
     const editedRun = await runs.until(editId, ENDED, 30_000);
     expect(editedRun.output.approval).toMatchObject({ decision: 'edit', content: edited });
     const rejected = await runs.until(rejectId, ENDED, 30_000);
     expect(rejected).toMatchObject({ status: 'failed', error: { code: 'approval_rejected' } });
     // Decided once: a second decision is a conflict.
-    expect((await decide(gateway.url, team.owner.token, ws, approveId, { decision: 'reject' })).status).toBe(409);
-    const audits = await stack.db('audit_logs').where({ action: 'agent_run.approval_decided', workspace_id: ws });
+    expect((await decide(gateway.url, team.owner.token, ws, approveId, { decision: 'reject' })).status).toBe(
+      409,
+    );
+    const audits = await stack
+      .db('audit_logs')
+      .where({ action: 'agent_run.approval_decided', workspace_id: ws });
     expect(audits).toHaveLength(3);
     await stopped(restarted);
   }, 120_000);
@@ -192,7 +229,10 @@ describe('approval', () => {
     const id = await runs.create(FLAGGED);
     await runs.until(id, ['awaiting_approval'], 30_000);
     // Its deadline, moved into the past (instead of waiting out AGENT_APPROVAL_TTL_MS): the sweeper ends it.
-    await stack.db('agent_run_approvals').where({ run_id: id }).update({ expires_at: stack.db.raw(`now() - interval '1 second'`) });
+    await stack
+      .db('agent_run_approvals')
+      .where({ run_id: id })
+      .update({ expires_at: stack.db.raw(`now() - interval '1 second'`) });
     const run = await runs.until(id, ENDED, 30_000);
     expect(run).toMatchObject({ status: 'failed', error: { code: 'approval_expired' } });
     expect(run.approvals[0].decision).toBe('expired');

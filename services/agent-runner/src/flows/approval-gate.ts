@@ -39,7 +39,10 @@ export class ApprovalRejectedError extends AppError {
 }
 
 /** A human must look when the Arbiter flagged the content, or when the workspace asks to see everything. */
-export function needsApproval(check: GuardianResult | undefined, rules: GuardrailRules): ApprovalRequest['reason'] | null {
+export function needsApproval(
+  check: GuardianResult | undefined,
+  rules: GuardrailRules,
+): ApprovalRequest['reason'] | null {
   if (check?.verdict === 'fail') return 'flagged';
   return rules.require_approval ? 'required' : null;
 }

@@ -80,7 +80,11 @@ async function plan(state: State, config: LangGraphRunnableConfig): Promise<Part
 }
 
 async function draft(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
-  const brief = [`Campaign objective: ${state.objective}`, planLines(state.plan_out), briefLines(state.research_out)]
+  const brief = [
+    `Campaign objective: ${state.objective}`,
+    planLines(state.plan_out),
+    briefLines(state.research_out),
+  ]
     .filter(Boolean)
     .join('\n\n');
   const out = await childRuns(config).run('draft', {

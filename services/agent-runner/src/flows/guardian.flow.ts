@@ -62,7 +62,10 @@ export const guardianFlow: FlowDefinition = {
   },
   output(raw) {
     const state = raw as State;
-    const out = { ...(state.result ?? { verdict: 'pass', violations: [] }), citations: state.citations ?? [] };
+    const out = {
+      ...(state.result ?? { verdict: 'pass', violations: [] }),
+      citations: state.citations ?? [],
+    };
     return state.approval ? { ...out, approval: state.approval } : out;
   },
 };

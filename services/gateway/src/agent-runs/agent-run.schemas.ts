@@ -35,7 +35,9 @@ export const createRunBodyDoc = createRunBody.extend({
       FLOW_INPUT_SCHEMAS.guardian.meta({ title: 'guardian input' }),
       FLOW_INPUT_SCHEMAS.campaign.meta({ title: 'campaign input' }),
     ])
-    .meta({ description: "Checked against the input schema of the run's flow (the agent's default unless `flow`)" }),
+    .meta({
+      description: "Checked against the input schema of the run's flow (the agent's default unless `flow`)",
+    }),
 });
 
 export const runListQuery = z.strictObject({
@@ -84,7 +86,10 @@ export const runSchema = z.object({
   started_at: instant.nullable(),
   completed_at: instant.nullable(),
   parent_run_id: z.uuid().nullable().meta({ description: "A campaign's child run: the campaign's id" }),
-  stage: z.string().nullable().meta({ description: "The campaign stage a child run is for", example: 'research' }),
+  stage: z
+    .string()
+    .nullable()
+    .meta({ description: 'The campaign stage a child run is for', example: 'research' }),
 });
 
 export const runStepSchema = z.object({
@@ -127,7 +132,9 @@ export const APPROVAL_DECISIONS = ['approve', 'reject', 'edit'] as const;
 export const runApprovalSchema = z.object({
   id: z.uuid(),
   gate: z.string().meta({ example: 'approval' }),
-  request: z.record(z.string(), z.unknown()).meta({ description: 'What the gate asks about: content, reason, violations' }),
+  request: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'What the gate asks about: content, reason, violations' }),
   requested_at: instant,
   expires_at: instant,
   decision: z.enum([...APPROVAL_DECISIONS, 'expired']).nullable(),
@@ -140,7 +147,9 @@ export const runApprovalSchema = z.object({
 export const runDetailSchema = runSchema.extend({
   steps: z.array(runStepSchema),
   costs: z.array(runCostSchema),
-  children: z.array(runChildSchema).meta({ description: "A campaign's child runs, one per stage, oldest first" }),
+  children: z
+    .array(runChildSchema)
+    .meta({ description: "A campaign's child runs, one per stage, oldest first" }),
   approvals: z.array(runApprovalSchema).meta({ description: 'Approvals the run asked for, oldest first' }),
 });
 

@@ -169,7 +169,11 @@ export const agentRunEndpoints = [
       'instead, `reject` ends the run `failed` with code `approval_rejected`. 409 when the run is not awaiting approval.',
     params: runIdParams,
     body: approvalBody,
-    bodyExample: { decision: 'edit', content: 'Our oat milk, now in every café. Terms apply.', note: 'softer claim' },
+    bodyExample: {
+      decision: 'edit',
+      content: 'Our oat milk, now in every café. Terms apply.',
+      note: 'softer claim',
+    },
     responses: { 200: { schema: approvalDecidedSchema, description: 'Recorded; the run is runnable again' } },
     errors: [404, 409],
     handler: async ({ req, res, params, body }, { approvals }) => {

@@ -43,11 +43,15 @@ export class RunApprovalService {
     return this.db.transaction(async (trx) => {
       const run = await this.tree.lockForDecision(trx, workspaceId, runId);
       if (!run) throw new NotFoundError('Run not found');
-      const pending = run.status === 'awaiting_approval' ? await this.approvals.lockPending(trx, runId) : undefined;
+      const pending =
+        run.status === 'awaiting_approval' ? await this.approvals.lockPending(trx, runId) : undefined;
       if (!pending)
-        throw new ConflictError(`The run is ${run.status}, not awaiting approval; there is nothing to decide`, {
-          status: run.status,
-        });
+        throw new ConflictError(
+          `The run is ${run.status}, not awaiting approval; there is nothing to decide`,
+          {
+            status: run.status,
+          },
+        );
       const decided = await this.approvals.decide(trx, pending.id, {
         decision: body.decision,
         decided_by: userId,

@@ -62,7 +62,8 @@ export class RunCancelService {
       const status = await this.runs.lockStatus(trx, workspaceId, id);
       if (!status) throw new NotFoundError('Run not found');
       if (status === 'queued' || status === 'awaiting_approval') {
-        const message = status === 'queued' ? 'Cancelled before it started' : 'Cancelled while awaiting approval';
+        const message =
+          status === 'queued' ? 'Cancelled before it started' : 'Cancelled while awaiting approval';
         const row = await this.runs.cancelQueued(trx, id, { code: 'cancelled', message });
         await this.events.append({ id, workspace_id: workspaceId }, 'status', { status: 'cancelled' }, trx);
         await this.wakeParent(trx, row, workspaceId);
@@ -106,7 +107,11 @@ export class RunCancelService {
 
   private async wake(trx: Knex.Transaction, runId: string, workspaceId: string): Promise<void> {
     const agentKey = await this.tree.agentKeyOf(trx, runId);
-    await this.bus.publish('agent.run.requested', { agent_run_id: runId, agent_key: agentKey }, { trx, workspaceId });
+    await this.bus.publish(
+      'agent.run.requested',
+      { agent_run_id: runId, agent_key: agentKey },
+      { trx, workspaceId },
+    );
   }
 
   private async nudgeRunner(id: string): Promise<void> {
@@ -115,7 +120,10 @@ export class RunCancelService {
       await this.redis.publish(runCancelChannel(this.prefix), id);
     } catch (err) {
       // cancel_requested_at is committed either way: a runner that checks its row still finds the request.
-      this.logger.warn({ err, agent_run_id: id }, 'run cancel not announced (Redis); the request stays on the row');
+      this.logger.warn(
+        { err, agent_run_id: id },
+        'run cancel not announced (Redis); the request stays on the row',
+      );
     }
   }
 }

@@ -89,8 +89,8 @@ function labelled(name: FlowName): z.ZodObject {
 export const FLOWS: readonly FlowView[] = FLOW_NAMES.map((name) => ({
   name,
   description: FLOW_TEXT[name].description,
-  agents: COUNCIL_OF_LORDS.filter(
-    (l) => l.default_flow === name || EXTRA_FLOWS[l.key]?.includes(name),
-  ).map((l) => l.key),
+  agents: COUNCIL_OF_LORDS.filter((l) => l.default_flow === name || EXTRA_FLOWS[l.key]?.includes(name)).map(
+    (l) => l.key,
+  ),
   input_schema: z.toJSONSchema(labelled(name), { io: 'input' }) as Record<string, unknown>,
 }));

@@ -20,7 +20,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('paused_at', { useTz: true }).nullable();
     t.bigInteger('paused_ms').notNullable().defaultTo(0);
   });
-  await knex.raw(`CREATE INDEX agent_runs_parent ON agent_runs (parent_run_id) WHERE parent_run_id IS NOT NULL`);
+  await knex.raw(
+    `CREATE INDEX agent_runs_parent ON agent_runs (parent_run_id) WHERE parent_run_id IS NOT NULL`,
+  );
   await knex.raw(
     `CREATE UNIQUE INDEX agent_runs_parent_stage ON agent_runs (parent_run_id, stage) WHERE parent_run_id IS NOT NULL`,
   );

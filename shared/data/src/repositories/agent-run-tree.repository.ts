@@ -5,7 +5,16 @@ import type { AgentRunRow, RunError, RunStatus } from './agent-run.rows';
 /** A child run as its parent's flow and the API's run detail see it. */
 export type ChildRunRow = Pick<
   AgentRunRow,
-  'id' | 'stage' | 'agent_key' | 'flow' | 'status' | 'output' | 'error' | 'cost_usd' | 'created_at' | 'completed_at'
+  | 'id'
+  | 'stage'
+  | 'agent_key'
+  | 'flow'
+  | 'status'
+  | 'output'
+  | 'error'
+  | 'cost_usd'
+  | 'created_at'
+  | 'completed_at'
 >;
 
 const CHILD_COLUMNS = [
@@ -85,7 +94,9 @@ export class AgentRunTreeRepository {
   async lockOpenChildren(
     trx: Knex.Transaction,
     parentId: string,
-  ): Promise<Array<Pick<AgentRunRow, 'id' | 'workspace_id' | 'status' | 'stage' | 'agent_key' | 'cost_usd'>>> {
+  ): Promise<
+    Array<Pick<AgentRunRow, 'id' | 'workspace_id' | 'status' | 'stage' | 'agent_key' | 'cost_usd'>>
+  > {
     return trx('agent_runs')
       .where({ parent_run_id: parentId })
       .whereIn('status', [...OPEN_STATUSES])
@@ -121,7 +132,11 @@ export class AgentRunTreeRepository {
         trx.raw('SUM(output_tokens) AS output'),
         trx.raw('SUM(cost_usd)::text AS cost'),
       );
-    return { inputTokens: Number(t?.input ?? 0), outputTokens: Number(t?.output ?? 0), costUsd: t?.cost ?? '0' };
+    return {
+      inputTokens: Number(t?.input ?? 0),
+      outputTokens: Number(t?.output ?? 0),
+      costUsd: t?.cost ?? '0',
+    };
   }
 
   /** Ends an open child at once (queued, or paused at an approval: no runner holds it). */
@@ -187,7 +202,9 @@ export class AgentRunTreeRepository {
     trx: Knex.Transaction,
     workspaceId: string,
     id: string,
-  ): Promise<Pick<AgentRunRow, 'id' | 'workspace_id' | 'agent_key' | 'status' | 'correlation_id'> | undefined> {
+  ): Promise<
+    Pick<AgentRunRow, 'id' | 'workspace_id' | 'agent_key' | 'status' | 'correlation_id'> | undefined
+  > {
     return trx('agent_runs')
       .where({ id, workspace_id: workspaceId })
       .forUpdate()
@@ -215,7 +232,12 @@ export class AgentRunTreeRepository {
   }
 }
 
-function totalColumns(t: { inputTokens: number; outputTokens: number; costUsd: string; childrenCostUsd: string }) {
+function totalColumns(t: {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: string;
+  childrenCostUsd: string;
+}) {
   return {
     input_tokens: t.inputTokens,
     output_tokens: t.outputTokens,
