@@ -26,7 +26,7 @@ export interface FuzzWorld extends FuzzTarget {
   stack: TestStack;
   /** The owner's second workspace: budgets are set there, so a budget of 0 never starves the model calls. */
   budgetWs: TestWorkspace;
-  pools: { members: string[]; queuedRuns: string[]; memory: string[]; outbox: string[] };
+  pools: { members: string[]; queuedRuns: string[]; memory: string[]; outbox: string[]; schedules: string[] };
 }
 
 export const BASIC_ADMIN = `Basic ${Buffer.from('admin:raptorflow').toString('base64')}`;
@@ -67,7 +67,23 @@ export async function seedWorld(target: FuzzTarget, stack: TestStack): Promise<F
     });
     outbox.push(env.event_id);
   }
-  return { ...target, stack, budgetWs, pools: { members, queuedRuns, memory, outbox } };
+  // Research schedules (the Seer's), paused: no job scheduler behind them until a PATCH un-pauses one.
+  const schedules = (
+    await db('schedules')
+      .insert(
+        Array.from({ length: POOL }, () => ({
+          workspace_id: target.ws.id,
+          agent_key: 'seer',
+          input: JSON.stringify({ topic: 'weekly trends', depth: 'quick' }),
+          cron: '0 9 * * 1',
+          timezone: 'Europe/Berlin',
+          paused: true,
+          created_by: target.owner.id,
+        })),
+      )
+      .returning<Array<{ id: string }>>('id')
+  ).map((r) => r.id);
+  return { ...target, stack, budgetWs, pools: { members, queuedRuns, memory, outbox, schedules } };
 }
 
 export interface RouteCase {
@@ -92,6 +108,15 @@ const lordRun = fc.constantFrom(...COUNCIL_OF_LORDS).chain((lord) =>
     { requiredKeys: ['agent', 'input'] },
   ),
 );
+// Crons that fire rarely (no runner consumes the fuzz's ticks), in zones the runtime knows.
+const rareCron = fc.constantFrom('0 9 * * 1', '30 8 1 * *', '0 0 1 1 *', '15 10 * * 1-5', '0 6 * * 0');
+const zone = fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo');
+const lordSchedule = fc
+  .tuple(
+    lordRun,
+    fc.record({ cron: rareCron, timezone: zone, paused: fc.boolean() }, { requiredKeys: ['cron'] }),
+  )
+  .map(([run, timing]) => ({ ...run, ...timing }));
 const early = fc
   .date({ min: new Date('1971-01-01T00:00:00Z'), max: new Date('1999-12-31T00:00:00Z'), noInvalidDate: true })
   .map((d) => d.toISOString());
@@ -103,6 +128,17 @@ const noCursor = fc.constant(undefined);
 /** Domain hints per route: schema-valid values the domain refuses by design are steered clear of. */
 const HINTS: Record<string, RouteCase['hints']> = {
   'POST /v1/agent-runs': { body: { '': lordRun } },
+  'POST /v1/schedules': { body: { '': lordSchedule } },
+  // The pool's schedules are the Seer's: research input.
+  'PATCH /v1/schedules/:id': {
+    body: {
+      cron: rareCron,
+      timezone: zone,
+      input: validArbitrary(FLOW_INPUT_SCHEMAS.research, 'body.input'),
+      model: fc.constantFrom('fast', 'standard', null),
+    },
+  },
+  'GET /v1/schedules': { query: { cursor: noCursor } },
   'POST /v1/model/dispatch': {
     body: { model: fc.constantFrom('fast', 'standard'), max_tokens: fc.integer({ min: 1, max: 256 }) },
   },
@@ -151,6 +187,7 @@ export function routeCases(world: FuzzWorld, endpoints: readonly AnyEndpoint[]):
         else if (key.startsWith('POST /v1/agent-runs/:id')) v = from(pools.queuedRuns, pick);
         else if (key.includes('/v1/agent-runs/:id')) v = world.runId;
         else if (key.includes('/v1/memory/:id')) v = from(pools.memory, pick);
+        else if (key.includes('/v1/schedules/:id')) v = from(pools.schedules, pick);
         if (v === undefined) return undefined;
         values[name!] = v;
       }
@@ -179,6 +216,8 @@ export function routeCases(world: FuzzWorld, endpoints: readonly AnyEndpoint[]):
       if (key === 'POST /v1/memory')
         pools.memory.push(...(answer.data ?? [answer]).map((i: { id: string }) => i.id));
       if (key === 'DELETE /v1/memory/:id') drop(pools.memory, p.id);
+      if (key === 'POST /v1/schedules' && answer.agent === 'seer') pools.schedules.push(answer.id);
+      if (key === 'DELETE /v1/schedules/:id') drop(pools.schedules, p.id);
       if (key === 'POST /admin/events/:event_id/replay') drop(pools.outbox, p.event_id);
     };
     // The guard's workspace_id may be named in the query too: the same workspace, or left out.
