@@ -3,7 +3,7 @@ import { PermissionDeniedError } from '@raptorflow/core/errors/app-error';
 import { TERMINAL_STATUSES } from '@raptorflow/data/repositories/agent-run.rows';
 import { getCorrelationId } from '@raptorflow/core/context/request-context';
 import type { Logger } from '@raptorflow/core/logging/logger';
-import type { RunEventLog, RunEventRow } from '@raptorflow/data/runs/run-events';
+import type { RunDelta, RunEventLog, RunEventRow } from '@raptorflow/data/runs/run-events';
 import type { RunStatus } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunEventHub, RunWatcher } from './run-event.hub';
 import type { AccessHolder, RunStreamAccess } from './run-stream-access.service';
@@ -176,6 +176,24 @@ class LiveStream implements RunWatcher, AccessHolder {
 
   ping(): void {
     if (!this.closed) this.res.write(': ping\n\n');
+  }
+
+  /**
+   * A `step.delta` frame without `id:`: the browser's last event id stays the last stored event's, so a
+   * reconnect resumes after it and gets the step's final text in `step.completed`, not the deltas again.
+   * Nothing is sent while access is being re-checked or after it was revoked.
+   */
+  delta(d: RunDelta): void {
+    if (this.closed || this.held || !this.started || d.run_id !== this.runId) return;
+    const data = {
+      run_id: d.run_id,
+      type: 'step.delta',
+      step: d.step,
+      attempt: d.attempt,
+      text: d.text,
+      at: d.at,
+    };
+    this.res.write(`event: step.delta\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   /** Sends the rows; false once the stream has ended (a terminal status was among them). */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { runEventsChannel } from '@raptorflow/data/runs/run-events';
+import { runDeltasChannel, runEventsChannel } from '@raptorflow/data/runs/run-events';
+import type { RunDelta } from '@raptorflow/data/runs/run-events';
 import { AgentRunRepository } from '@raptorflow/data/repositories/agent-run.repository';
 import { TERMINAL_STATUSES } from '@raptorflow/data/repositories/agent-run.rows';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
@@ -13,6 +14,8 @@ export interface RunWatcher {
   readonly lastId: number;
   /** Something may be new; `runEnded` when the run is over (or gone), so the stream can drain and close. */
   wake(runEnded: boolean): void;
+  /** Streamed model text of one of the run's steps (live only: never stored, never replayed). */
+  delta?(d: RunDelta): void;
 }
 
 export interface RunEventHubOptions {
@@ -33,6 +36,7 @@ export interface RunEventHubOptions {
 export class RunEventHub {
   private readonly runs: AgentRunRepository;
   private readonly channel: string;
+  private readonly deltas: string;
   private readonly pollMs: number;
   private readonly logger: Logger;
   private readonly watchers = new Map<string, Set<RunWatcher>>();
@@ -45,6 +49,7 @@ export class RunEventHub {
     this.runs = new AgentRunRepository(opts.db);
     this.subscriber = opts.subscriber;
     this.channel = runEventsChannel(opts.prefix);
+    this.deltas = runDeltasChannel(opts.prefix);
     this.pollMs = opts.pollMs ?? 1_000;
     this.logger = opts.logger;
   }
@@ -84,13 +89,24 @@ export class RunEventHub {
     if (this.subscribed) return;
     this.subscribed = true;
     const sub = (this.subscriber ??= createRedis('worker'));
-    sub.on('message', (channel: string, runId: string) => {
-      if (channel !== this.channel) return;
-      for (const w of this.watchers.get(runId) ?? []) w.wake(false);
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) for (const w of this.watchers.get(message) ?? []) w.wake(false);
+      else if (channel === this.deltas) this.delta(message);
     });
-    sub.subscribe(this.channel).catch((err: unknown) => {
+    sub.subscribe(this.channel, this.deltas).catch((err: unknown) => {
       this.logger.warn({ err }, 'run events not subscribed (Redis); streams rely on the poll');
     });
+  }
+
+  private delta(message: string): void {
+    let d: RunDelta;
+    try {
+      d = JSON.parse(message) as RunDelta;
+    } catch {
+      return;
+    }
+    if (typeof d?.run_id !== 'string') return;
+    for (const w of this.watchers.get(d.run_id) ?? []) w.delta?.(d);
   }
 
   private async poll(): Promise<void> {
