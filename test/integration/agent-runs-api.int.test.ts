@@ -79,7 +79,7 @@ describe('POST /v1/agent-runs', () => {
       [{ agent: 'cognition', input: {} }, 'body.input.topic'],
       [{ agent: 'cognition', input: { topic: '   ' } }, 'body.input.topic'],
       [{ agent: 'seer', input: { topic: 'x', depth: 'abyssal' } }, 'body.input.depth'],
-      [{ agent: 'cognition', input: { topic: 'x', brief: 'wrong flow' } }, 'body.input'],
+      [{ agent: 'cognition', input: { topic: 'x', brief: 'wrong flow' } }, 'body.input.brief'],
       [{ agent: 'aesthete', input: { brief: 'b' } }, 'body.input.channel'],
       [{ agent: 'herald', input: { topic: 'a research input' } }, 'body.input.brief'],
       [{ agent: 'strategos', input: { objective: 'o', horizon_weeks: 0 } }, 'body.input.horizon_weeks'],
@@ -87,7 +87,11 @@ describe('POST /v1/agent-runs', () => {
       [{ agent: 'arbiter', input: { content: 5 } }, 'body.input.content'],
       [{ agent: 'arbiter', input: 'just text' }, 'body.input'],
       [{ agent: 'cognition', input: { topic: 'x' }, model: 'gpt-9' }, 'body.model'],
-      [{ agent: 'cognition', input: { topic: 'x' }, priority: 1 }, 'body'],
+      [{ agent: 'cognition', input: { topic: 'x' }, priority: 1 }, 'body.priority'],
+      // A flow the agent does not run; a campaign's input is checked against the campaign's schema.
+      [{ agent: 'cognition', flow: 'campaign', input: { objective: 'o', channels: ['x'] } }, 'body.flow'],
+      [{ agent: 'strategos', flow: 'campaign', input: { objective: 'o' } }, 'body.input.channels'],
+      [{ agent: 'strategos', flow: 'campaign', input: { objective: 'o', channels: [] } }, 'body.input.channels'],
       [{ input: { topic: 'x' } }, 'body.agent'],
     ];
     for (const [body, path] of cases) {

@@ -65,7 +65,11 @@ it('serves an OpenAPI 3.1 document generated from the request schemas', async ()
   expect(doc.paths['/v1/workspaces/{workspace_id}'].patch.responses['403']).toBeDefined();
   const run = doc.paths['/v1/agent-runs'].post.requestBody.content['application/json'].schema;
   expect(run.additionalProperties).toBe(false);
-  expect(run.properties.input.anyOf).toHaveLength(4);
+  expect(run.properties.input.anyOf).toHaveLength(5);
+  expect(run.properties.flow.enum).toContain('campaign');
+  // The approval decision is an owner/admin write with both of its refusals documented.
+  const approval = doc.paths['/v1/agent-runs/{id}/approval'].post.responses;
+  expect(Object.keys(approval)).toEqual(expect.arrayContaining(['200', '403', '404', '409', '422']));
 });
 
 it('serves the docs page and its assets from node_modules (no CDN)', async () => {

@@ -3906,6 +3906,544 @@ export interface paths {
     };
     trace?: never;
   };
+  '/v1/schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The workspace's schedules, newest first (members) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+          /** @description An agent key, e.g. seer */
+          agent?: string;
+          workspace_id?: string;
+        };
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Schedule'][];
+              next_cursor: string | null;
+            };
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Run an agent's flow on a cron in a time zone (admins); 422 names body.cron, body.timezone, body.input.<field> */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "agent": "seer",
+           *       "input": {
+           *         "topic": "Trends in plant-based dairy",
+           *         "depth": "quick"
+           *       },
+           *       "cron": "0 9 * * 1",
+           *       "timezone": "Europe/Berlin"
+           *     }
+           */
+          'application/json': {
+            /** @example seer */
+            agent: string;
+            /** @description Checked against the input schema of the run's flow (the agent's default unless `flow`) */
+            input:
+              | {
+                  topic: string;
+                  audience?: string;
+                  /**
+                   * @default standard
+                   * @enum {string}
+                   */
+                  depth?: 'quick' | 'standard' | 'deep';
+                }
+              | {
+                  brief: string;
+                  channel: string;
+                  tone?: string;
+                }
+              | {
+                  objective: string;
+                  budget_usd?: number;
+                  /** @default 4 */
+                  horizon_weeks?: number;
+                }
+              | {
+                  content: string;
+                }
+              | {
+                  objective: string;
+                  audience?: string;
+                  channels: string[];
+                  tone?: string;
+                  /** @default 4 */
+                  horizon_weeks?: number;
+                };
+            /** @description An alias (fast, standard, heavy) or a priced model id; default the agent's */
+            model?: string;
+            /**
+             * @description Minute hour day-of-month month day-of-week (seconds first, optional)
+             * @example 0 9 * * 1
+             */
+            cron: string;
+            /**
+             * @default UTC
+             * @example Europe/Berlin
+             */
+            timezone?: string;
+            /** @default false */
+            paused?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Created; its job scheduler is set */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Schedule'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/schedules/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One schedule (members; another workspace’s is 404) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The schedule */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Schedule'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a schedule and its job scheduler (admins); its runs stay */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Change input, model, cron, time zone or pause (admins); the job scheduler follows */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Workspace to act in (else query, path, oldest membership) */
+          'x-workspace-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          /**
+           * @example {
+           *       "cron": "30 8 * * 1-5",
+           *       "timezone": "Europe/Berlin",
+           *       "paused": false
+           *     }
+           */
+          'application/json': {
+            input?: {
+              [key: string]: unknown;
+            };
+            /** @description null: the agent's default model */
+            model?: string | null;
+            /**
+             * @description Minute hour day-of-month month day-of-week (seconds first, optional)
+             * @example 0 9 * * 1
+             */
+            cron?: string;
+            /** @example Europe/Berlin */
+            timezone?: string;
+            paused?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description The schedule as changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Schedule'];
+          };
+        };
+        /** @description Malformed JSON (`invalid_json`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Missing, malformed, expired or forged token (`unauthenticated`) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not a member of the workspace, or the role is too low (`permission_denied`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Not found (`not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Body larger than 1 MiB (`payload_too_large`) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Invalid input; `details.fields` lists the offending paths (`validation_failed`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Rate limited (`rate_limited`); see `Retry-After` */
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
   '/admin/queues': {
     parameters: {
       query?: never;
@@ -4746,6 +5284,35 @@ export interface components {
       /** @enum {string} */
       path: 'pgvector' | 'exact';
       embedding_model: string;
+    };
+    Schedule: {
+      /** Format: uuid */
+      id: string;
+      /** @example seer */
+      agent: string;
+      input: {
+        [key: string]: unknown;
+      };
+      model: string | null;
+      cron: string;
+      timezone: string;
+      paused: boolean;
+      /** Format: uuid */
+      created_by: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+      /**
+       * Format: date-time
+       * @description The latest tick that created a run
+       */
+      last_fired_at: string | null;
+      /**
+       * Format: date-time
+       * @description The next tick; null while paused
+       */
+      next_run_at: string | null;
     };
     FailedEvent: {
       /** Format: uuid */
