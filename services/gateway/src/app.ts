@@ -31,6 +31,10 @@ import { AgentRunQueryService } from './agent-runs/agent-run-query.service';
 import { AgentRunService } from './agent-runs/agent-run.service';
 import { RunApprovalService } from './agent-runs/run-approval.service';
 import { RunCancelService } from './agent-runs/run-cancel.service';
+import { RunRequestService } from '@raptorflow/events/runs/run-request.service';
+import { ScheduleTimerService } from '@raptorflow/events/runs/schedule-timer.service';
+import { ScheduleRepository } from '@raptorflow/data/repositories/schedule.repository';
+import { ScheduleService } from './schedules/schedule.service';
 import { RunEventHub } from './agent-runs/run-event.hub';
 import { RunEventStreamService } from './agent-runs/run-event-stream.service';
 import { RunStreamAccess } from './agent-runs/run-stream-access.service';
@@ -139,6 +143,8 @@ export function createApp(deps: AppDeps): Express {
   const prefix = settings.queuePrefix;
   const runEvents = new RunEventLog({ db, redis: deps.redis, prefix });
   const audit = new AuditLogService({ db });
+  // Runs are asked for by the API and by schedule ticks (in the runner) through the same service.
+  const requests = new RunRequestService({ db, bus, events: runEvents });
   const budgetLedger = new BudgetLedgerService({
     db,
     defaultBudgetUsd: settings.monthlyWorkspaceBudgetUsd,
@@ -194,10 +200,18 @@ export function createApp(deps: AppDeps): Express {
     guardrails: new GuardrailService({ db, audit, logger }),
     registry: new AgentRegistryService({ db }),
     agentLists: new AgentListCache({ ttlMs: 60_000, max: 10_000, invalidations }),
-    runs: new AgentRunService({ db, bus, events: runEvents, router }),
+    runs: new AgentRunService({ db, requests, router }),
     cancels: new RunCancelService({ db, bus, events: runEvents, redis: deps.redis, prefix, logger }),
     approvals: new RunApprovalService({ db, bus, events: runEvents, audit }),
     queries: new AgentRunQueryService({ db }),
+    schedules: new ScheduleService({
+      db,
+      schedules: new ScheduleRepository(db),
+      requests,
+      timers: new ScheduleTimerService(bus),
+      router,
+      audit,
+    }),
     streams: new RunEventStreamService({
       access: new RunStreamAccess({
         memberships,
