@@ -18,7 +18,6 @@ import { lordsWorkspace, runsClient } from '../support/agent-runs';
 const { stack, services } = useServices();
 const fakes = useFakeProviders();
 const FLASH = 'gemini-3.8-flash';
-const ANSWER = 'Summary line\n1. Point one\n2. Point two';
 const research = {
   agent: 'seer',
   input: { topic: 'oat milk for marathon runners', depth: 'quick' },
@@ -40,7 +39,8 @@ beforeAll(async () => {
   gateway = await services.start('gateway', env());
 }, 60_000);
 
-beforeEach(() => fakes.gemini.setDefault({ ok: { text: ANSWER } }, FLASH));
+// The fake's default answer: JSON sampled from each step's schema.
+beforeEach(() => fakes.gemini.setDefault({ ok: {} }, FLASH));
 
 /** A promise the test resolves when the held provider answer may go. */
 function gate(): { until: Promise<void>; open: () => void } {
@@ -59,7 +59,7 @@ it('a runner killed after the provider answered, before the step row committed: 
   const { owner, ws } = await lordsWorkspace(stack.db);
   const runs = runsClient(gateway.url, owner, ws);
   const held = gate();
-  fakes.gemini.script(FLASH, { ok: { text: ANSWER }, until: held.until });
+  fakes.gemini.script(FLASH, { ok: {}, until: held.until });
   const runner = await services.start('agent-runner', env());
   const id = await runs.create(research);
   // The plan step's row exists and its call is at the provider: lock the row so its completion must wait.
@@ -105,7 +105,10 @@ it('a runner stalled past its lease mid-call: another runner finishes the run; t
   const { owner, ws } = await lordsWorkspace(stack.db);
   const runs = runsClient(gateway.url, owner, ws);
   const held = gate();
-  fakes.gemini.script(FLASH, { ok: { text: 'STALE answer\n1. stale one\n2. stale two' }, until: held.until });
+  fakes.gemini.script(FLASH, {
+    ok: { json: { questions: ['STALE one?', 'stale two?'] } },
+    until: held.until,
+  });
   const stalled = await services.start('agent-runner', env());
   const id = await runs.create(research);
   await eventually(async () => flashCalls() === 1, 20_000);

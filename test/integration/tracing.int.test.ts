@@ -42,9 +42,7 @@ beforeAll(async () => {
 
 afterAll(() => receiver.close());
 
-beforeEach(() =>
-  fakes.gemini.setDefault({ ok: { text: 'Summary line\n1. Point one\n2. Point two' } }, FLASH),
-);
+beforeEach(() => fakes.gemini.setDefault({ ok: {} }, FLASH));
 
 /** Follows parent links up from `span` to the root; throws on a parent that never arrived (a broken link). */
 function ancestry(span: ReceivedSpan, all: ReceivedSpan[]): ReceivedSpan[] {

@@ -44,11 +44,7 @@ const prompts = () =>
 it('a runner SIGKILLed after the second model call: the run resumes and no completed step is paid twice', async () => {
   const { owner, ws } = await lordsWorkspace(stack.db);
   const runs = runsClient(gateway.url, owner, ws);
-  fakes.gemini.script(
-    FLASH,
-    { ok: { text: '1. Who buys?\n2. Why?\n3. Where?' } },
-    { ok: { text: '1. A\n2. B\n3. C' } },
-  );
+  fakes.gemini.script(FLASH, { ok: {} }, { ok: {} });
   fakes.gemini.setDefault({ hang: true }, FLASH);
   const runner = await services.start('agent-runner', runnerEnv());
   const id = await runs.create(research);
@@ -57,7 +53,7 @@ it('a runner SIGKILLed after the second model call: the run resumes and no compl
   const before = prompts();
   expect(before).toHaveLength(3);
 
-  fakes.gemini.setDefault({ ok: { text: 'Summary line\n1. Point one\n2. Point two' } }, FLASH);
+  fakes.gemini.setDefault({ ok: {} }, FLASH);
   const restarted = await services.start('agent-runner', runnerEnv());
   const run = await runs.until(id, ['completed', 'failed', 'cancelled'], 45_000);
   expect(run.status).toBe('completed');
@@ -89,7 +85,7 @@ describe('with one runner', () => {
   it('cancels a running run at its in-flight call, keeping what was done', async () => {
     const { owner, ws } = await lordsWorkspace(stack.db);
     const runs = runsClient(gateway.url, owner, ws);
-    fakes.gemini.script(FLASH, { ok: { text: '1. Q1\n2. Q2\n3. Q3' } });
+    fakes.gemini.script(FLASH, { ok: {} });
     fakes.gemini.setDefault({ hang: true }, FLASH);
     const id = await runs.create(research);
     await eventually(async () => fakes.gemini.callCount(FLASH) >= 2, 20_000);
@@ -121,10 +117,7 @@ describe('with one runner', () => {
     const { owner, ws } = await lordsWorkspace(stack.db);
     const runs = runsClient(gateway.url, owner, ws);
     // Each call bills close to its worst case; the budget takes one such call but not two.
-    fakes.gemini.setDefault(
-      { ok: { text: '1. a\n2. b\n3. c', usage: { promptTokenCount: 200, candidatesTokenCount: 600 } } },
-      FLASH,
-    );
+    fakes.gemini.setDefault({ ok: { usage: { promptTokenCount: 200, candidatesTokenCount: 600 } } }, FLASH);
     await stack.db('workspace_budgets').insert({ workspace_id: ws.id, monthly_budget_usd: '0.004' });
     const id = await runs.create(research);
     const run = await runs.until(id, ['failed', 'completed', 'cancelled'], 20_000);
@@ -166,7 +159,7 @@ describe('with one runner', () => {
     const b = await lordsWorkspace(stack.db);
     const runsA = runsClient(gateway.url, a.owner, a.ws);
     const runsB = runsClient(gateway.url, b.owner, b.ws);
-    fakes.gemini.setDefault({ ok: { text: '1. x\n2. y\n3. z' }, delayMs: 400 }, FLASH);
+    fakes.gemini.setDefault({ ok: {}, delayMs: 400 }, FLASH);
     const ids = [];
     for (let i = 0; i < 10; i++) ids.push(await runsA.create(research));
     const bId = await runsB.create(research);

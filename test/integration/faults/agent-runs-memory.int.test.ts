@@ -148,7 +148,7 @@ it('with the embedding model down, a run completes: recall and remember say why,
   await memory.write(actorOf(ws.id, owner.id), [
     memoryInput('Runners drink oat milk lattes.', { kind: 'finding', agent: 'cognition' }),
   ]);
-  fakes.gemini.setDefault({ ok: { text: '1. Who buys?\n2. Why?\n3. Where?' } }, FLASH);
+  fakes.gemini.setDefault({ ok: {} }, FLASH);
   fakes.gemini.setDefault({ status: 503 }, 'gemini-embedding-001');
   const runner = await services.start(
     'agent-runner',

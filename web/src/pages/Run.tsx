@@ -110,6 +110,8 @@ export function RunPage() {
     runId,
     enabled: live,
     onEvent: (e) => {
+      // Streamed model text changes nothing stored: no reason to read the run again (step.completed will).
+      if (e.type === 'step.delta') return;
       const terminal = e.type === 'status' && !!e.status && TERMINAL_STATUSES.includes(e.status);
       if (terminal || e.type !== 'step.started') scheduleRefresh(terminal);
     },

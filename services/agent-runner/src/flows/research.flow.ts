@@ -42,12 +42,15 @@ const planAnswer = z.object({
     .min(1)
     .describe('The research questions, most important first'),
 });
-const gatherAnswer = z.object({
-  answers: z
-    .array(z.string().min(1).describe('Two or three sentences: the most useful finding for a marketer'))
-    .min(1)
-    .describe('One answer per question, in the order of the questions'),
-});
+/** Exactly one answer per question (a missing one would leave a question without its finding). */
+function gatherAnswer(questions: number) {
+  return z.object({
+    answers: z
+      .array(z.string().min(1).describe('Two or three sentences: the most useful finding for a marketer'))
+      .length(questions)
+      .describe('One answer per question, in the order of the questions'),
+  });
+}
 const briefAnswer = z.object({
   summary: z.string().min(1).describe('Two or three sentences'),
   key_points: z.array(z.string().min(1)).min(1).describe('Three to five key points'),
@@ -124,7 +127,7 @@ async function gather(state: State, config: LangGraphRunnableConfig): Promise<Pa
         ...questions.map((q, i) => `${i + 1}. ${q}`),
       ].join('\n'),
       maxTokens: 1_500,
-      schema: gatherAnswer,
+      schema: gatherAnswer(questions.length),
       schemaName: 'research_findings',
     });
     const answers = r.answer.answers;
