@@ -26,7 +26,15 @@ export interface FuzzWorld extends FuzzTarget {
   stack: TestStack;
   /** The owner's second workspace: budgets are set there, so a budget of 0 never starves the model calls. */
   budgetWs: TestWorkspace;
-  pools: { members: string[]; queuedRuns: string[]; memory: string[]; outbox: string[]; schedules: string[] };
+  pools: {
+    members: string[];
+    queuedRuns: string[];
+    /** Runs paused at an approval gate (with their pending approval): each takes one decision. */
+    awaitingRuns: string[];
+    memory: string[];
+    outbox: string[];
+    schedules: string[];
+  };
 }
 
 export const BASIC_ADMIN = `Basic ${Buffer.from('admin:raptorflow').toString('base64')}`;
@@ -41,6 +49,22 @@ export async function seedWorld(target: FuzzTarget, stack: TestStack): Promise<F
   );
   const queuedRuns: string[] = [];
   for (let i = 0; i < POOL; i++) queuedRuns.push((await insertRun(db, target.ws.id, 'cognition')).id);
+  const awaitingRuns: string[] = [];
+  for (let i = 0; i < POOL; i++) {
+    const run = await insertRun(db, target.ws.id, 'arbiter', {
+      status: 'awaiting_approval',
+      input: JSON.stringify({ content: `seed ${i}` }),
+      started_at: new Date(),
+    });
+    await db('agent_run_approvals').insert({
+      run_id: run.id,
+      workspace_id: target.ws.id,
+      gate: 'approval',
+      request: JSON.stringify({ gate: 'approval', reason: 'required', content: `seed ${i}`, violations: [] }),
+      expires_at: new Date(Date.now() + 3_600_000),
+    });
+    awaitingRuns.push(run.id);
+  }
   const items = Array.from({ length: POOL }, (_, i) => ({
     kind: 'fact',
     subject: `seed-${i}`,
@@ -83,7 +107,12 @@ export async function seedWorld(target: FuzzTarget, stack: TestStack): Promise<F
       )
       .returning<Array<{ id: string }>>('id')
   ).map((r) => r.id);
-  return { ...target, stack, budgetWs, pools: { members, queuedRuns, memory, outbox, schedules } };
+  return {
+    ...target,
+    stack,
+    budgetWs,
+    pools: { members, queuedRuns, awaitingRuns, memory, outbox, schedules },
+  };
 }
 
 export interface RouteCase {
@@ -125,9 +154,22 @@ const late = fc
   .map((d) => d.toISOString());
 const noCursor = fc.constant(undefined);
 
+// A decision the domain takes: `content` goes with `edit` and only with it.
+const approvalDecision = fc.oneof(
+  fc.record(
+    { decision: fc.constantFrom('approve', 'reject'), note: fc.string({ minLength: 1, maxLength: 40 }) },
+    { requiredKeys: ['decision'] },
+  ),
+  fc.record(
+    { decision: fc.constant('edit'), content: fc.string({ minLength: 1, maxLength: 200 }) },
+    { requiredKeys: ['decision', 'content'] },
+  ),
+);
+
 /** Domain hints per route: schema-valid values the domain refuses by design are steered clear of. */
 const HINTS: Record<string, RouteCase['hints']> = {
   'POST /v1/agent-runs': { body: { '': lordRun } },
+  'POST /v1/agent-runs/:id/approval': { body: { '': approvalDecision } },
   'POST /v1/schedules': { body: { '': lordSchedule } },
   // The pool's schedules are the Seer's: research input.
   'PATCH /v1/schedules/:id': {
@@ -184,6 +226,7 @@ export function routeCases(world: FuzzWorld, endpoints: readonly AnyEndpoint[]):
         if (name === 'workspace_id') v = key.endsWith('/budget') && write ? world.budgetWs.id : ws.id;
         else if (name === 'user_id') v = from(pools.members, pick);
         else if (name === 'event_id') v = from(pools.outbox, pick);
+        else if (key === 'POST /v1/agent-runs/:id/approval') v = from(pools.awaitingRuns, pick);
         else if (key.startsWith('POST /v1/agent-runs/:id')) v = from(pools.queuedRuns, pick);
         else if (key.includes('/v1/agent-runs/:id')) v = world.runId;
         else if (key.includes('/v1/memory/:id')) v = from(pools.memory, pick);
@@ -213,6 +256,7 @@ export function routeCases(world: FuzzWorld, endpoints: readonly AnyEndpoint[]):
       if (key === 'DELETE /v1/workspaces/:workspace_id/members/:user_id') drop(pools.members, p.user_id);
       if (key === 'POST /v1/agent-runs') pools.queuedRuns.push(answer.id);
       if (key === 'POST /v1/agent-runs/:id/cancel') drop(pools.queuedRuns, p.id);
+      if (key === 'POST /v1/agent-runs/:id/approval') drop(pools.awaitingRuns, p.id);
       if (key === 'POST /v1/memory')
         pools.memory.push(...(answer.data ?? [answer]).map((i: { id: string }) => i.id));
       if (key === 'DELETE /v1/memory/:id') drop(pools.memory, p.id);

@@ -146,7 +146,8 @@ export class RunTree {
   async park(run: AgentRunRow, owner: string, awaited: readonly string[]): Promise<boolean> {
     return this.db.transaction(async (trx) => {
       if (!(await this.runs.lockHeld(trx, run, owner))) return false;
-      if (!(await this.tree.park(trx, run, owner, await this.totals(trx, run.id)))) return false;
+      const totals = await this.totals(trx, run.id);
+      if (!(await this.tree.releaseToWait(trx, run, owner, 'running', totals))) return false;
       if ((await this.tree.countEnded(trx, awaited)) > 0) await this.wake(trx, run.id, run, run.agent_key);
       return true;
     });
@@ -168,8 +169,8 @@ export class RunTree {
         request,
         ttlMs: this.approvalTtlMs,
       });
-      if (!(await this.tree.pauseForApproval(trx, run, owner, await this.totals(trx, run.id))))
-        return undefined;
+      const totals = await this.totals(trx, run.id);
+      if (!(await this.tree.releaseToWait(trx, run, owner, 'awaiting_approval', totals))) return undefined;
       await this.events.append(
         run,
         'status',

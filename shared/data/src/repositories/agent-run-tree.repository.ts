@@ -155,39 +155,23 @@ export class AgentRunTreeRepository {
   }
 
   /**
-   * Gives up this claim's lease while the run waits for its children: it stays `running` with no lease, so it
-   * takes no slot of the workspace's cap and the ghost sweep (which looks for expired leases) passes it by. A
-   * child's end (or a cancel) publishes the event that claims it again. False: the claim is no longer ours.
+   * Gives up this claim's lease while the run waits, its cost so far on the row. `running`: a parent parked
+   * for its children (it takes no slot of the workspace's cap, and the ghost sweep, which looks for expired
+   * leases, passes it by; a child's end or a cancel publishes the event that claims it again).
+   * `awaiting_approval`: stopped at an approval gate until a decision or its expiry. False: the claim is no
+   * longer ours.
    */
-  async park(
+  async releaseToWait(
     trx: Knex.Transaction,
     hold: LeaseHold,
     owner: string,
+    status: 'running' | 'awaiting_approval',
     totals: { inputTokens: number; outputTokens: number; costUsd: string; childrenCostUsd: string },
   ): Promise<boolean> {
     const n = await trx('agent_runs')
       .where({ id: hold.id, lease_owner: owner, attempts: hold.attempts, status: 'running' })
       .update({
-        lease_owner: null,
-        lease_expires_at: null,
-        paused_at: trx.fn.now(),
-        ...totalColumns(totals),
-        updated_at: trx.fn.now(),
-      });
-    return n > 0;
-  }
-
-  /** The run stops at an approval gate: `awaiting_approval`, no lease, its cost so far on the row. */
-  async pauseForApproval(
-    trx: Knex.Transaction,
-    hold: LeaseHold,
-    owner: string,
-    totals: { inputTokens: number; outputTokens: number; costUsd: string; childrenCostUsd: string },
-  ): Promise<boolean> {
-    const n = await trx('agent_runs')
-      .where({ id: hold.id, lease_owner: owner, attempts: hold.attempts, status: 'running' })
-      .update({
-        status: 'awaiting_approval',
+        status,
         lease_owner: null,
         lease_expires_at: null,
         paused_at: trx.fn.now(),
