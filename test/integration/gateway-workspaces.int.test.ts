@@ -70,7 +70,7 @@ describe('POST /v1/workspaces', () => {
     [{}, 'body.name'],
     [{ name: '' }, 'body.name'],
     [{ name: 'x'.repeat(201) }, 'body.name'],
-    [{ name: 'ok', extra: 1 }, 'body'],
+    [{ name: 'ok', extra: 1 }, 'body.extra'],
     [{ name: 42 }, 'body.name'],
   ])('rejects %j with 422 and writes nothing', async (body, path) => {
     const before = await stack.db('workspaces').count<{ count: string }[]>('* as count');
