@@ -2,6 +2,7 @@ import { serviceEnv, useServices } from '../../support/processes';
 import type { RunningService } from '../../support/processes';
 import { lordsWorkspace, runsClient } from '../../support/agent-runs';
 import { openSse } from '../../support/sse';
+import { client } from '../../support/http';
 
 /**
  * Each flow end to end through the API, with the gateway and the agent-runner as real processes on the
@@ -158,9 +159,19 @@ it('guardian: the Arbiter flags banned claims and missing disclaimers, with no m
     agent: 'arbiter',
     input: { content: 'A MIRACLE cream with Guaranteed  results!' },
   });
+  // Flagged content waits for a human (issue 18): approved, the run completes with the Arbiter's verdict.
+  const waiting = await runs.until(id, ['awaiting_approval', 'completed', 'failed']);
+  expect(waiting.status).toBe('awaiting_approval');
+  const decided = await client(gateway.url, owner.token).post(
+    `/v1/agent-runs/${id}/approval`,
+    { decision: 'approve' },
+    { headers: { 'x-workspace-id': ws.id } },
+  );
+  expect(decided.status).toBe(200);
   const run = await runs.until(id, ['completed', 'failed']);
   expect(run.status).toBe('completed');
   expect(run.output.verdict).toBe('fail');
+  expect(run.output.approval).toMatchObject({ decision: 'approve', decided_by: owner.id });
   expect(run.output.violations.map((v: { kind: string }) => v.kind).sort()).toEqual([
     'banned_claim',
     'banned_phrase',
