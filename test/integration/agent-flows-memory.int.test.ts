@@ -1,5 +1,6 @@
 import { decimalToNano, sumNano } from '@raptorflow/core/money/money';
 import { lordsWorkspace, runsClient } from '../support/agent-runs';
+import { client } from '../support/http';
 import { actorOf, memoryInput, newMemoryService } from '../support/memory';
 import { serviceEnv, useServices } from '../support/processes';
 import type { RunningService } from '../support/processes';
@@ -201,14 +202,28 @@ describe('guardian', () => {
     ]);
     const runs = runsClient(gateway.url, owner, ws);
     const input = { content: 'Guaranteed results in a week with our protein shake!' };
+    // Flagged content waits for a human (issue 18): the owner approves, and the run completes.
+    const approved = async (id: string) => {
+      await runs.until(id, ['awaiting_approval']);
+      const h = { headers: { 'x-workspace-id': ws.id } };
+      const res = await client(gateway.url, owner.token).post(
+        `/v1/agent-runs/${id}/approval`,
+        { decision: 'approve' },
+        h,
+      );
+      expect(res.status).toBe(200);
+      return runs.until(id, ['completed', 'failed']);
+    };
+    const approval = { decision: 'approve', decided_by: owner.id, note: null, content: input.content };
 
     const plainId = await runs.create({ agent: 'arbiter', input });
-    const plain = await runs.until(plainId, ['completed', 'failed']);
+    const plain = await approved(plainId);
     expect(plain).toMatchObject({ status: 'completed', cost_usd: 0 });
     expect(plain.output).toEqual({
       verdict: 'fail',
       violations: [{ kind: 'banned_claim', text: 'guaranteed results' }],
       citations: [],
+      approval,
     });
     expect(await costRows(plainId)).toHaveLength(0);
     expect((await stepOutput(plainId, 'guardian')).citations_skipped).toMatchObject({ code: 'memory_empty' });
@@ -222,9 +237,10 @@ describe('guardian', () => {
       memoryInput('The loyalty card stays free for everyone.', { kind: 'decision' }),
     ]);
     const citedId = await runs.create({ agent: 'arbiter', input });
-    const cited = await runs.until(citedId, ['completed', 'failed']);
+    const cited = await approved(citedId);
     expect(cited.status).toBe('completed');
-    const { citations, ...verdict } = cited.output;
+    const { citations, approval: decided, ...verdict } = cited.output;
+    expect(decided).toEqual(approval);
     expect(verdict).toEqual({ verdict: plain.output.verdict, violations: plain.output.violations });
     expect(citations[0]).toEqual({
       id: relevant!.item.id,
