@@ -3,9 +3,9 @@ import { ProviderError } from '@raptorflow/llm/llm.types';
 import type { ResponseSchema } from '@raptorflow/llm/llm.types';
 import { LocalProvider } from '@raptorflow/llm/providers/local.provider';
 import { responseJsonSchema } from '../../services/agent-runner/src/structured-answer';
-import { FakeAnthropicServer, FakeGeminiServer } from '../support/fake-llm';
 import type { FakeBehaviour, FakeLlmServer } from '../support/fake-llm';
 import { providerTargets, request } from '../support/fake-llm/provider-targets.fixture';
+import { useFakeProviders } from '../support/llm';
 import type { ProviderTarget as Target } from '../support/fake-llm/provider-targets.fixture';
 
 /**
@@ -13,8 +13,7 @@ import type { ProviderTarget as Target } from '../support/fake-llm/provider-targ
  * @anthropic-ai/sdk messages.create/messages.stream, both Vertex variants) against the fakes: what goes on
  * the wire, and that the answer, the streamed pieces and the final usage come back whole.
  */
-const gemini = new FakeGeminiServer();
-const anthropic = new FakeAnthropicServer();
+const { gemini, anthropic } = useFakeProviders();
 const targets = providerTargets(gemini, anthropic);
 const fakeOf = (t: Target): FakeLlmServer<object> => (t.family === 'gemini' ? gemini : anthropic);
 const script = (t: Target, ...b: FakeBehaviour<object>[]) => fakeOf(t).script(t.model, ...b);
@@ -24,17 +23,6 @@ const Plan = z.object({
   tasks: z.array(z.object({ week: z.number().int().min(1).max(4), task: z.string().min(1) })).min(1),
 });
 const schema: ResponseSchema = { name: 'plan', schema: responseJsonSchema(Plan) };
-
-beforeAll(async () => {
-  await Promise.all([gemini.start(), anthropic.start()]);
-});
-afterEach(() => {
-  gemini.reset();
-  anthropic.reset();
-});
-afterAll(async () => {
-  await Promise.all([gemini.stop(), anthropic.stop()]);
-});
 
 describe.each(targets)('$label', (t) => {
   it('asks for the schema through native structured output and gets schema-valid JSON back', async () => {
@@ -82,26 +70,27 @@ describe.each(targets)('$label', (t) => {
     expect(fakeOf(t).callCount(t.model)).toBe(1);
   });
 
-  it('a streamed call refused before its first byte is a classified, retryable error', async () => {
-    script(t, { status: 503 });
+  /** A streamed call expected to fail: its error and the pieces that arrived before it. */
+  async function failedStream(): Promise<{ err: unknown; pieces: string[] }> {
     const pieces: string[] = [];
     const err = await t
       .make()
       .generate(request(t.model, { onText: (d) => pieces.push(d) }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
+    return { err, pieces };
+  }
+
+  it('a streamed call refused before its first byte is a classified, retryable error', async () => {
+    script(t, { status: 503 });
+    const { err, pieces } = await failedStream();
     expect((err as ProviderError).retryable).toBe(true);
     expect(pieces).toEqual([]);
   });
 
   it('a stream cut off mid-answer is an error after the pieces that arrived', async () => {
     script(t, { ok: { text: 'abcdefghijklmnopqrstuvwxyz', chunks: 6, breakAfterChunks: 3 } });
-    const pieces: string[] = [];
-    const err = await t
-      .make()
-      .generate(request(t.model, { onText: (d) => pieces.push(d) }))
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ProviderError);
+    const { pieces } = await failedStream();
     expect(pieces.join('')).toBe('abcdefghijklmno');
   });
 });

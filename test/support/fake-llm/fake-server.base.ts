@@ -191,13 +191,14 @@ export abstract class FakeLlmServer<Ok extends object> {
       body = undefined;
     }
     const model = this.modelFromBody(route, body);
+    const stream = route.stream === true || body?.stream === true;
     this.requests.push({
       model,
       method: req.method ?? '',
       path: pathname,
       headers: req.headers,
       body,
-      stream: route.stream === true || body?.stream === true,
+      stream,
     });
     const behaviour = this.next(model);
 
@@ -238,7 +239,7 @@ export abstract class FakeLlmServer<Ok extends object> {
       return;
     }
     const ok = 'ok' in behaviour ? behaviour.ok : ({} as Ok);
-    if (this.requests.at(-1)?.stream) return this.sendStream(res, model, body, ok);
+    if (stream) return this.sendStream(res, model, body, ok);
     this.sendJson(res, 200, this.okBody(model, body, ok, this.promptStats(body)));
   }
 
