@@ -34,7 +34,10 @@ class ScriptedSteps implements StepRunner {
       dispatch: async (req) => {
         this.dispatches++;
         this.prompts.set(key, req.prompt);
-        const sample = sampleFromSchema(responseJsonSchema(req.schema), { seed: Buffer.from(key), topic: key });
+        const sample = sampleFromSchema(responseJsonSchema(req.schema), {
+          seed: Buffer.from(key),
+          topic: key,
+        });
         const answer = req.schema.parse(sample);
         return { answer, text: JSON.stringify(sample), model: 'm', costUsd: 0, repaired: false };
       },

@@ -33,7 +33,7 @@ function objectiveLines(state: State): string {
 const planAnswer = z.object({
   summary: z.string().min(1).describe('Two or three sentences on the strategy'),
   phases: z
-    .array(z.string().min(1).describe("One phase: its weeks, channels and goal"))
+    .array(z.string().min(1).describe('One phase: its weeks, channels and goal'))
     .min(1)
     .describe('Three to five phases, in order'),
 });
@@ -44,7 +44,12 @@ export function tasksAnswer(horizonWeeks: number) {
     tasks: z
       .array(
         z.object({
-          week: z.number().int().min(1).max(horizonWeeks).describe(`The week it is done in, 1 to ${horizonWeeks}`),
+          week: z
+            .number()
+            .int()
+            .min(1)
+            .max(horizonWeeks)
+            .describe(`The week it is done in, 1 to ${horizonWeeks}`),
           task: z.string().min(1).describe('A concrete task, e.g. "Draft the launch email"'),
         }),
       )

@@ -97,7 +97,10 @@ export class AnthropicProvider implements LlmProvider {
       ...(req.responseSchema
         ? {
             output_config: {
-              format: { type: 'json_schema' as const, schema: transformJSONSchema(req.responseSchema.schema) },
+              format: {
+                type: 'json_schema' as const,
+                schema: transformJSONSchema(req.responseSchema.schema),
+              },
             },
           }
         : {}),

@@ -195,7 +195,11 @@ function parseResponse(res: GenerateContentResponse, requested: string, ctx: Err
 }
 
 /** A stream's answer is its chunks' text; its usage is the last chunk's (each carries the running total). */
-function parseStream(chunks: GenerateContentResponse[], requested: string, ctx: ErrorContext): ProviderResponse {
+function parseStream(
+  chunks: GenerateContentResponse[],
+  requested: string,
+  ctx: ErrorContext,
+): ProviderResponse {
   const last = [...chunks].reverse().find((c) => c?.usageMetadata && typeof c.usageMetadata === 'object');
   if (!last?.usageMetadata || !chunks.some((c) => Array.isArray(c?.candidates) && c.candidates.length > 0))
     throw providerError('bad_response', ctx, 'stream has no candidates or no usageMetadata');
