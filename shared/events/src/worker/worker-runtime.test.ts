@@ -16,7 +16,9 @@ function errorOf(fn: () => void): MissingHandlerError {
 describe('assertHandlersCoverQueue', () => {
   it('passes for a complete handler map', () => {
     expect(() => assertHandlersCoverQueue('workspace', { 'workspace.created': handler })).not.toThrow();
-    expect(() => assertHandlersCoverQueue('agent', { 'agent.run.requested': handler })).not.toThrow();
+    expect(() =>
+      assertHandlersCoverQueue('agent', { 'agent.run.requested': handler, 'schedule.tick': handler }),
+    ).not.toThrow();
     expect(() =>
       assertHandlersCoverQueue('cost', { 'cost.recorded': handler, 'ledger.reconcile.requested': handler }),
     ).not.toThrow();
