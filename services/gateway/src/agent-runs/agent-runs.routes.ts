@@ -58,7 +58,10 @@ const SSE_DESCRIPTION = [
   '`id: <event id>` / `event: status|step.started|step.completed|step.failed` /',
   '`data: {"run_id","type",...,"at"}`; a `status` event carries `status` (queued, running, awaiting_approval,',
   'completed, failed, cancelled). A campaign also gets `child.queued` and `child.finished` (stage, child_run_id),',
-  'and a decision `approval.decided`. The stream closes after a terminal status; `: ping` comments arrive every 15 s.',
+  'and a decision `approval.decided`. A live stream also gets `event: step.delta` frames without `id:`',
+  '(`step`, `attempt`, `text`: the model text streamed since the last one; not stored, never replayed, the',
+  'whole text is in `step.completed`).',
+  'The stream closes after a terminal status; `: ping` comments arrive every 15 s.',
   'Reconnect with `Last-Event-ID` (or `?last_event_id=`) to receive exactly the events missed.',
   '204 when the run has ended and nothing is left to send after that id.',
 ].join(' ');
