@@ -205,11 +205,15 @@ describe('GET /v1/flows', () => {
       'muse',
       'matrix',
       'guardian',
+      'campaign',
     ]);
     for (const flow of res.body.data) {
       expect(flow.description.length).toBeGreaterThan(20);
+      // A Lord's default flow, plus the campaign that Strategos also runs.
       expect(flow.agents).toEqual(
-        COUNCIL_OF_LORDS.filter((l) => l.default_flow === flow.name).map((l) => l.key),
+        COUNCIL_OF_LORDS.filter(
+          (l) => l.default_flow === flow.name || (flow.name === 'campaign' && l.key === 'strategos'),
+        ).map((l) => l.key),
       );
       const schema = flow.input_schema;
       expect(schema).toMatchObject({ type: 'object', additionalProperties: false });
