@@ -9,7 +9,13 @@ import { newUser } from '../support/factories';
 import type { TestUser } from '../support/factories';
 import { client, eventually } from '../support/http';
 import { actualRollups, expectedRollups } from '../support/ledger';
-import { budgetLeftovers, foldProgress, runFacts, workspaceFacts } from '../support/outage-checks';
+import {
+  budgetLeftovers,
+  foldProgress,
+  workspaceFacts,
+  endedRunFacts,
+  seededWorkspaceFacts,
+} from '../support/outage-checks';
 import { OP_KINDS, OutageLoad, acceptedIds, isUnclean } from '../support/outage-load';
 import { ServiceGroup, hasExited, outputTail, serviceEnv } from '../support/processes';
 import type { RunningService } from '../support/processes';
@@ -141,37 +147,13 @@ it('stops PostgreSQL under creates, runs and dispatches: 503 while down, everyth
   // Workspaces: every accepted one exists, and every workspace that exists (a 503 whose commit raced the
   // shutdown may have one too) has exactly one workspace.created event and, once seeded, seven Lords.
   const createdIds = acceptedIds(outcomes, 'create');
-  const facts = await eventually(
-    async () => {
-      const f = await workspaceFacts(db, user.id);
-      return f.every((w) => w.lords === 7) ? f : undefined;
-    },
-    90_000,
-    250,
-  ).catch(async (err: Error) => {
-    const f = await workspaceFacts(db, user.id);
-    throw new Error(`${err.message}: ${f.filter((w) => w.lords !== 7).length} unseeded\n${serviceTails()}`);
-  });
+  const facts = await seededWorkspaceFacts(db, user.id, serviceTails);
   expect(facts.map((w) => w.id)).toEqual(expect.arrayContaining(createdIds));
   expect(facts.filter((w) => w.created_events !== 1)).toEqual([]);
 
   // Runs: every accepted run completes once, with each research step once and its cost equal to its rows.
   const runIds = acceptedIds(outcomes, 'run');
-  const runs = await eventually(
-    async () => {
-      const r = await runFacts(db, runIds);
-      return r.length === runIds.length && r.every((x) => ['completed', 'failed'].includes(x.status))
-        ? r
-        : undefined;
-    },
-    180_000,
-    500,
-  ).catch(async (err: Error) => {
-    const r = await runFacts(db, runIds);
-    throw new Error(
-      `${err.message}: ${JSON.stringify(r.filter((x) => x.status !== 'completed'))}\n${serviceTails()}`,
-    );
-  });
+  const runs = await endedRunFacts(db, runIds, serviceTails);
   const wrong = runs.filter(
     (r) =>
       r.status !== 'completed' ||

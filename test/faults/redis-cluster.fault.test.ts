@@ -8,7 +8,13 @@ import { newUser } from '../support/factories';
 import type { TestUser } from '../support/factories';
 import { client, eventually } from '../support/http';
 import { actualRollups, expectedRollups } from '../support/ledger';
-import { budgetLeftovers, foldProgress, runFacts, workspaceFacts } from '../support/outage-checks';
+import {
+  budgetLeftovers,
+  foldProgress,
+  workspaceFacts,
+  endedRunFacts,
+  seededWorkspaceFacts,
+} from '../support/outage-checks';
 import { OP_KINDS, OutageLoad, acceptedIds, isUnclean } from '../support/outage-load';
 import { ServiceGroup, hasExited, outputTail, serviceEnv } from '../support/processes';
 import type { RunningService } from '../support/processes';
@@ -154,36 +160,12 @@ it('kills the master of the queue slot under load: nothing accepted is lost, eve
   expect(outcomes.filter((o) => o.status === 500)).toEqual([]);
 
   const createdIds = acceptedIds(outcomes, 'create');
-  const facts = await eventually(
-    async () => {
-      const f = await workspaceFacts(db, user.id);
-      return f.every((w) => w.lords === 7) ? f : undefined;
-    },
-    90_000,
-    250,
-  ).catch(async (err: Error) => {
-    const f = await workspaceFacts(db, user.id);
-    throw new Error(`${err.message}: ${f.filter((w) => w.lords !== 7).length} unseeded\n${serviceTails()}`);
-  });
+  const facts = await seededWorkspaceFacts(db, user.id, serviceTails);
   expect(facts.map((w) => w.id)).toEqual(expect.arrayContaining(createdIds));
   expect(facts.filter((w) => w.created_events !== 1)).toEqual([]);
 
   const runIds = acceptedIds(outcomes, 'run');
-  const runs = await eventually(
-    async () => {
-      const r = await runFacts(db, runIds);
-      return r.length === runIds.length && r.every((x) => ['completed', 'failed'].includes(x.status))
-        ? r
-        : undefined;
-    },
-    180_000,
-    500,
-  ).catch(async (err: Error) => {
-    const r = await runFacts(db, runIds);
-    throw new Error(
-      `${err.message}: ${JSON.stringify(r.filter((x) => x.status !== 'completed'))}\n${serviceTails()}`,
-    );
-  });
+  const runs = await endedRunFacts(db, runIds, serviceTails);
   expect(
     runs.filter(
       (r) =>

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { eventually } from './http';
 
 /**
  * What "done exactly once" means after an outage, read from the database: per workspace its Lords and
@@ -86,4 +87,45 @@ export async function budgetLeftovers(db: Knex, workspaceIds: string[]) {
     [workspaceIds],
   );
   return { activeReservations: active, usageMismatches: usage };
+}
+
+/**
+ * Waits until every workspace of `ownerId` has its seven Lords (seeding catches up after a fault); fails
+ * with how many are still unseeded and `tails()` (the services' last output).
+ */
+export async function seededWorkspaceFacts(
+  db: Knex,
+  ownerId: string,
+  tails: () => string,
+): Promise<WorkspaceFacts[]> {
+  return eventually(
+    async () => {
+      const f = await workspaceFacts(db, ownerId);
+      return f.every((w) => w.lords === 7) ? f : undefined;
+    },
+    90_000,
+    250,
+  ).catch(async (err: Error) => {
+    const f = await workspaceFacts(db, ownerId);
+    throw new Error(`${err.message}: ${f.filter((w) => w.lords !== 7).length} unseeded\n${tails()}`);
+  });
+}
+
+/** Waits until every run of `runIds` has ended; fails with the ones that did not complete and `tails()`. */
+export async function endedRunFacts(db: Knex, runIds: string[], tails: () => string): Promise<RunFacts[]> {
+  return eventually(
+    async () => {
+      const r = await runFacts(db, runIds);
+      return r.length === runIds.length && r.every((x) => ['completed', 'failed'].includes(x.status))
+        ? r
+        : undefined;
+    },
+    180_000,
+    500,
+  ).catch(async (err: Error) => {
+    const r = await runFacts(db, runIds);
+    throw new Error(
+      `${err.message}: ${JSON.stringify(r.filter((x) => x.status !== 'completed'))}\n${tails()}`,
+    );
+  });
 }
