@@ -280,7 +280,11 @@ let fingerprintSql: Promise<string> | undefined;
 export async function fingerprint(db: TestStack['db']): Promise<string> {
   fingerprintSql ??= fingerprintQuery(db);
   const { rows } = await db.raw(await fingerprintSql);
-  return (rows as Array<{ t: string; n: string; v: string }>).map((r) => `${r.t}:${r.n}:${r.v}`).join(' ');
+  // UNION ALL promises no order (a parallel append interleaves the tables): sort before comparing.
+  return (rows as Array<{ t: string; n: string; v: string }>)
+    .map((r) => `${r.t}:${r.n}:${r.v}`)
+    .sort()
+    .join(' ');
 }
 
 async function fingerprintQuery(db: TestStack['db']): Promise<string> {
