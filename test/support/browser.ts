@@ -308,16 +308,23 @@ export class ConsoleAssets {
     await context.route(
       (u) => u.pathname.startsWith('/assets/'),
       async (route) => {
-        const response = await route.fetch();
-        const name = path.posix.basename(new URL(route.request().url()).pathname);
-        const kept = this.files.get(name);
-        if (response.status() !== 404 || !kept) return route.fulfill({ response });
-        this.served.push(name);
-        return route.fulfill({
-          status: 200,
-          body: kept,
-          contentType: CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream',
-        });
+        try {
+          const response = await route.fetch();
+          const name = path.posix.basename(new URL(route.request().url()).pathname);
+          const kept = this.files.get(name);
+          if (response.status() !== 404 || !kept) return await route.fulfill({ response });
+          this.served.push(name);
+          return await route.fulfill({
+            status: 200,
+            body: kept,
+            contentType: CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream',
+          });
+        } catch {
+          // The page gave the request up (it navigated, or its context closed) while the asset was being
+          // fetched: its response is disposed and nobody waits for it. A request the page still needs and
+          // did not get fails the test through what the page then fails to show.
+          await route.abort().catch(() => undefined);
+        }
       },
     );
   }
