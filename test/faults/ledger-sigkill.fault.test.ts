@@ -1,10 +1,6 @@
-import { randomInt } from 'node:crypto';
-import { nanoToDecimal } from '@raptorflow/core/money/money';
 import { waitForExit } from '../../scripts/lib/service-process';
-import { newUser, newWorkspace } from '../support/factories';
 import { eventually } from '../support/http';
-import { actualRollups, expectedRollups, insertCostRows } from '../support/ledger';
-import type { CostRowSpec } from '../support/ledger';
+import { actualRollups, expectedRollups, randomCostRows } from '../support/ledger';
 import { inBatches, outputTail, serviceEnv, useServices, whileAlive } from '../support/processes';
 import { jobCounts } from '../support/seeding';
 
@@ -39,22 +35,17 @@ async function folded(wsIds: string[]): Promise<number> {
 }
 
 it('SIGKILL mid-batch, then a new ledger: rollups equal SUM(cost_logs), each cost row folded once', async () => {
-  const owner = await newUser();
-  const workspaces = await Promise.all(Array.from({ length: 4 }, () => newWorkspace(stack.db, owner)));
-  const wsIds = workspaces.map((w) => w.id);
-  for (const id of wsIds)
-    await stack.db('workspace_budgets').insert({ workspace_id: id, monthly_budget_usd: '1000000' });
-  const now = Date.now();
-  const specs: CostRowSpec[] = Array.from({ length: ROWS }, (_, i) => ({
-    workspaceId: wsIds[i % wsIds.length]!,
-    model: MODELS[randomInt(MODELS.length)]!,
-    costUsd: nanoToDecimal(BigInt(randomInt(1, 5_000_000))),
-    // The last ~40 days: this month and the last, many days.
-    at: new Date(now - randomInt(40 * 24 * 3600) * 1000).toISOString(),
-    inputTokens: randomInt(1, 5_000),
-  }));
-  const ids = await insertCostRows(stack.db, specs);
-  const spec = new Map(ids.map((id, i) => [id, specs[i]!]));
+  // Over the last ~40 days: this month and the last, many days.
+  const {
+    wsIds,
+    ids,
+    specs: spec,
+  } = await randomCostRows(stack.db, {
+    workspaces: 4,
+    rows: ROWS,
+    models: MODELS,
+    days: 40,
+  });
   await inBatches([...ids, ...ids.slice(0, REDELIVERED)], 500, (id) =>
     stack.bus.publish(
       'cost.recorded',

@@ -1,4 +1,6 @@
+import { randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
+import { nanoToDecimal } from '@raptorflow/core/money/money';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { BudgetAlertService } from '@raptorflow/llm/budget-alerts.service';
@@ -6,6 +8,7 @@ import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import { getSettings } from '@raptorflow/core/config/settings';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { AlertWebhookService } from '../../services/cost-ledger/src/alert-webhook.service';
+import { newUser, newWorkspace } from './factories';
 
 export interface CostRowSpec {
   workspaceId: string;
@@ -101,4 +104,30 @@ export function budgetLedger(
     reservationTtlMs: o.reservationTtlMs ?? getSettings().llm.reservationTtlMs,
     defaultBudgetUsd: o.defaultBudgetUsd ?? getSettings().monthlyWorkspaceBudgetUsd,
   });
+}
+
+/**
+ * `rows` random cost rows over `workspaces` new workspaces of one owner (each with a budget out of the way),
+ * `models`, and the last `days` days (two UTC months, many days), with costs down to 1e-9 USD: exactly what a
+ * float sum would drift on. For the ledger's load and crash tests.
+ */
+export async function randomCostRows(
+  db: Knex,
+  o: { workspaces: number; rows: number; models: readonly string[]; days: number },
+): Promise<{ wsIds: string[]; ids: string[]; specs: Map<string, CostRowSpec> }> {
+  const owner = await newUser();
+  const workspaces = await Promise.all(Array.from({ length: o.workspaces }, () => newWorkspace(db, owner)));
+  const wsIds = workspaces.map((w) => w.id);
+  for (const id of wsIds)
+    await db('workspace_budgets').insert({ workspace_id: id, monthly_budget_usd: '1000000' });
+  const now = Date.now();
+  const specs: CostRowSpec[] = Array.from({ length: o.rows }, (_, i) => ({
+    workspaceId: wsIds[i % wsIds.length]!,
+    model: o.models[randomInt(o.models.length)]!,
+    costUsd: nanoToDecimal(BigInt(randomInt(1, 5_000_000))),
+    at: new Date(now - randomInt(o.days * 24 * 3600) * 1000).toISOString(),
+    inputTokens: randomInt(1, 5_000),
+  }));
+  const ids = await insertCostRows(db, specs);
+  return { wsIds, ids, specs: new Map(ids.map((id, i) => [id, specs[i]!])) };
 }

@@ -1,10 +1,6 @@
-import { randomInt } from 'node:crypto';
-import { nanoToDecimal } from '@raptorflow/core/money/money';
-import { newUser, newWorkspace } from '../../support/factories';
 import { eventually } from '../../support/http';
-import { actualRollups, expectedRollups, insertCostRows } from '../../support/ledger';
+import { actualRollups, expectedRollups, randomCostRows } from '../../support/ledger';
 import { inBatches, serviceEnv, useServices, whileAlive } from '../../support/processes';
-import type { CostRowSpec } from '../../support/ledger';
 
 /**
  * 10,000 cost rows over two UTC months, 5 workspaces and 3 models, each published as `cost.recorded`, and 20 %
@@ -18,23 +14,17 @@ const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5']
 const { stack, services } = useServices();
 
 it('two ledger processes fold 12,000 events of 10,000 rows into exact rollups', async () => {
-  const owner = await newUser();
-  const workspaces = await Promise.all(Array.from({ length: 5 }, () => newWorkspace(stack.db, owner)));
-  const wsIds = workspaces.map((w) => w.id);
-  for (const id of wsIds)
-    await stack.db('workspace_budgets').insert({ workspace_id: id, monthly_budget_usd: '1000000' });
-  const now = Date.now();
-  const specs: CostRowSpec[] = Array.from({ length: ROWS }, (_, i) => ({
-    workspaceId: wsIds[i % wsIds.length]!,
-    model: MODELS[randomInt(MODELS.length)]!,
-    // Fractions of a cent down to 1e-9 USD: exactly what floats would drift on.
-    costUsd: nanoToDecimal(BigInt(randomInt(1, 5_000_000))),
-    // Spread over the last ~45 days: two months, many days.
-    at: new Date(now - randomInt(45 * 24 * 3600) * 1000).toISOString(),
-    inputTokens: randomInt(1, 5_000),
-  }));
-  const ids = await insertCostRows(stack.db, specs);
-  const rowsOf = new Map(ids.map((id, i) => [id, specs[i]!]));
+  // Over the last ~45 days: two months, many days.
+  const {
+    wsIds,
+    ids,
+    specs: rowsOf,
+  } = await randomCostRows(stack.db, {
+    workspaces: 5,
+    rows: ROWS,
+    models: MODELS,
+    days: 45,
+  });
 
   const env = serviceEnv({ LEDGER_RECONCILE_INTERVAL_MS: '0', COST_LEDGER_CONCURRENCY: '8' });
   const [a, b] = await Promise.all([services.start('cost-ledger', env), services.start('cost-ledger', env)]);
