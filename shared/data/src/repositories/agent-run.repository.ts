@@ -246,7 +246,10 @@ export class AgentRunRepository {
         lease_owner: c.owner,
         lease_expires_at: leaseUntil(trx, c.leaseMs),
         heartbeat_at: trx.fn.now(),
-        started_at: trx.raw('COALESCE(started_at, now())'),
+        // The clock after the workspace lock and slot count, not the transaction's start (`now()`): a claim that
+        // waited for a slot starts after the run it replaced was stamped complete, so start/end times never
+        // show more runs at once than the cap let through.
+        started_at: trx.raw('COALESCE(started_at, clock_timestamp())'),
         attempts: trx.raw('attempts + 1'),
         // Time waited for an approval or for children: not counted by the run's timeout.
         paused_ms: trx.raw(
