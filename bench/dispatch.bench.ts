@@ -23,6 +23,9 @@ const CALLERS = [1, 50] as const;
 const SLICE_MS = 1_500;
 const BUDGET_USD = 1_000_000;
 const TARGET_P99_MS = 2;
+/** Issue 19, point 3: admitted dispatches per second of one workspace with 50 concurrent callers. */
+const TARGET_ADMITTED_PER_S = 1_500;
+const TARGET_CALLERS = 50;
 
 const REQUEST: DispatchRequest = {
   model: 'fast',
@@ -212,6 +215,12 @@ export async function runDispatchBench(): Promise<string[]> {
           ` per call on p50 ${ms(lOn.p50)} / p99 ${ms(lOn.p99)}, off p50 ${ms(lOff.p50)} / p99 ${ms(lOff.p99)};` +
           ` reserve p50 ${ms(res.p50)} / p99 ${ms(res.p99)}`,
       );
+      if (callers === TARGET_CALLERS)
+        lines.push(
+          `  ADMITTED DISPATCHES/S, ${callers} callers, one workspace: ${rate('on').toFixed(0)}/s against target ${TARGET_ADMITTED_PER_S.toLocaleString('en-US')}/s` +
+            ` (${rate('on') >= TARGET_ADMITTED_PER_S ? 'MET' : 'NOT MET'}); budgets-off baseline of this run ${rate('off').toFixed(0)}/s` +
+            ` (on = ${(rate('on') / rate('off')).toFixed(2)} of off; target = ${(TARGET_ADMITTED_PER_S / rate('off')).toFixed(2)} of off)`,
+        );
     }
 
     // Every admitted call settled: nothing may stay reserved, and the call counter must match the trail.

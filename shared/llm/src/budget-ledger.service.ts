@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { BudgetRepository } from '@raptorflow/data/repositories/budget.repository';
 import { BudgetExceededError } from '@raptorflow/core/errors/app-error';
@@ -8,6 +9,7 @@ import {
   nanoToNumber,
   ratioOf,
 } from '@raptorflow/core/money/money';
+import { KeyedBatcher } from './keyed-batcher';
 
 export interface Reservation {
   id: string;
@@ -39,23 +41,35 @@ export interface BudgetLedgerOptions {
   reservationTtlMs: number;
 }
 
+/** Requests of one workspace per reservation statement at most (the arrays travel as statement parameters). */
+const MAX_RESERVE_BATCH = 256;
+/** A batch finds its month row missing and then created by another statement: rare, and settled on retry. */
+const MAX_BATCH_ATTEMPTS = 3;
+
 /**
  * Budget admission with PostgreSQL as the only source of truth (SPEC §10). A reservation is ONE statement: a
  * conditional upsert of the workspace's `budget_usage` row that only succeeds while spent + reserved + the
  * new amount stays within budget. The row lock serialises concurrent callers, so no interleaving can admit
  * past the budget, and no Redis state exists whose loss could forget spend.
+ *
+ * Concurrent reservations of one workspace in this process are group-committed: while one statement is in
+ * flight the others queue, and the next statement admits all of them in arrival order under the same lock
+ * and the same check (see the budget repository's RESERVE_BATCH_STATEMENT), so the row lock is taken once
+ * per batch instead of once per call. A caller alone still runs the one-request statement at once.
  */
 export class BudgetLedgerService {
   private readonly db: Knex;
   private readonly budgets: BudgetRepository;
   private readonly defaultBudget: string;
   readonly reservationTtlMs: number;
+  private readonly batcher: KeyedBatcher<ReserveRequest, Reservation | undefined>;
 
   constructor(opts: BudgetLedgerOptions) {
     this.db = opts.db;
     this.budgets = new BudgetRepository(this.db);
     this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd);
     this.reservationTtlMs = opts.reservationTtlMs;
+    this.batcher = new KeyedBatcher((_ws, reqs) => this.reserveBatch(reqs), MAX_RESERVE_BATCH);
   }
 
   /** Reserves `amountNano` or throws BudgetExceededError (nothing is written then). */
@@ -76,7 +90,60 @@ export class BudgetLedgerService {
     });
   }
 
-  private async tryReserve(req: ReserveRequest): Promise<Reservation | undefined> {
+  /** One reservation through the workspace's group commit; undefined when the budget cannot take it. */
+  private tryReserve(req: ReserveRequest): Promise<Reservation | undefined> {
+    return this.batcher.submit(req.workspaceId, req);
+  }
+
+  /** The requests of one workspace that queued together, admitted in arrival order by one statement. */
+  private async reserveBatch(reqs: ReserveRequest[]): Promise<Array<Reservation | undefined | Error>> {
+    if (reqs.length === 1) return [await this.reserveOne(reqs[0]!)];
+    try {
+      return await this.reserveTogether(reqs);
+    } catch {
+      // One bad request (a run id that no longer exists, say) must not fail the others queued with it: the
+      // batch, which wrote nothing, runs again one request at a time, and each caller gets its own outcome.
+      const out: Array<Reservation | undefined | Error> = [];
+      for (const r of reqs) {
+        out.push(
+          await this.reserveOne(r).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+        );
+      }
+      return out;
+    }
+  }
+
+  private async reserveTogether(reqs: ReserveRequest[]): Promise<Array<Reservation | undefined>> {
+    const workspaceId = reqs[0]!.workspaceId;
+    for (let attempt = 1; ; attempt++) {
+      const rows = reqs.map((r) => ({
+        id: randomUUID(),
+        amount: nanoToDecimal(r.amountNano),
+        model: r.model,
+        agentRunId: r.agentRunId ?? null,
+        correlationId: r.correlationId ?? null,
+      }));
+      const out = await this.budgets.reserveBatch(
+        workspaceId,
+        this.defaultBudget,
+        this.reservationTtlMs,
+        rows,
+      );
+      if (out.applied) {
+        return reqs.map((r, i) =>
+          out.admitted[i]
+            ? { id: rows[i]!.id, workspaceId, month: out.month, amountNano: r.amountNano }
+            : undefined,
+        );
+      }
+      if (attempt >= MAX_BATCH_ATTEMPTS)
+        throw new Error(
+          `reservation batch for workspace ${workspaceId} not applied after ${attempt} attempts`,
+        );
+    }
+  }
+
+  private async reserveOne(req: ReserveRequest): Promise<Reservation | undefined> {
     const row = await this.budgets.reserve({
       workspaceId: req.workspaceId,
       defaultBudget: this.defaultBudget,

@@ -25,6 +25,56 @@ const RESERVE_STATEMENT = {
 };
 
 /**
+ * The group commit of RESERVE_STATEMENT: $1 workspace, $2 default budget, $3 reservation ids, $4 amounts,
+ * $5 models, $6 agent runs, $7 correlation ids (arrays in arrival order), $8 TTL ms. The workspace's month
+ * row is locked first (FOR UPDATE returns its newest version), then `walk` admits the requests one by one in
+ * arrival order, each only while used + its amount stays within budget (a refused request takes nothing, so
+ * a smaller one after it may still fit), and one upsert adds the admitted total. The upsert re-checks the
+ * budget: when the row did not exist at the lock (first reservation of the month) and a concurrent statement
+ * created it meanwhile, nothing is written and `applied` is false, so the caller runs the batch again.
+ */
+const RESERVE_BATCH_STATEMENT = {
+  name: 'raptorflow_budget_reserve_batch_v1',
+  text: `WITH RECURSIVE b AS MATERIALIZED (
+           SELECT ${budgetOfSql('$1::uuid', '$2')} AS budget, ${CURRENT_MONTH_SQL} AS month
+         ), lock AS MATERIALIZED (
+           SELECT u.spent_usd + u.reserved_usd AS used FROM budget_usage u, b
+           WHERE u.workspace_id = $1::uuid AND u.month = b.month FOR UPDATE OF u
+         ), req AS MATERIALIZED (
+           SELECT * FROM unnest($3::uuid[], $4::numeric[], $5::text[], $6::uuid[], $7::text[])
+             WITH ORDINALITY AS r(id, amount, model, agent_run_id, correlation_id, i)
+         ), walk(i, used, ok) AS (
+           SELECT 0::bigint, COALESCE((SELECT used FROM lock), 0::numeric), false
+           UNION ALL
+           SELECT r.i, CASE WHEN w.used + r.amount <= b.budget THEN w.used + r.amount ELSE w.used END,
+                  w.used + r.amount <= b.budget
+           FROM walk w JOIN req r ON r.i = w.i + 1 CROSS JOIN b
+         ), adm AS MATERIALIZED (
+           SELECT r.* FROM req r JOIN walk w ON w.i = r.i WHERE w.ok
+         ), up AS (
+           INSERT INTO budget_usage AS u (workspace_id, month, reserved_usd)
+           SELECT $1::uuid, b.month, t.total FROM b, (SELECT SUM(amount) AS total FROM adm) t
+           WHERE t.total IS NOT NULL
+           ON CONFLICT (workspace_id, month) DO UPDATE
+             SET reserved_usd = u.reserved_usd + EXCLUDED.reserved_usd, updated_at = now()
+             WHERE u.spent_usd + u.reserved_usd + EXCLUDED.reserved_usd <= (SELECT budget FROM b)
+           RETURNING u.month
+         ), ins AS (
+           INSERT INTO budget_reservations (id, workspace_id, month, amount_usd, model, agent_run_id,
+                                            correlation_id, expires_at)
+           SELECT adm.id, $1::uuid, up.month, adm.amount, adm.model, adm.agent_run_id, adm.correlation_id,
+                  now() + make_interval(secs => $8::double precision / 1000)
+           FROM adm, up
+           RETURNING id
+         )
+         SELECT (SELECT month::text FROM b) AS month,
+                COALESCE(array_agg(w.ok ORDER BY w.i) FILTER (WHERE w.i > 0), '{}') AS admitted,
+                (EXISTS (SELECT 1 FROM up) OR NOT EXISTS (SELECT 1 FROM adm))
+                  AND (SELECT count(*) FROM ins) = (SELECT count(*) FROM adm) AS applied
+         FROM walk w`,
+};
+
+/**
  * $1 reservation, $2 new status, $3 actual cost, $4 workspace. One statement, one write of the hot
  * `budget_usage` row: the give-back and the spend go into the same upsert (a statement may change a row only
  * once). Only a reservation from an earlier month (a call that crossed midnight UTC at a month's end) gives
@@ -92,6 +142,33 @@ export class BudgetRepository {
       r.ttlMs,
     ]);
     return rows[0];
+  }
+
+  /**
+   * Reserves many requests of one workspace in one statement (see RESERVE_BATCH_STATEMENT): for each, in
+   * order, whether it was admitted; `applied` false means nothing was written and the batch must run again.
+   */
+  async reserveBatch(
+    workspaceId: string,
+    defaultBudget: string,
+    ttlMs: number,
+    rows: Array<Omit<ReserveRow, 'workspaceId' | 'defaultBudget' | 'ttlMs'> & { id: string }>,
+  ): Promise<{ month: string; admitted: boolean[]; applied: boolean }> {
+    const { rows: out } = await runPrepared<{ month: string; admitted: boolean[]; applied: boolean }>(
+      this.db,
+      RESERVE_BATCH_STATEMENT,
+      [
+        workspaceId,
+        defaultBudget,
+        rows.map((r) => r.id),
+        rows.map((r) => r.amount),
+        rows.map((r) => r.model),
+        rows.map((r) => r.agentRunId),
+        rows.map((r) => r.correlationId),
+        ttlMs,
+      ],
+    );
+    return out[0]!;
   }
 
   /** Raises an active reservation by `delta` under the same budget check; false when it cannot. */
