@@ -39,37 +39,55 @@ export class BudgetAlertService {
   /** `month` is the first day (YYYY-MM-01). The caller holds lockWorkspaceMonth. */
   async evaluate(trx: Knex.Transaction, workspaceId: string, month: string): Promise<FiredAlert[]> {
     const rows = await this.alerts.fireReached(trx, workspaceId, month, this.defaultBudget, ALERT_THRESHOLDS);
-    for (const a of rows) {
-      await this.audit.record(
-        {
-          action: 'budget.alert_fired',
-          workspaceId,
-          actorType: 'system',
-          actorId: null,
-          resourceType: 'budget_alert',
-          resourceId: a.id,
-          output: {
-            month: a.month,
-            threshold_percent: a.threshold_percent,
-            spent_usd: a.spent_usd,
-            budget_usd: a.budget_usd,
-          },
-        },
-        trx,
-      );
-      await this.bus.publish(
-        'budget.alert.fired',
-        {
-          alert_id: a.id,
+    for (const a of rows) await this.announce(trx, a);
+    return rows;
+  }
+
+  /**
+   * The batched fold's check: `events` are the cost rows just folded, in fold order (`month` their first
+   * day); the caller holds the lock of every workspace-month among them. Each threshold fires on the event
+   * whose running total crossed it, with that total (as folding them one by one would); `index` says which.
+   */
+  async evaluateBatch(
+    trx: Knex.Transaction,
+    events: ReadonlyArray<{ workspaceId: string; month: string; costUsd: string }>,
+  ): Promise<Array<FiredAlert & { index: number }>> {
+    const rows = await this.alerts.fireReachedBatch(trx, events, this.defaultBudget, ALERT_THRESHOLDS);
+    for (const a of rows) await this.announce(trx, a);
+    return rows;
+  }
+
+  /** The fired alert's audit row and `budget.alert.fired` event, in the transaction that fired it. */
+  private async announce(trx: Knex.Transaction, a: FiredAlert): Promise<void> {
+    const workspaceId = a.workspace_id;
+    await this.audit.record(
+      {
+        action: 'budget.alert_fired',
+        workspaceId,
+        actorType: 'system',
+        actorId: null,
+        resourceType: 'budget_alert',
+        resourceId: a.id,
+        output: {
           month: a.month,
           threshold_percent: a.threshold_percent,
-          spent_usd: trimDecimal(a.spent_usd),
-          budget_usd: trimDecimal(a.budget_usd),
+          spent_usd: a.spent_usd,
+          budget_usd: a.budget_usd,
         },
-        { trx, workspaceId },
-      );
-    }
-    return rows;
+      },
+      trx,
+    );
+    await this.bus.publish(
+      'budget.alert.fired',
+      {
+        alert_id: a.id,
+        month: a.month,
+        threshold_percent: a.threshold_percent,
+        spent_usd: trimDecimal(a.spent_usd),
+        budget_usd: trimDecimal(a.budget_usd),
+      },
+      { trx, workspaceId },
+    );
   }
 
   /**

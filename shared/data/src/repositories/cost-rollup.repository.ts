@@ -1,26 +1,45 @@
 import type { Knex } from 'knex';
 import { runPrepared } from '@raptorflow/core/db/prepared';
+import { workspaceMonthLockIdSql } from './budget-alert.repository';
 import type { CostRollupRow } from './cost.rows';
 
-/** Claims the cost row ($1) and bumps both rollups: two different rows, so one statement may do both. */
-const FOLD_STATEMENT = {
-  name: 'raptorflow_ledger_fold_v1',
-  text: `WITH src AS (
-     SELECT id, workspace_id, model, input_tokens, output_tokens, cached_input_tokens, thinking_tokens,
-            cost_usd, created_at AT TIME ZONE 'UTC' AS t
-     FROM cost_logs WHERE id = $1
-   ), claim AS (
-     INSERT INTO cost_rollup_folds (cost_log_id, workspace_id) SELECT id, workspace_id FROM src
+/**
+ * The batched fold, one statement: claims the cost rows $1 (distinct ids, sorted) that no fold claimed before,
+ * adds their increments, summed per workspace × month × model and workspace × day × model, to the rollups,
+ * then takes the advisory lock of every workspace-month they touched; returns the claimed rows.
+ *
+ * Order of work, and why: the claims run to completion before any increment (the increments aggregate over
+ * them), the increments before any lock (the locks depend on the upsert's row count), so every fold takes its
+ * locks in the same order of kinds — fold rows, then rollup rows, then workspace-month locks — and within a
+ * kind in a fixed order (ids sorted, rollup keys sorted, lock ids sorted): two batches can wait on each other
+ * but never deadlock. The locks are taken after the increments, so the alert check, the NEXT statement, reads
+ * in a fresh snapshot every increment committed by folds that held the lock before it, plus its own.
+ */
+const FOLD_BATCH_STATEMENT = {
+  name: 'raptorflow_ledger_fold_batch_v1',
+  text: `WITH claim AS (
+     INSERT INTO cost_rollup_folds (cost_log_id, workspace_id)
+     SELECT id, workspace_id FROM cost_logs WHERE id = ANY($1::uuid[]) ORDER BY id
      ON CONFLICT (cost_log_id) DO NOTHING RETURNING cost_log_id
+   ), src AS (
+     SELECT c.id, c.workspace_id, c.model, c.input_tokens, c.output_tokens, c.cached_input_tokens,
+            c.thinking_tokens, c.cost_usd, c.created_at AT TIME ZONE 'UTC' AS t
+     FROM cost_logs c JOIN claim ON claim.cost_log_id = c.id
+   ), inc AS (
+     SELECT workspace_id, p.period, date_trunc(p.period, t)::date AS period_start, model, count(*) AS calls,
+            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+            sum(cached_input_tokens) AS cached_input_tokens, sum(thinking_tokens) AS thinking_tokens,
+            sum(cost_usd) AS spent_usd
+     FROM src, (VALUES ('month'), ('day')) AS p(period)
+     GROUP BY 1, 2, 3, 4
    ), bump AS (
      INSERT INTO cost_rollups AS r (workspace_id, period, period_start, model, calls, input_tokens,
                                     output_tokens, cached_input_tokens, thinking_tokens, spent_usd, updated_at)
-     SELECT workspace_id, p.period, date_trunc(p.period, t)::date, model, 1, input_tokens, output_tokens,
-            cached_input_tokens, thinking_tokens, cost_usd, now()
-     FROM src, (VALUES ('month'), ('day')) AS p(period)
-     WHERE EXISTS (SELECT 1 FROM claim)
+     SELECT workspace_id, period, period_start, model, calls, input_tokens, output_tokens, cached_input_tokens,
+            thinking_tokens, spent_usd, now()
+     FROM inc ORDER BY workspace_id, period, period_start, model
      ON CONFLICT (workspace_id, period, period_start, model) DO UPDATE SET
-       calls = r.calls + 1,
+       calls = r.calls + EXCLUDED.calls,
        input_tokens = r.input_tokens + EXCLUDED.input_tokens,
        output_tokens = r.output_tokens + EXCLUDED.output_tokens,
        cached_input_tokens = r.cached_input_tokens + EXCLUDED.cached_input_tokens,
@@ -28,10 +47,14 @@ const FOLD_STATEMENT = {
        spent_usd = r.spent_usd + EXCLUDED.spent_usd,
        updated_at = now()
      RETURNING 1
+   ), locked AS (
+     SELECT count(pg_advisory_xact_lock(k)) AS n
+     FROM (SELECT DISTINCT ${workspaceMonthLockIdSql('workspace_id', `date_trunc('month', t)`)} AS k
+           FROM src WHERE (SELECT count(*) FROM bump) >= 0 ORDER BY 1) AS keys
    )
-   SELECT workspace_id, date_trunc('month', t)::date::text AS month,
-          EXISTS (SELECT 1 FROM claim) AS claimed, (SELECT count(*) FROM bump) AS bumped
-   FROM src`,
+   SELECT s.id, s.workspace_id, date_trunc('month', s.t)::date::text AS month, s.cost_usd::text AS cost_usd,
+          l.n AS locks
+   FROM src s, locked l`,
 };
 
 /** The rollup columns the reconciler compares, all as exact text. */
@@ -57,17 +80,22 @@ const IN_MONTH = `created_at >= (?::date)::timestamp AT TIME ZONE 'UTC'
 export class CostRollupRepository {
   constructor(private readonly db: Knex) {}
 
-  /** Claims and folds one cost row; `claimed` false when it was folded before. */
-  async fold(
+  /**
+   * Claims and folds the cost rows `ids` not folded before (see FOLD_BATCH_STATEMENT) and leaves the caller's
+   * transaction holding the lock of each workspace-month they touched; returns the rows it folded (unknown
+   * ids and rows folded before are left out). `month` is the row's UTC month, first day; costs exact text.
+   */
+  async foldBatch(
     trx: Knex.Transaction,
-    costLogId: string,
-  ): Promise<{ workspace_id: string; month: string; claimed: boolean } | undefined> {
-    const { rows } = await runPrepared<{ workspace_id: string; month: string; claimed: boolean }>(
+    ids: readonly string[],
+  ): Promise<Array<{ id: string; workspace_id: string; month: string; cost_usd: string }>> {
+    if (ids.length === 0) return [];
+    const { rows } = await runPrepared<{ id: string; workspace_id: string; month: string; cost_usd: string }>(
       trx,
-      FOLD_STATEMENT,
-      [costLogId],
+      FOLD_BATCH_STATEMENT,
+      [[...new Set(ids)].sort()],
     );
-    return rows[0];
+    return rows;
   }
 
   /** Keeps folds out while a month is recomputed (folds take ROW EXCLUSIVE on both tables). */
