@@ -3,7 +3,9 @@ import type { AgentRegistryService } from '@raptorflow/data/domain/agent-registr
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
 import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
+import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
+import { AuditBatcher } from './audit-batcher';
 import type { Envelope } from '@raptorflow/events/bus/envelope';
 import type { Logger } from '@raptorflow/core/logging/logger';
 
@@ -23,6 +25,7 @@ export class SeederService {
   private readonly audit: AuditLogService;
   private readonly logger: Logger;
   private readonly invalidations: InvalidationBus;
+  private readonly testEventRows: AuditBatcher;
 
   constructor(opts: SeederServiceOptions) {
     this.db = opts.db;
@@ -31,6 +34,7 @@ export class SeederService {
     this.audit = opts.audit;
     this.logger = opts.logger;
     this.invalidations = opts.invalidations;
+    this.testEventRows = new AuditBatcher(new AuditLogRepository(opts.db));
   }
 
   /** Idempotent: the Lords and the audit row are keyed, so a redelivered event changes nothing. */
@@ -61,18 +65,26 @@ export class SeederService {
     return result;
   }
 
-  /** Smoke event: one audit row per event id, however often it is delivered. */
+  /**
+   * Smoke event: one audit row per event id, however often it is delivered. Concurrent jobs share one INSERT
+   * (group commit); each resolves once its own row is committed. Every column is given, none from context.
+   */
   async recordTestEvent(envelope: Envelope, payload: unknown): Promise<{ recorded: boolean }> {
-    const recorded = await this.audit.record({
+    const actorId = envelope.actor_user_id ?? null;
+    const recorded = await this.testEventRows.record({
+      workspace_id: envelope.workspace_id,
+      actor_type: actorId ? 'user' : 'system',
+      actor_id: actorId,
       action: 'test.event',
-      workspaceId: envelope.workspace_id,
-      actorType: envelope.actor_user_id ? 'user' : 'system',
-      actorId: envelope.actor_user_id ?? null,
-      resourceType: 'event',
-      resourceId: envelope.event_id,
-      input: payload,
-      eventId: envelope.event_id,
-      correlationId: envelope.correlation_id,
+      resource_type: 'event',
+      resource_id: envelope.event_id,
+      tool_name: null,
+      input: payload === undefined ? null : JSON.stringify(payload),
+      output: null,
+      metadata: '{}',
+      agent_run_id: null,
+      event_id: envelope.event_id,
+      correlation_id: envelope.correlation_id,
     });
     return { recorded };
   }

@@ -74,6 +74,20 @@ export class AuditLogRepository {
     return inserted.length > 0;
   }
 
+  /**
+   * Inserts event-keyed rows (every row has an event id) in one statement, for handlers that group-commit
+   * their audit rows; a row whose (event, action) already exists is skipped. Returns the keys `event_id
+   * action` of the rows actually written.
+   */
+  async insertEventRows(rows: AuditLogInsert[]): Promise<Set<string>> {
+    const inserted = await this.db('audit_logs')
+      .insert(rows)
+      .onConflict(this.db.raw('(event_id, action) WHERE event_id IS NOT NULL'))
+      .ignore()
+      .returning<Array<{ event_id: string; action: string }>>(['event_id', 'action']);
+    return new Set(inserted.map((r) => `${r.event_id} ${r.action}`));
+  }
+
   /** Up to `limit` rows of the workspace after the keyset, newest first (the caller asks one extra to page). */
   async list(
     workspaceId: string,

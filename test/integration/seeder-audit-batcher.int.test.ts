@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { buildEnvelope } from '@raptorflow/events/bus/envelope';
+import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
+import { AuditBatcher } from '../../services/seeder/src/audit-batcher';
+import type { EventAuditRow } from '../../services/seeder/src/audit-batcher';
+import { seederService } from '../support/seeder-wiring';
+import { newUser, newWorkspace } from '../support/factories';
+import { openStack } from '../support/stack';
+
+const stack = openStack();
+afterAll(() => stack.close());
+
+function row(eventId: string, workspaceId: string | null = null): EventAuditRow {
+  return {
+    workspace_id: workspaceId,
+    actor_type: 'system',
+    actor_id: null,
+    action: 'test.event',
+    resource_type: 'event',
+    resource_id: eventId,
+    tool_name: null,
+    input: '{}',
+    output: null,
+    metadata: '{}',
+    agent_run_id: null,
+    event_id: eventId,
+    correlation_id: 'corr-batch',
+  };
+}
+
+const rowsOf = (ids: string[]) => stack.db('audit_logs').whereIn('event_id', ids).select('event_id');
+
+describe('seeder audit rows written by group commit (real PostgreSQL)', () => {
+  it('writes every row of a concurrent burst exactly once, each caller told its own outcome', async () => {
+    const batcher = new AuditBatcher(new AuditLogRepository(stack.db), 16);
+    const ids = Array.from({ length: 120 }, () => randomUUID());
+    const results = await Promise.all(ids.map((id) => batcher.record(row(id))));
+    expect(results.every((r) => r === true)).toBe(true);
+    const rows = await rowsOf(ids);
+    expect(rows).toHaveLength(120);
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(120);
+  });
+
+  it('counts a redelivered event once, whether its copies share a batch or not', async () => {
+    const batcher = new AuditBatcher(new AuditLogRepository(stack.db));
+    const id = randomUUID();
+    // Five copies at once: the first is in flight alone, the other four share the next batch.
+    const first = await Promise.all(Array.from({ length: 5 }, () => batcher.record(row(id))));
+    expect(first.filter(Boolean)).toHaveLength(1);
+    expect(await batcher.record(row(id))).toBe(false);
+    expect(await rowsOf([id])).toHaveLength(1);
+  });
+
+  it('fails only the row that cannot be written; its batch-mates are committed', async () => {
+    const owner = await newUser();
+    const ws = await newWorkspace(stack.db, owner);
+    const batcher = new AuditBatcher(new AuditLogRepository(stack.db));
+    const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const settled = await Promise.allSettled([
+      batcher.record(row(ids[0]!, ws.id)),
+      batcher.record(row(ids[1]!, ws.id)),
+      batcher.record(row(ids[2]!, randomUUID())), // no such workspace: foreign key violation
+      batcher.record(row(ids[3]!, ws.id)),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((await rowsOf(ids)).map((r) => r.event_id).sort()).toEqual([ids[0], ids[1], ids[3]].sort());
+  });
+
+  it('recordTestEvent from many concurrent jobs: one row per event, redelivery reported as not recorded', async () => {
+    const service = seederService(stack.db, stack.redis);
+    const envs = Array.from({ length: 40 }, (_, i) =>
+      buildEnvelope('test.event', { message: `m${i}` }, { workspaceId: null }),
+    );
+    const firsts = await Promise.all(envs.map((e) => service.recordTestEvent(e, e.payload)));
+    const again = await Promise.all(envs.map((e) => service.recordTestEvent(e, e.payload)));
+    expect(firsts.every((r) => r.recorded)).toBe(true);
+    expect(again.some((r) => r.recorded)).toBe(false);
+    const rows = await stack.db('audit_logs').whereIn(
+      'event_id',
+      envs.map((e) => e.event_id),
+    );
+    expect(rows).toHaveLength(40);
+    const byId = new Map(rows.map((r) => [r.event_id, r]));
+    for (const e of envs)
+      expect(byId.get(e.event_id)).toMatchObject({
+        action: 'test.event',
+        actor_type: 'system',
+        resource_id: e.event_id,
+        correlation_id: e.correlation_id,
+        input: e.payload,
+      });
+  });
+});
