@@ -26,6 +26,8 @@ const TARGET_P99_MS = 2;
 /** Issue 19, point 3: admitted dispatches per second of one workspace with 50 concurrent callers. */
 const TARGET_ADMITTED_PER_S = 1_500;
 const TARGET_CALLERS = 50;
+/** Budgets on/off, each with group commit (the default) or without (`Solo`: one statement per call). */
+type Mode = 'on' | 'off' | 'onSolo' | 'offSolo';
 
 const REQUEST: DispatchRequest = {
   model: 'fast',
@@ -148,11 +150,32 @@ export async function runDispatchBench(): Promise<string[]> {
     reservationTtlMs: settings.reservationTtlMs,
     defaultBudgetUsd: 50,
   });
-  const trail = new DispatchTrailService({ db, bus, audit: new AuditLogService({ db }) });
-  const build = (budgetEnforcement: boolean) =>
-    new ModelDispatcher({ settings, router, ledger, trail, budgetEnforcement, random: () => 1 });
+  const audit = new AuditLogService({ db });
+  const trail = new DispatchTrailService({ db, bus, audit });
+  const soloLedger = new BudgetLedgerService({
+    db,
+    reservationTtlMs: settings.reservationTtlMs,
+    defaultBudgetUsd: 50,
+    groupCommit: false,
+  });
+  const soloTrail = new DispatchTrailService({ db, bus, audit, groupCommit: false });
+  const build = (budgetEnforcement: boolean, solo = false) =>
+    new ModelDispatcher({
+      settings,
+      router,
+      ledger: solo ? soloLedger : ledger,
+      trail: solo ? soloTrail : trail,
+      budgetEnforcement,
+      random: () => 1,
+    });
   const on = build(true);
   const off = build(false);
+  const dispatchers: Record<Mode, ModelDispatcher> = {
+    on,
+    off,
+    onSolo: build(true, true),
+    offSolo: build(false, true),
+  };
   const lines = [
     `bench/dispatch (local provider, 0 ms; alias 'fast', max_tokens ${REQUEST.maxTokens}; one workspace, budget ${BUDGET_USD.toLocaleString('en-US')} USD)`,
   ];
@@ -199,16 +222,23 @@ export async function runDispatchBench(): Promise<string[]> {
     );
 
     for (const callers of CALLERS) {
-      const total = { on: { calls: 0, seconds: 0 }, off: { calls: 0, seconds: 0 } };
-      const lat = { on: [] as number[], off: [] as number[] };
+      // At 50 callers the same two modes also run with group commit off (each reservation and each trail
+      // its own statement and commit, as before issue 19): the before/after of this run, on this machine.
+      const modes: Mode[] = callers === TARGET_CALLERS ? ['on', 'off', 'onSolo', 'offSolo'] : ['on', 'off'];
+      const total = new Map(modes.map((m) => [m, { calls: 0, seconds: 0, lat: [] as number[] }]));
       ledger.reset();
-      for (const mode of ['on', 'off', 'off', 'on'] as const) {
-        const r = await concurrent(mode === 'on' ? on : off, workspaceId, callers, SLICE_MS, lat[mode]);
-        total[mode].calls += r.calls;
-        total[mode].seconds += r.seconds;
+      for (const mode of [...modes, ...[...modes].reverse()]) {
+        const t = total.get(mode)!;
+        const r = await concurrent(dispatchers[mode], workspaceId, callers, SLICE_MS, t.lat);
+        t.calls += r.calls;
+        t.seconds += r.seconds;
       }
-      const rate = (m: 'on' | 'off') => total[m].calls / total[m].seconds;
-      const [lOn, lOff, res] = [stats(lat.on), stats(lat.off), stats(ledger.reserveMs)];
+      const rate = (m: Mode) => total.get(m)!.calls / total.get(m)!.seconds;
+      const [lOn, lOff, res] = [
+        stats(total.get('on')!.lat),
+        stats(total.get('off')!.lat),
+        stats(ledger.reserveMs),
+      ];
       lines.push(
         `  throughput, ${callers} concurrent caller${callers > 1 ? 's' : ''} on one workspace (${(2 * SLICE_MS) / 1000} s per mode):` +
           ` budgets on ${rate('on').toFixed(0)} calls/s, off ${rate('off').toFixed(0)} calls/s (on = ${(rate('on') / rate('off')).toFixed(2)} of off);` +
@@ -217,9 +247,11 @@ export async function runDispatchBench(): Promise<string[]> {
       );
       if (callers === TARGET_CALLERS)
         lines.push(
+          `    group commit off (one statement and commit per reservation and per trail): budgets on ${rate('onSolo').toFixed(0)} calls/s,` +
+            ` off ${rate('offSolo').toFixed(0)} calls/s; group commit gains ${(rate('on') / rate('onSolo')).toFixed(2)}× on, ${(rate('off') / rate('offSolo')).toFixed(2)}× off`,
           `  ADMITTED DISPATCHES/S, ${callers} callers, one workspace: ${rate('on').toFixed(0)}/s against target ${TARGET_ADMITTED_PER_S.toLocaleString('en-US')}/s` +
-            ` (${rate('on') >= TARGET_ADMITTED_PER_S ? 'MET' : 'NOT MET'}); budgets-off baseline of this run ${rate('off').toFixed(0)}/s` +
-            ` (on = ${(rate('on') / rate('off')).toFixed(2)} of off; target = ${(TARGET_ADMITTED_PER_S / rate('off')).toFixed(2)} of off)`,
+            ` (${rate('on') >= TARGET_ADMITTED_PER_S ? 'MET' : 'NOT MET'}); budgets-off baseline of this run ${rate('off').toFixed(0)}/s,` +
+            ` budgets-off without group commit ${rate('offSolo').toFixed(0)}/s (on = ${(rate('on') / rate('offSolo')).toFixed(2)} of that; target = ${(TARGET_ADMITTED_PER_S / rate('offSolo')).toFixed(2)} of it)`,
         );
     }
 

@@ -39,6 +39,8 @@ export interface BudgetLedgerOptions {
   defaultBudgetUsd: number;
   /** A reservation outliving this is its holder's death: it is reclaimed, never left blocking the budget. */
   reservationTtlMs: number;
+  /** Off only to measure its effect (bench/dispatch): every reservation then runs its own statement. */
+  groupCommit?: boolean;
 }
 
 /** Requests of one workspace per reservation statement at most (the arrays travel as statement parameters). */
@@ -63,12 +65,14 @@ export class BudgetLedgerService {
   private readonly defaultBudget: string;
   readonly reservationTtlMs: number;
   private readonly batcher: KeyedBatcher<ReserveRequest, Reservation | undefined>;
+  private readonly groupCommit: boolean;
 
   constructor(opts: BudgetLedgerOptions) {
     this.db = opts.db;
     this.budgets = new BudgetRepository(this.db);
     this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd);
     this.reservationTtlMs = opts.reservationTtlMs;
+    this.groupCommit = opts.groupCommit ?? true;
     this.batcher = new KeyedBatcher((_ws, reqs) => this.reserveBatch(reqs), MAX_RESERVE_BATCH);
   }
 
@@ -92,6 +96,7 @@ export class BudgetLedgerService {
 
   /** One reservation through the workspace's group commit; undefined when the budget cannot take it. */
   private tryReserve(req: ReserveRequest): Promise<Reservation | undefined> {
+    if (!this.groupCommit) return this.reserveOne(req);
     return this.batcher.submit(req.workspaceId, req);
   }
 
@@ -189,6 +194,29 @@ export class BudgetLedgerService {
   async release(reservation: Reservation, trx?: Knex.Transaction): Promise<void> {
     if (trx) await this.finish(reservation, 0n, 'released', trx);
     else await this.db.transaction((t) => this.finish(reservation, 0n, 'released', t));
+  }
+
+  /**
+   * settle/release for the calls of one workspace whose trails commit together: one statement in `trx`,
+   * with each reservation counted exactly as its own settle or release would count it.
+   */
+  async finishMany(
+    trx: Knex.Transaction,
+    workspaceId: string,
+    items: Array<{ reservation: Reservation; status: 'settled' | 'released'; actualNano: bigint }>,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    if (new Set(items.map((i) => i.reservation.id)).size !== items.length)
+      throw new Error('finishMany needs distinct reservations');
+    await this.budgets.finishBatch(
+      trx,
+      workspaceId,
+      items.map((i) => ({
+        id: i.reservation.id,
+        status: i.status,
+        actual: nanoToDecimal(i.status === 'settled' ? i.actualNano : 0n),
+      })),
+    );
   }
 
   /** The SQL and its reasoning live in the budget repository (FINISH_STATEMENT). */

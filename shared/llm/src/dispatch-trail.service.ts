@@ -3,10 +3,12 @@ import type { Knex } from 'knex';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { getLogger } from '@raptorflow/core/logging/logger';
-import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditEntry, AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
+import type { CostLogRow } from '@raptorflow/data/repositories/cost.rows';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
+import { KeyedBatcher } from './keyed-batcher';
 import type { ProviderName, TokenUsage } from './llm.types';
 import { nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
 
@@ -52,12 +54,27 @@ export interface DispatchTrailOptions {
   retryForMs?: number;
   bus: RaptorBus;
   audit: AuditLogService;
+  /** Off only to measure its effect (bench/dispatch): every record then commits on its own. */
+  groupCommit?: boolean;
 }
+
+/** Records of one workspace per transaction at most. */
+const MAX_TRAIL_BATCH = 128;
+/**
+ * Trail transactions of one workspace in flight at once: their inserts and commits overlap, and only their
+ * last statement (the settlement) waits on the workspace's budget row, for the other's commit.
+ */
+const TRAIL_LANES = 4;
 
 /**
  * The record of every dispatch (SPEC §10): the budget settlement, the cost row, the audit row and the
  * `cost.recorded` outbox event commit in ONE transaction, so spend is never counted without its record
  * or recorded without being counted. Prompts and answers are stored only as digests.
+ *
+ * Group commit: while one workspace's trail transaction is in flight, that workspace's later records queue
+ * and the next transaction carries all of them (one cost insert, one settlement statement, one commit). A
+ * record alone is written at once. When a batch's transaction fails, each of its records is written again
+ * on its own (after checking its id, in case the commit happened), so one bad record fails only its call.
  */
 export class DispatchTrailService {
   private readonly db: Knex;
@@ -65,6 +82,8 @@ export class DispatchTrailService {
   private readonly bus: RaptorBus;
   private readonly audit: AuditLogService;
   private readonly retryForMs: number;
+  private readonly batcher: KeyedBatcher<TrailEntry, undefined>;
+  private readonly groupCommit: boolean;
 
   constructor(opts: DispatchTrailOptions) {
     this.db = opts.db;
@@ -72,6 +91,15 @@ export class DispatchTrailService {
     this.retryForMs = opts.retryForMs ?? 60_000;
     this.bus = opts.bus;
     this.audit = opts.audit;
+    this.groupCommit = opts.groupCommit ?? true;
+    this.batcher = new KeyedBatcher(
+      async (_ws, entries) => {
+        await this.write(entries);
+        return entries.map(() => undefined);
+      },
+      MAX_TRAIL_BATCH,
+      TRAIL_LANES,
+    );
   }
 
   async record(
@@ -81,12 +109,31 @@ export class DispatchTrailService {
     reservation: Reservation | undefined,
   ): Promise<string> {
     // The id is chosen here so a retry after a commit whose answer was lost can tell it already happened.
-    const costLogId = randomUUID();
+    const entry: TrailEntry = { costLogId: randomUUID(), actor, o, ledger, reservation };
     const deadline = Date.now() + this.retryForMs;
+    let written = false;
+    try {
+      if (this.groupCommit) {
+        await this.batcher.submit(actor.workspaceId, entry);
+        written = true;
+      }
+    } catch {
+      // The batch's transaction failed: each of its calls is written again on its own, below, so a record
+      // the database refuses fails only its own call, and a lost answer to a commit is found by its id.
+    }
+    if (!this.groupCommit) await this.writeAlone(entry, deadline);
+    else if (!written && !(await this.exists(entry.costLogId))) await this.writeAlone(entry, deadline);
+    observe(o);
+    return entry.costLogId;
+  }
+
+  /** One record in its own transaction, retried while PostgreSQL is unreachable (the money is spent). */
+  private async writeAlone(entry: TrailEntry, deadline: number): Promise<void> {
+    const { costLogId, actor, o, reservation } = entry;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.write(costLogId, actor, o, ledger, reservation);
-        break;
+        await this.write([entry]);
+        return;
       } catch (err) {
         if (!isTransientDbError(err) || Date.now() >= deadline) {
           // Last resort: the line carries everything needed to restore the record by hand.
@@ -103,12 +150,10 @@ export class DispatchTrailService {
           );
           throw err;
         }
-        if (await this.exists(costLogId)) break;
+        if (await this.exists(costLogId)) return;
         await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
       }
     }
-    observe(o);
-    return costLogId;
   }
 
   private async exists(costLogId: string): Promise<boolean> {
@@ -119,75 +164,108 @@ export class DispatchTrailService {
     }
   }
 
-  private async write(
-    costLogId: string,
-    actor: DispatchActor,
-    o: DispatchOutcome,
-    ledger: BudgetLedgerService | undefined,
-    reservation: Reservation | undefined,
-  ): Promise<void> {
+  /**
+   * The records of one workspace's concurrent calls in ONE transaction: one multi-row cost insert, each
+   * call's audit row and outbox event, and one settlement statement for all their reservations.
+   */
+  private async write(entries: TrailEntry[]): Promise<void> {
     await this.db.transaction(async (trx) => {
-      await this.costs.insert(trx, {
-        id: costLogId,
-        workspace_id: actor.workspaceId,
-        agent_run_id: actor.agentRunId,
-        reservation_id: reservation?.id ?? null,
-        actor_user_id: actor.actorUserId,
-        provider: o.provider,
-        model: o.model,
-        alias: o.alias,
-        input_tokens: o.usage.inputTokens,
-        output_tokens: o.usage.outputTokens,
-        cached_input_tokens: o.usage.cachedInputTokens,
-        cache_write_tokens: o.usage.cacheWriteTokens,
-        thinking_tokens: o.usage.thinkingTokens,
-        cost_usd: nanoToDecimal(o.costNano),
-        pricing_version: o.pricingVersion,
-        correlation_id: actor.correlationId,
-        outcome: o.outcome,
-        error_code: o.errorCode,
-        latency_ms: o.latencyMs,
-        attempts: o.attempts,
-      });
-      const id = costLogId;
-      await this.audit.record(
-        {
-          action: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
-          toolName: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
-          workspaceId: actor.workspaceId,
-          actorType: actor.agentRunId ? 'agent' : actor.actorUserId ? 'user' : 'system',
-          actorId: actor.agentRunId ? (actor.agentId ?? actor.agentRunId) : actor.actorUserId,
-          agentRunId: actor.agentRunId ?? undefined,
-          correlationId: actor.correlationId ?? undefined,
-          resourceType: 'cost_log',
-          resourceId: id,
-          input: { model: o.alias ?? o.model, ...o.auditInput },
-          output: o.auditOutput,
-          metadata: {
-            outcome: o.outcome,
-            provider: o.provider,
-            model: o.model,
-            attempts: o.attempts,
-            latency_ms: o.latencyMs,
-            cost_usd: nanoToDecimal(o.costNano),
-            error_code: o.errorCode,
-          },
-        },
-        trx,
-      );
-      await this.bus.publish(
-        'cost.recorded',
-        { cost_log_id: id, model: o.model, cost_usd: nanoToDecimal(o.costNano) },
-        { trx, workspaceId: actor.workspaceId, correlationId: actor.correlationId ?? undefined },
-      );
+      const [first] = entries;
+      if (entries.length === 1) await this.costs.insert(trx, costRow(first!));
+      else await this.costs.insertMany(trx, entries.map(costRow));
+      for (const e of entries) await this.audit.record(auditEntry(e), trx);
+      for (const { costLogId: id, actor, o } of entries)
+        await this.bus.publish(
+          'cost.recorded',
+          { cost_log_id: id, model: o.model, cost_usd: nanoToDecimal(o.costNano) },
+          { trx, workspaceId: actor.workspaceId, correlationId: actor.correlationId ?? undefined },
+        );
       // Last, so the workspace's budget row stays locked only for the commit: concurrent calls of the same
       // workspace queue on that lock, not on this transaction's other inserts.
-      if (ledger && reservation) {
-        if (o.outcome === 'success') await ledger.settle(reservation, o.costNano, trx);
-        else await ledger.release(reservation, trx);
-      }
+      await settle(entries, trx);
     });
   }
+}
+
+interface TrailEntry {
+  costLogId: string;
+  actor: DispatchActor;
+  o: DispatchOutcome;
+  ledger: BudgetLedgerService | undefined;
+  reservation: Reservation | undefined;
+}
+
+/** Settles (success) or releases (any other outcome) the entries' reservations, one statement per ledger. */
+async function settle(entries: TrailEntry[], trx: Knex.Transaction): Promise<void> {
+  const held = entries.filter((e) => e.ledger && e.reservation);
+  if (held.length === 1) {
+    const { ledger, reservation, o } = held[0]!;
+    if (o.outcome === 'success') await ledger!.settle(reservation!, o.costNano, trx);
+    else await ledger!.release(reservation!, trx);
+    return;
+  }
+  for (const ledger of new Set(held.map((e) => e.ledger!))) {
+    const mine = held.filter((e) => e.ledger === ledger);
+    await ledger.finishMany(
+      trx,
+      mine[0]!.reservation!.workspaceId,
+      mine.map((e) => ({
+        reservation: e.reservation!,
+        status: e.o.outcome === 'success' ? ('settled' as const) : ('released' as const),
+        actualNano: e.o.costNano,
+      })),
+    );
+  }
+}
+
+function costRow({ costLogId, actor, o, reservation }: TrailEntry): Omit<CostLogRow, 'created_at'> {
+  return {
+    id: costLogId,
+    workspace_id: actor.workspaceId,
+    agent_run_id: actor.agentRunId,
+    reservation_id: reservation?.id ?? null,
+    actor_user_id: actor.actorUserId,
+    provider: o.provider,
+    model: o.model,
+    alias: o.alias,
+    input_tokens: o.usage.inputTokens,
+    output_tokens: o.usage.outputTokens,
+    cached_input_tokens: o.usage.cachedInputTokens,
+    cache_write_tokens: o.usage.cacheWriteTokens,
+    thinking_tokens: o.usage.thinkingTokens,
+    cost_usd: nanoToDecimal(o.costNano),
+    pricing_version: o.pricingVersion,
+    correlation_id: actor.correlationId,
+    outcome: o.outcome,
+    error_code: o.errorCode,
+    latency_ms: o.latencyMs,
+    attempts: o.attempts,
+  };
+}
+
+function auditEntry({ costLogId, actor, o }: TrailEntry): AuditEntry {
+  return {
+    action: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
+    toolName: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
+    workspaceId: actor.workspaceId,
+    actorType: actor.agentRunId ? 'agent' : actor.actorUserId ? 'user' : 'system',
+    actorId: actor.agentRunId ? (actor.agentId ?? actor.agentRunId) : actor.actorUserId,
+    agentRunId: actor.agentRunId ?? undefined,
+    correlationId: actor.correlationId ?? undefined,
+    resourceType: 'cost_log',
+    resourceId: costLogId,
+    input: { model: o.alias ?? o.model, ...o.auditInput },
+    output: o.auditOutput,
+    metadata: {
+      outcome: o.outcome,
+      provider: o.provider,
+      model: o.model,
+      attempts: o.attempts,
+      latency_ms: o.latencyMs,
+      cost_usd: nanoToDecimal(o.costNano),
+      error_code: o.errorCode,
+    },
+  };
 }
 
 function observe(o: DispatchOutcome): void {

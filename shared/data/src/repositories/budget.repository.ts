@@ -112,6 +112,47 @@ const FINISH_STATEMENT = {
          updated_at = now()`,
 };
 
+/**
+ * FINISH_STATEMENT for many reservations of one workspace (the group commit of concurrent calls' trails):
+ * $1 reservation ids (distinct), $2 statuses, $3 actual costs, $4 workspace. Same rules per reservation;
+ * the give-backs and spends are summed so the hot month row is still written once.
+ */
+const FINISH_BATCH_STATEMENT = {
+  name: 'raptorflow_budget_finish_batch_v1',
+  text: `WITH cur AS (SELECT ${CURRENT_MONTH_SQL} AS month),
+       inp AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::numeric[]) AS t(id, status, actual)),
+       old AS (
+         SELECT id, status, amount_usd, month FROM budget_reservations
+         WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+       ), done AS (
+         UPDATE budget_reservations r
+         SET status = inp.status, settled_cost_usd = inp.actual, updated_at = now()
+         FROM old, inp WHERE r.id = old.id AND inp.id = old.id AND old.status IN ('active', 'expired')
+         RETURNING r.id, old.status AS old_status, old.amount_usd, old.month
+       ), counted AS (
+         SELECT inp.actual FROM inp
+         WHERE EXISTS (SELECT 1 FROM done WHERE done.id = inp.id)
+            OR NOT EXISTS (SELECT 1 FROM old WHERE old.id = inp.id)
+       ), give_back AS (
+         SELECT month, SUM(amount_usd) FILTER (WHERE old_status = 'active') AS amount FROM done GROUP BY month
+       ), other_month AS (
+         UPDATE budget_usage u SET reserved_usd = GREATEST(u.reserved_usd - g.amount, 0), updated_at = now()
+         FROM give_back g, cur
+         WHERE g.month <> cur.month AND g.amount IS NOT NULL AND u.workspace_id = $4 AND u.month = g.month
+         RETURNING 1
+       )
+       INSERT INTO budget_usage AS u (workspace_id, month, spent_usd, calls)
+       SELECT $4, cur.month, s.spent, s.calls
+       FROM cur, (SELECT COALESCE(SUM(actual), 0) AS spent, count(*) AS calls FROM counted) s
+       WHERE s.calls > 0
+       ON CONFLICT (workspace_id, month) DO UPDATE SET
+         spent_usd = u.spent_usd + EXCLUDED.spent_usd,
+         reserved_usd = GREATEST(
+           u.reserved_usd - COALESCE((SELECT g.amount FROM give_back g, cur WHERE g.month = cur.month), 0), 0),
+         calls = u.calls + EXCLUDED.calls,
+         updated_at = now()`,
+};
+
 /** Amounts are exact decimal strings (see shared/core's money module for the conversions). */
 export interface ReserveRow {
   workspaceId: string;
@@ -202,6 +243,20 @@ export class BudgetRepository {
     actual: string,
   ): Promise<void> {
     await runPrepared(trx, FINISH_STATEMENT, [r.id, status, actual, r.workspaceId]);
+  }
+
+  /** finish() for many distinct reservations of one workspace, in one statement (see FINISH_BATCH_STATEMENT). */
+  async finishBatch(
+    trx: Knex.Transaction,
+    workspaceId: string,
+    rows: Array<{ id: string; status: 'settled' | 'released'; actual: string }>,
+  ): Promise<void> {
+    await runPrepared(trx, FINISH_BATCH_STATEMENT, [
+      rows.map((r) => r.id),
+      rows.map((r) => r.status),
+      rows.map((r) => r.actual),
+      workspaceId,
+    ]);
   }
 
   /** Expires active reservations past their time and gives their amounts back; returns how many. */

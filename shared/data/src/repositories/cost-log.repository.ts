@@ -17,6 +17,11 @@ export class CostLogRepository {
     await trx('cost_logs').insert(row);
   }
 
+  /** Many rows in one statement (the trails of concurrent calls committing together). */
+  async insertMany(trx: Knex.Transaction, rows: Array<Omit<CostLogRow, 'created_at'>>): Promise<void> {
+    await trx('cost_logs').insert(rows);
+  }
+
   async exists(id: string): Promise<boolean> {
     return (await this.db('cost_logs').where({ id }).first('id')) !== undefined;
   }
