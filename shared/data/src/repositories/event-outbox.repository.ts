@@ -89,10 +89,15 @@ export class EventOutboxRepository {
       .select<PendingOutboxRow[]>('id', 'envelope', 'attempts');
   }
 
-  async markRelayed(trx: Knex.Transaction, row: PendingOutboxRow): Promise<void> {
+  /** Marks claimed rows (locked by this transaction) sent, in one statement. */
+  async markRelayedMany(trx: Knex.Transaction, rows: PendingOutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
     await trx('event_outbox')
-      .where({ id: row.id })
-      .update({ enqueued_at: trx.fn.now(), attempts: row.attempts + 1, last_error: null });
+      .whereIn(
+        'id',
+        rows.map((r) => r.id),
+      )
+      .update({ enqueued_at: trx.fn.now(), attempts: trx.raw('attempts + 1'), last_error: null });
   }
 
   /** Counts a failed relay attempt and hides the row for `delayMs`. */
