@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { newUser, newWorkspace } from '../support/factories';
+import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
@@ -35,6 +36,34 @@ describe('publishing outside a transaction (batched outbox writes)', () => {
           .queue('system')
           .getJob((r as PromiseFulfilledResult<{ event_id: string }>).value.event_id),
       ).toBeDefined();
+  });
+
+  it('enqueues the events of concurrent transactions after each commits, each once, and never a rolled-back one', async () => {
+    const committed = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        stack.db.transaction((trx) =>
+          stack.bus.publish('test.event', { message: `tx${i}` }, { trx, workspaceId: null }),
+        ),
+      ),
+    );
+    const rolledBack = randomUUID();
+    await expect(
+      stack.db.transaction(async (trx) => {
+        await stack.bus.publish('test.event', {}, { trx, workspaceId: null, eventId: rolledBack });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    const ids = committed.map((e) => e.event_id);
+    await eventually(
+      async () =>
+        (await stack.db('event_outbox').whereIn('id', ids).whereNotNull('enqueued_at')).length === 30,
+    );
+    const rows = await stack.db('event_outbox').whereIn('id', ids);
+    expect(rows.every((r) => r.attempts === 1 && r.last_error === null)).toBe(true);
+    const jobs = await Promise.all(ids.map((id) => stack.bus.queue('system').getJob(id)));
+    expect(jobs.every((j) => j?.name === 'test.event')).toBe(true);
+    expect(await stack.db('event_outbox').where({ id: rolledBack })).toHaveLength(0);
+    expect(await stack.bus.queue('system').getJob(rolledBack)).toBeUndefined();
   });
 
   it('treats a repeated event id within one burst as one event', async () => {

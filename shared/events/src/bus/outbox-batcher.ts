@@ -27,6 +27,7 @@ export interface OutboxBatcherOptions {
 export class OutboxBatcher {
   private pending: Pending[] = [];
   private scheduled = false;
+  private readonly committed: Array<{ envelope: Envelope; resolve: (sent: boolean) => void }> = [];
   private readonly maxBatch: number;
 
   constructor(private readonly opts: OutboxBatcherOptions) {
@@ -59,20 +60,49 @@ export class OutboxBatcher {
     }
     if (fresh.length === 0) return;
 
-    const ids = fresh.map((p) => p.envelope.event_id);
+    await this.send(fresh.map((p) => p.envelope));
+    for (const p of fresh) p.resolve(true);
+  }
+
+  /**
+   * Sends envelopes whose rows a caller's transaction has already committed (the post-commit enqueue):
+   * those arriving in the same event-loop turn share one addBulk and one mark UPDATE. Never rejects; an
+   * event Redis did not take stays pending for the relay. Resolves whether Redis took it.
+   */
+  deliver(envelope: Envelope): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.committed.push({ envelope, resolve });
+      if (this.committed.length === 1) setImmediate(() => void this.flushCommitted());
+    });
+  }
+
+  private async flushCommitted(): Promise<void> {
+    // Drained in batches of maxBatch; later arrivals wait for the next turn (the length check above).
+    while (this.committed.length > 0) {
+      const batch = this.committed.slice(0, this.maxBatch);
+      const sent = await this.send(batch.map((d) => d.envelope));
+      this.committed.splice(0, batch.length);
+      for (const d of batch) d.resolve(sent);
+    }
+  }
+
+  /** One addBulk per queue, then one UPDATE marking the rows; on failure the rows record the error. */
+  private async send(envelopes: Envelope[]): Promise<boolean> {
+    const ids = envelopes.map((e) => e.event_id);
     const { outbox } = this.opts;
     try {
-      await this.opts.addJobs(fresh.map((p) => p.envelope));
+      await this.opts.addJobs(envelopes);
       // Unmarked rows are re-sent by the relay, and BullMQ drops the duplicates.
       await outbox.markEnqueued(ids).catch(() => undefined);
+      return true;
     } catch (err) {
       this.opts.logger.warn(
         { err, events: ids.length },
         'events not enqueued yet; they stay in the outbox for the relay',
       );
       await outbox.recordEnqueueFailure(ids, String((err as Error).message)).catch(() => undefined);
+      return false;
     }
-    for (const p of fresh) p.resolve(true);
   }
 
   /** One INSERT for the batch; if it fails (say, one row's workspace is gone), row by row so only that row fails. */

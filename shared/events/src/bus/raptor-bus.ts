@@ -131,9 +131,10 @@ export class RaptorBus {
     );
     // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
     if (inserted.size === 0) return envelope;
-    // Enqueue after commit; a rollback rejects executionPromise and the event never existed.
+    // Enqueue after commit (batched with other transactions' events that commit in the same turn); a
+    // rollback rejects executionPromise and the event never existed.
     opts.trx.executionPromise.then(
-      () => this.enqueue(envelope),
+      () => this.batcher.deliver(envelope),
       () => undefined,
     );
     return envelope;
