@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { runWithContext } from '@raptorflow/core/context/request-context';
 import { decimalToNano } from '@raptorflow/core/money/money';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
 import type { DispatchActor, DispatchOutcome } from '@raptorflow/llm/dispatch-trail.service';
@@ -117,5 +118,42 @@ describe('batched dispatch trails', () => {
       .where({ workspace_id: ws.id })
       .select<Array<{ total: string }>>(stack.db.raw('sum(cost_usd)::text AS total'));
     expect(decimalToNano(logged!.total)).toBe(state.spentNano);
+  });
+
+  it("writes each batched record's audit row and event in that call's own request context", async () => {
+    const { ws } = await workspace();
+    const trailService = dispatchTrail(stack);
+    const actor: DispatchActor = {
+      workspaceId: ws.id,
+      actorUserId: null,
+      agentRunId: null,
+      agentId: null,
+      correlationId: null,
+    };
+    const ids = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        runWithContext({ correlationId: `corr-${i}`, traceparent: undefined }, () =>
+          trailService
+            .record(actor, outcome('success', 5n), undefined, undefined)
+            .then((id) => [id, i] as const),
+        ),
+      ),
+    );
+    const t = await trail(ws.id);
+    const audits = new Map(
+      t.audits.map((a: { resource_id: string; correlation_id: string }) => [a.resource_id, a]),
+    );
+    const events = new Map(
+      t.outbox.map((e: { envelope: { payload: { cost_log_id: string }; correlation_id: string } }) => [
+        e.envelope.payload.cost_log_id,
+        e.envelope.correlation_id,
+      ]),
+    );
+    for (const [id, i] of ids) {
+      expect(audits.get(id)?.correlation_id).toBe(`corr-${i}`);
+      expect(events.get(id)).toBe(`corr-${i}`);
+    }
+    const stamps = new Set(t.costs.map((c: { created_at: Date }) => c.created_at.getTime()));
+    expect(stamps.size).toBeLessThan(12);
   });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
@@ -109,7 +110,14 @@ export class DispatchTrailService {
     reservation: Reservation | undefined,
   ): Promise<string> {
     // The id is chosen here so a retry after a commit whose answer was lost can tell it already happened.
-    const entry: TrailEntry = { costLogId: randomUUID(), actor, o, ledger, reservation };
+    const entry: TrailEntry = {
+      costLogId: randomUUID(),
+      actor,
+      o,
+      ledger,
+      reservation,
+      inContext: AsyncLocalStorage.snapshot(),
+    };
     const deadline = Date.now() + this.retryForMs;
     let written = false;
     try {
@@ -173,12 +181,15 @@ export class DispatchTrailService {
       const [first] = entries;
       if (entries.length === 1) await this.costs.insert(trx, costRow(first!));
       else await this.costs.insertMany(trx, entries.map(costRow));
-      for (const e of entries) await this.audit.record(auditEntry(e), trx);
-      for (const { costLogId: id, actor, o } of entries)
-        await this.bus.publish(
-          'cost.recorded',
-          { cost_log_id: id, model: o.model, cost_usd: nanoToDecimal(o.costNano) },
-          { trx, workspaceId: actor.workspaceId, correlationId: actor.correlationId ?? undefined },
+      // Each in its own call's context (request ids, trace parent), not that of the call whose turn it is.
+      for (const e of entries) await e.inContext(() => this.audit.record(auditEntry(e), trx));
+      for (const { costLogId: id, actor, o, inContext } of entries)
+        await inContext(() =>
+          this.bus.publish(
+            'cost.recorded',
+            { cost_log_id: id, model: o.model, cost_usd: nanoToDecimal(o.costNano) },
+            { trx, workspaceId: actor.workspaceId, correlationId: actor.correlationId ?? undefined },
+          ),
         );
       // Last, so the workspace's budget row stays locked only for the commit: concurrent calls of the same
       // workspace queue on that lock, not on this transaction's other inserts.
@@ -193,6 +204,8 @@ interface TrailEntry {
   o: DispatchOutcome;
   ledger: BudgetLedgerService | undefined;
   reservation: Reservation | undefined;
+  /** Runs a function in the async context (request context, active span) of the call this record is of. */
+  inContext: <R>(fn: () => R) => R;
 }
 
 /** Settles (success) or releases (any other outcome) the entries' reservations, one statement per ledger. */
