@@ -18,8 +18,11 @@ import { workerOptions } from '../test/support/workers';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 
 const MODELS = ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'claude-sonnet-5'];
-/** A second figure at this many jobs in hand: with group commit, more jobs in hand means bigger batches. */
-const BATCH_CONCURRENCY = 64;
+/**
+ * A second figure with this many jobs in hand (COST_LEDGER_CONCURRENCY's maximum): a batch is what arrived during
+ * the previous fold, so the jobs in hand bound the batch, and the commit's flush is paid once per batch.
+ */
+const BATCH_CONCURRENCY = 256;
 
 /** Seconds for one worker at `concurrency` to fold `events` fresh cost events (10 workspaces), rollups checked. */
 async function timeFolds(db: Knex, bus: RaptorBus, events: number, concurrency: number): Promise<number> {
@@ -149,7 +152,7 @@ async function timeRawBull(events: number, concurrency: number): Promise<number>
   return seconds;
 }
 
-export async function runLedgerBench(db: Knex, events = 4_000): Promise<string[]> {
+export async function runLedgerBench(db: Knex, events = 10_000): Promise<string[]> {
   const bus = new RaptorBus({ db, prefix: getSettings().queuePrefix });
   const configured = getSettings().concurrency.costLedger;
   const rate = (s: number) => `${(events / s).toFixed(0)}/s (${s.toFixed(2)} s)`;

@@ -20,8 +20,8 @@ export interface CostLedgerServiceOptions {
   /** Most cost events folded in one transaction (default 500). */
   maxBatch?: number;
   /**
-   * Fold transactions of this service running at once (default 2: one commits while the next collects, so
-   * the commit's flush and the queue's round trips overlap; more only splits the same events finer).
+   * Fold transactions of this service running at once (default 1). Batches of one ledger mostly touch the same
+   * rollup rows, so a second one in flight only waits on the first's row locks: measured, 1 folds the most.
    */
   maxInFlight?: number;
 }
@@ -30,11 +30,13 @@ export interface CostLedgerServiceOptions {
  * Folds cost rows into the workspace × month × model and workspace × day × model rollups (UTC calendar).
  *
  * Folds are group-committed: the `cost.recorded` events handled while a fold transaction runs are folded
- * together in the next one (FoldBatcher), three statements whatever their number. In that transaction:
+ * together in the next one (FoldBatcher): four round trips (BEGIN, two statements, COMMIT) and one commit
+ * flush whatever their number, so the worker's concurrency (the jobs in hand) sets the batch size. In it:
  *  1. one statement claims their `cost_rollup_folds` rows (a redelivered event, or the same event twice in
  *     one batch, claims nothing and folds nothing twice), adds the increments summed per rollup row, and
  *     then takes the advisory lock of every workspace-month touched, in lock-id order;
- *  2. one statement checks the budget thresholds of those months on the new totals.
+ *  2. one statement checks the budget thresholds of those months on the new totals (plus, only when one
+ *     fires, its audit row and outbox event).
  * The locks come after the increments on purpose: whichever fold of a workspace-month takes its lock last
  * reads (in the fresh snapshot of statement 2) every increment committed before, its own included, so no
  * crossing of a threshold is missed however folds and batches interleave. Each fold takes its locks in one
@@ -62,7 +64,7 @@ export class CostLedgerService {
     this.batcher = new FoldBatcher({
       run: (ids) => this.foldBatch(ids),
       maxBatch: opts.maxBatch ?? 500,
-      maxInFlight: opts.maxInFlight ?? 2,
+      maxInFlight: opts.maxInFlight ?? 1,
     });
   }
 

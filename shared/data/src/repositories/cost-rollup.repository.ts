@@ -16,15 +16,17 @@ import type { CostRollupRow } from './cost.rows';
  * in a fresh snapshot every increment committed by folds that held the lock before it, plus its own.
  */
 const FOLD_BATCH_STATEMENT = {
-  name: 'raptorflow_ledger_fold_batch_v1',
-  text: `WITH claim AS (
-     INSERT INTO cost_rollup_folds (cost_log_id, workspace_id)
-     SELECT id, workspace_id FROM cost_logs WHERE id = ANY($1::uuid[]) ORDER BY id
+  name: 'raptorflow_ledger_fold_batch_v2',
+  text: `WITH wanted AS (
+     SELECT id, workspace_id, model, input_tokens, output_tokens, cached_input_tokens, thinking_tokens, cost_usd,
+            created_at AT TIME ZONE 'UTC' AS t
+     FROM cost_logs WHERE id = ANY($1::uuid[])
+   ), claim AS (
+     INSERT INTO cost_rollup_folds (cost_log_id, workspace_id) SELECT id, workspace_id FROM wanted ORDER BY id
      ON CONFLICT (cost_log_id) DO NOTHING RETURNING cost_log_id
    ), src AS (
-     SELECT c.id, c.workspace_id, c.model, c.input_tokens, c.output_tokens, c.cached_input_tokens,
-            c.thinking_tokens, c.cost_usd, c.created_at AT TIME ZONE 'UTC' AS t
-     FROM cost_logs c JOIN claim ON claim.cost_log_id = c.id
+     -- From the rows read once above: joining cost_logs again would be planned as a scan of the whole table.
+     SELECT w.* FROM wanted w JOIN claim ON claim.cost_log_id = w.id
    ), inc AS (
      SELECT workspace_id, p.period, date_trunc(p.period, t)::date AS period_start, model, count(*) AS calls,
             sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
