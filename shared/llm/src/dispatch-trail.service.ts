@@ -182,13 +182,14 @@ export class DispatchTrailService {
       if (entries.length === 1) await this.costs.insert(trx, costRow(first!));
       else await this.costs.insertMany(trx, entries.map(costRow));
       // Each in its own call's context (request ids, trace parent), not that of the call whose turn it is.
+      // One after the other: a pg connection runs one query at a time (queueing more is deprecated).
       for (const e of entries) await e.inContext(() => this.audit.record(auditEntry(e), trx));
-      for (const { costLogId: id, actor, o, inContext } of entries)
-        await inContext(() =>
+      for (const e of entries)
+        await e.inContext(() =>
           this.bus.publish(
             'cost.recorded',
-            { cost_log_id: id, model: o.model, cost_usd: nanoToDecimal(o.costNano) },
-            { trx, workspaceId: actor.workspaceId, correlationId: actor.correlationId ?? undefined },
+            { cost_log_id: e.costLogId, model: e.o.model, cost_usd: nanoToDecimal(e.o.costNano) },
+            { trx, workspaceId: e.actor.workspaceId, correlationId: e.actor.correlationId ?? undefined },
           ),
         );
       // Last, so the workspace's budget row stays locked only for the commit: concurrent calls of the same
