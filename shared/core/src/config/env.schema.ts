@@ -42,7 +42,7 @@ export const envSchema = z.object({
   ),
   AGENT_RUNNER_CONCURRENCY: intFrom(4, 1, 256),
   SEEDER_CONCURRENCY: intFrom(8, 1, 256),
-  COST_LEDGER_CONCURRENCY: intFrom(8, 1, 256),
+  COST_LEDGER_CONCURRENCY: intFrom(256, 1, 1024),
   AGENT_RUNNER_PORT: intFrom(8101),
   SEEDER_PORT: intFrom(8102),
   COST_LEDGER_PORT: intFrom(8103),
