@@ -69,7 +69,8 @@ runWorkerService({
     const options = { ...runtime, ...workerOptionsFor('costLedger', settings) };
     return [
       createCostLedgerWorker(new CostLedgerService({ db, alerts, logger }), { ...options, reconciler }),
-      createNotifyWorker(webhooks, options),
+      // Webhook deliveries are rare and slow: the fold batch size is no reason to hold 256 of them at once.
+      createNotifyWorker(webhooks, { ...options, concurrency: Math.min(options.concurrency ?? 8, 8) }),
     ];
   },
 }).catch((err: unknown) => {
