@@ -182,4 +182,31 @@ describe('batched reservations', () => {
     expect(second.applied).toBe(true);
     expect(await activeReservations(ws)).toEqual({ count: 2, sum: '4.0000000000' });
   });
+
+  it('settles a batch holding a reservation of the previous month: it gives back there, spends in this month', async () => {
+    const ws = await fundedWorkspace(50n);
+    const ledger = newLedger();
+    const [now, before] = (await reserveAll(ledger, ws, [2n, 3n])) as Reservation[];
+    // A call that started before midnight UTC at the month's end: its reservation and amount are last month's.
+    const { prev } = await new BudgetRepository(stack.db).currentAndPreviousMonth();
+    await stack.db('budget_reservations').where({ id: before!.id }).update({ month: prev });
+    await stack.db('budget_usage').where({ workspace_id: ws }).decrement('reserved_usd', 3);
+    await stack.db('budget_usage').insert({ workspace_id: ws, month: prev, reserved_usd: 3 });
+    before!.month = prev;
+    await stack.db.transaction((trx) =>
+      ledger.finishMany(trx, ws, [
+        { reservation: now!, status: 'settled', actualNano: 1_000n },
+        { reservation: before!, status: 'settled', actualNano: 2_000n },
+      ]),
+    );
+    const cur = await ledger.state(ws);
+    expect({ spent: cur.spentNano, reserved: cur.reservedNano }).toEqual({ spent: 3_000n, reserved: 0n });
+    const old = await ledger.state(ws, prev);
+    expect({ spent: old.spentNano, reserved: old.reservedNano }).toEqual({ spent: 0n, reserved: 0n });
+    // Settling again counts nothing twice.
+    await stack.db.transaction((trx) =>
+      ledger.finishMany(trx, ws, [{ reservation: now!, status: 'settled', actualNano: 1_000n }]),
+    );
+    expect((await ledger.state(ws)).spentNano).toBe(3_000n);
+  });
 });
