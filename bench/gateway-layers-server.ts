@@ -71,7 +71,7 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
   }
   if (layers.has('edge')) app.use(...edgeMiddlewares(settings), jsonBody(BODY_LIMIT));
   if (layers.has('context')) app.use(correlationMiddleware());
-  if (layers.has('metrics')) app.use(httpMetricsMiddleware());
+  if (layers.has('metrics')) app.use(httpMetricsMiddleware({ templatedMounts: ['/v1'] }));
   if (layers.has('logger')) app.use(requestLoggerMiddleware(logger));
   // Each level has its own limiter, caches and verifier, as a replica would: no level warms another's.
   const limiter = new RateLimiter({ redis, prefix: limiterPrefix, logger });

@@ -110,7 +110,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', settings.trustProxy);
 
   app.use(correlationMiddleware());
-  app.use(httpMetricsMiddleware());
+  // Every route under /v1 is an endpoint of the registry, which names its own template (endpoint-mount.ts).
+  app.use(httpMetricsMiddleware({ templatedMounts: ['/v1'] }));
   app.use(requestLoggerMiddleware(logger));
   app.use(...edgeMiddlewares(settings));
   app.use(jsonBody(BODY_LIMIT));

@@ -14,8 +14,14 @@ export interface AgentListCacheOptions {
  * broadcasts an invalidation; the TTL bounds staleness if a broadcast is lost. An empty list means seeding
  * has not finished, so it is never cached.
  */
+interface Entry {
+  list: AgentView[];
+  /** `{"data": list, "next_cursor": null}` serialized once: GET /v1/agents sends it as it is. */
+  page?: string;
+}
+
 export class AgentListCache {
-  private readonly lru: LRUCache<string, AgentView[]> | undefined;
+  private readonly lru: LRUCache<string, Entry> | undefined;
   private epoch = 0;
 
   constructor(opts: AgentListCacheOptions) {
@@ -28,11 +34,23 @@ export class AgentListCache {
 
   async getOrLoad(workspaceId: string, load: () => Promise<AgentView[]>): Promise<AgentView[]> {
     const hit = this.lru?.get(workspaceId);
-    if (hit) return hit;
+    if (hit) return hit.list;
     const epoch = this.epoch;
     const list = await load();
     if (this.lru && list.length > 0 && epoch === this.epoch)
-      this.lru.set(workspaceId, Object.freeze(list) as AgentView[]);
+      this.lru.set(workspaceId, { list: Object.freeze(list) as AgentView[] });
     return list;
+  }
+
+  /**
+   * The cached list as the JSON of a one-page list response, serialized on the first ask and reused until
+   * the entry goes (invalidation, TTL): the list never changes in place, so neither does its JSON.
+   * Undefined when the list is not cached (then getOrLoad).
+   */
+  cachedPage(workspaceId: string): string | undefined {
+    const hit = this.lru?.get(workspaceId);
+    if (!hit) return undefined;
+    hit.page ??= JSON.stringify({ data: hit.list, next_cursor: null });
+    return hit.page;
   }
 }

@@ -1,11 +1,14 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { RateLimitedError } from '@raptorflow/core/errors/app-error';
 import type { RateLimitDecision, RateLimiter } from './rate-limiter.service';
 
 // Which decision a response currently advertises, and which subjects a request was already counted for.
-// WeakMaps rather than res.locals / req fields: nothing else needs them and they vanish with the request.
-const advertised = new WeakMap<Response, RateLimitDecision>();
-const counted = new WeakMap<Request, Set<string>>();
+// Symbol-keyed fields, private to this module: they vanish with the request like WeakMap entries would, but
+// cost the garbage collector nothing extra (WeakMap entries are ephemerons, traced specially on every GC).
+const ADVERTISED = Symbol('rateLimit.advertised');
+const COUNTED = Symbol('rateLimit.counted');
+type Advertising = Response & { [ADVERTISED]?: RateLimitDecision };
+type Counting = Request & { [COUNTED]?: string[] };
 
 /** Refused beats allowed, then fewer remaining, then the longer wait. */
 function moreRestrictive(a: RateLimitDecision, b: RateLimitDecision): boolean {
@@ -19,9 +22,9 @@ function moreRestrictive(a: RateLimitDecision, b: RateLimitDecision): boolean {
  * must see the one that will stop it first, whichever middleware ran last.
  */
 function advertise(res: Response, decision: RateLimitDecision, windowSeconds: number): void {
-  const current = advertised.get(res);
+  const current = (res as Advertising)[ADVERTISED];
   if (current && !moreRestrictive(decision, current)) return;
-  advertised.set(res, decision);
+  (res as Advertising)[ADVERTISED] = decision;
   res.setHeader('RateLimit-Limit', String(decision.limit));
   res.setHeader('RateLimit-Remaining', String(decision.remaining));
   res.setHeader('RateLimit-Reset', String(decision.reset));
@@ -36,24 +39,30 @@ function rateLimit(
 ): RequestHandler {
   if (!Number.isInteger(limitPerMinute) || limitPerMinute < 1)
     throw new Error(`rate limit for ${scope} must be a positive integer, got ${limitPerMinute}`);
-  return async (req, res, next) => {
+  const decide = (res: Response, next: NextFunction, decision: RateLimitDecision | null): void => {
+    // null: Redis is unavailable and the limiter fails open (see RateLimiter.consume); headers would lie.
+    if (!decision) return next();
+    advertise(res, decision, limiter.windowSeconds);
+    if (!decision.allowed) return next(new RateLimitedError(decision.retryAfter));
+    next();
+  };
+  // Not an async function: with a local lease (nearly every request) the decision is synchronous, and no
+  // promise is made for it.
+  return (req, res, next) => {
     const id = subjectOf(req);
     // No subject means the middleware sits before authentication / workspace resolution; those steps
     // answer 401/4xx themselves, and a limiter must never be the thing that rejects an unidentified request.
     if (!id) return next();
     // The same limit mounted twice on one path (app-wide and on a route) must not count a request twice.
     const subject = `${scope}:${id}`;
-    const seen = counted.get(req) ?? new Set<string>();
-    if (seen.has(subject)) return next();
-    seen.add(subject);
-    counted.set(req, seen);
+    const seen = (req as Counting)[COUNTED];
+    if (seen === undefined) (req as Counting)[COUNTED] = [subject];
+    else if (seen.includes(subject)) return next();
+    else seen.push(subject);
 
-    const decision = await limiter.consume(scope, id, limitPerMinute);
-    // null: Redis is unavailable and the limiter fails open (see RateLimiter.consume); headers would lie.
-    if (!decision) return next();
-    advertise(res, decision, limiter.windowSeconds);
-    if (!decision.allowed) return next(new RateLimitedError(decision.retryAfter));
-    next();
+    const decision = limiter.take(scope, id, limitPerMinute);
+    if (!(decision instanceof Promise)) return decide(res, next, decision);
+    return decision.then((d) => decide(res, next, d));
   };
 }
 

@@ -137,6 +137,24 @@ export class RateLimiter {
    */
   async consume(scope: string, id: string, limit: number): Promise<RateLimitDecision | null> {
     const subject = `${scope}:${id}`;
+    return this.consumeSubject(scope, id, subject, limit);
+  }
+
+  /**
+   * The same count as consume(), decided without a promise when this replica holds a lease for the subject
+   * (nearly every request): the decision itself then, else a promise of it (a Redis round trip).
+   */
+  take(scope: string, id: string, limit: number): RateLimitDecision | Promise<RateLimitDecision | null> {
+    const subject = `${scope}:${id}`;
+    return this.spendLease(subject, limit, this.now()) ?? this.consumeSubject(scope, id, subject, limit);
+  }
+
+  private async consumeSubject(
+    scope: string,
+    id: string,
+    subject: string,
+    limit: number,
+  ): Promise<RateLimitDecision | null> {
     for (;;) {
       const now = this.now();
       const local = this.spendLease(subject, limit, now);

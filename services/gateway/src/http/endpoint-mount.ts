@@ -2,6 +2,7 @@ import type { RequestHandler, Router } from 'express';
 import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import type { AnyEndpoint } from './endpoint';
+import { tagRouteTemplate } from './http-metrics.middleware';
 
 export interface MountOptions<S> {
   /** The path the router is mounted at (`/v1`); every endpoint's path must start with it. */
@@ -28,16 +29,22 @@ export function mountEndpoints<S>(
     if (!handler) throw new Error(`${endpoint.method} ${endpoint.path} has no handler to mount`);
     if (!endpoint.path.startsWith(prefix))
       throw new Error(`${endpoint.method} ${endpoint.path} does not belong under ${prefix}`);
-    const validate: RequestHandler = async (req, res, next) => {
+    // Not an async function: a handler that answers synchronously costs no promise here. A throw is caught
+    // by Express (→ next(err)); a returned promise is awaited by Express 5, which passes a rejection on.
+    const validate: RequestHandler = (req, res, next) => {
       const params = endpoint.params ? parseOrThrow(endpoint.params, req.params, 'path') : undefined;
       const query = endpoint.query ? parseOrThrow(endpoint.query, req.query, 'query') : undefined;
       const body = endpoint.body ? parseOrThrow(endpoint.body, req.body ?? {}, 'body') : undefined;
-      await handler({ req, res, next, params, query, body }, opts.services);
+      const done = handler({ req, res, next, params, query, body }, opts.services);
+      // A thenable is awaited as before (its rejection reaches Express); anything else is ignored as before.
+      return isThenable(done) ? Promise.resolve(done).then(() => undefined) : undefined;
     };
+    const [first, ...rest] = [...guardsFor(endpoint, opts), validate];
     router[endpoint.method](
       endpoint.path.slice(prefix.length) || '/',
-      ...guardsFor(endpoint, opts),
-      validate,
+      // The metrics label is the declared path: the template httpMetricsMiddleware would rebuild.
+      tagRouteTemplate(endpoint.path, first!),
+      ...rest,
     );
   }
 }
@@ -50,4 +57,8 @@ function guardsFor(endpoint: AnyEndpoint, opts: MountOptions<unknown>): RequestH
   // The member guard resolves the workspace and runs the per-workspace rate limit (its afterResolve).
   const member = guards.requireWorkspaceMember();
   return role === 'member' ? [member] : [member, guards.requireWorkspaceRole(role)];
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }

@@ -14,37 +14,82 @@ import { getMetrics } from '@raptorflow/core/metrics/metrics';
  * enters each mounted router, when `req.params` holds exactly that mount's parameters, and rebuilds the
  * mount's template by putting the parameter names back in place of their values.
  */
-export function httpMetricsMiddleware(): RequestHandler {
+export function httpMetricsMiddleware(opts: HttpMetricsOptions = {}): RequestHandler {
   const { httpRequestDuration } = getMetrics();
+  // One bound child per (method, route, status) seen: its labels are validated once, not per request. The
+  // set is as bounded as the series themselves (route templates, never raw paths).
+  const children = new Map<string, { observe(seconds: number): void }>();
+  const childOf = (method: string, route: string, status: string) => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = httpRequestDuration.labels({ method, route, status })));
+    return child;
+  };
+  const templated = (opts.templatedMounts ?? []).map((m) => m.toLowerCase());
   return (req, res, next) => {
     const start = process.hrtime.bigint();
-    const mounts = trackMountTemplates(req);
-    let route: string | undefined;
-    // Captured when a route starts handling the request: when an error leaves a nested router, Express
-    // restores req.baseUrl, so reading both at 'finish' would glue the inner pattern to the outer base.
-    let current: unknown;
-    Object.defineProperty(req, 'route', {
-      configurable: true,
-      enumerable: true,
-      get: () => current,
-      set: (value: unknown) => {
-        current = value;
-        const path = (value as { path?: unknown } | undefined)?.path;
-        if (path === undefined) return;
-        const base = mounts.template();
-        // A router's root route ('/') is the mount itself: `/v1/workspaces/:workspace_id/members`.
-        route = base && path === '/' ? base : `${base}${String(path)}`;
-      },
-    });
+    // Under a templated mount every route names its template itself (tagRouteTemplate): no tracking, and no
+    // accessors defined on this request (each one would give req a hidden class of its own).
+    const track = !templated.some((m) => isUnderMount(req.url, m)) ? trackRouteTemplate(req) : undefined;
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      httpRequestDuration.observe(
-        { method: req.method, route: route ?? 'unmatched', status: String(res.statusCode) },
-        seconds,
-      );
+      const route = (track ? track.route : (req as Tagged)[ROUTE_TEMPLATE]) ?? 'unmatched';
+      childOf(req.method, route, String(res.statusCode)).observe(seconds);
     });
     next();
   };
+}
+
+export interface HttpMetricsOptions {
+  /**
+   * Mount paths (`/v1`) whose routes all start with tagRouteTemplate's handler: requests under them take
+   * their label from it instead of having the routers followed.
+   */
+  templatedMounts?: string[];
+}
+
+const ROUTE_TEMPLATE = Symbol('raptorflow.routeTemplate');
+type Tagged = Request & { [ROUTE_TEMPLATE]?: string };
+
+/**
+ * Wraps a route's first handler so the route, when it starts handling a request (when Express sets
+ * req.route), names its full template for the metrics: what the tracking would rebuild, known up front.
+ */
+export function tagRouteTemplate(template: string, first: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    (req as Tagged)[ROUTE_TEMPLATE] = template;
+    return first(req, res, next);
+  };
+}
+
+/** Express matches paths case-insensitively: `/V1/agents` enters the `/v1` router too. */
+function isUnderMount(url: string, mount: string): boolean {
+  if (url.length < mount.length || url.slice(0, mount.length).toLowerCase() !== mount) return false;
+  const c = url[mount.length];
+  return c === undefined || c === '/' || c === '?';
+}
+
+/** The generic way: follows req.baseUrl and req.route through the routers (see below). */
+function trackRouteTemplate(req: Request): { route: string | undefined } {
+  const mounts = trackMountTemplates(req);
+  const state: { route: string | undefined } = { route: undefined };
+  // Captured when a route starts handling the request: when an error leaves a nested router, Express
+  // restores req.baseUrl, so reading both at 'finish' would glue the inner pattern to the outer base.
+  let current: unknown;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (value: unknown) => {
+      current = value;
+      const path = (value as { path?: unknown } | undefined)?.path;
+      if (path === undefined) return;
+      const base = mounts.template();
+      // A router's root route ('/') is the mount itself: `/v1/workspaces/:workspace_id/members`.
+      state.route = base && path === '/' ? base : `${base}${String(path)}`;
+    },
+  });
+  return state;
 }
 
 interface Frame {

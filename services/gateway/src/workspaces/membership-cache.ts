@@ -20,6 +20,10 @@ export interface MembershipCacheOptions {
 
 const ANY = '*';
 
+function keyOf(userId: string, workspaceId: string | undefined): string {
+  return `${userId.toLowerCase()}:${workspaceId?.toLowerCase() ?? ANY}`;
+}
+
 /**
  * Per-(user, workspace) membership lookups, bounded and short-lived. Every membership change invalidates the
  * user's entries here and, through the invalidation bus, in every other gateway replica. If a broadcast is
@@ -35,12 +39,22 @@ export class MembershipCache {
     opts.invalidations?.on(INVALIDATION_TOPICS.membership, (userId) => this.dropUser(userId));
   }
 
+  /**
+   * What getOrLoad would answer from the cache, without a promise: the membership, `null` for a cached
+   * "not a member", undefined when it would have to load.
+   */
+  peek(userId: string, workspaceId: string | undefined): CachedMembership | null | undefined {
+    const hit = this.lru?.get(keyOf(userId, workspaceId));
+    if (!hit) return undefined;
+    return 'none' in hit ? null : hit;
+  }
+
   async getOrLoad(
     userId: string,
     workspaceId: string | undefined,
     load: () => Promise<CachedMembership | undefined>,
   ): Promise<CachedMembership | undefined> {
-    const key = `${userId.toLowerCase()}:${workspaceId?.toLowerCase() ?? ANY}`;
+    const key = keyOf(userId, workspaceId);
     const hit = this.lru?.get(key);
     if (hit) return 'none' in hit ? undefined : hit;
     const epoch = this.epoch;

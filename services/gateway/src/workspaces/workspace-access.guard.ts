@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import {
   NotFoundError,
@@ -8,7 +8,7 @@ import {
 } from '@raptorflow/core/errors/app-error';
 import { updateContext } from '@raptorflow/core/context/request-context';
 import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
-import type { MembershipService } from './membership.service';
+import type { Membership, MembershipService } from './membership.service';
 
 const RANK: Record<WorkspaceRole, number> = { member: 1, admin: 2, owner: 3 };
 const uuid = z.uuid();
@@ -31,6 +31,28 @@ function explicitWorkspaceIds(req: Request): Candidate[] {
   return found;
 }
 
+/** The one workspace the request names (lower case), undefined when it names none; 422 when it is ambiguous. */
+function requestedWorkspaceId(req: Request): string | undefined {
+  const ids = explicitWorkspaceIds(req);
+  if (ids.length === 0) return undefined;
+  const malformed = ids.filter((c) => !uuid.safeParse(c.value).success);
+  if (malformed.length)
+    throw new ValidationFailedError(
+      'Workspace id must be a UUID',
+      malformed.map((c) => ({ path: c.source, message: 'must be a UUID' })),
+    );
+  const distinct = new Set(ids.map((c) => c.value.toLowerCase()));
+  if (distinct.size > 1)
+    throw new ValidationFailedError(
+      'The request names more than one workspace',
+      ids.map((c) => ({
+        path: c.source,
+        message: 'conflicts with another workspace id in the request',
+      })),
+    );
+  return ids[0]!.value.toLowerCase();
+}
+
 export interface WorkspaceGuardsOptions {
   /** Runs once the workspace is resolved (the per-workspace rate limit hangs here, for every scoped route). */
   afterResolve?: RequestHandler;
@@ -44,44 +66,47 @@ export class WorkspaceGuards {
 
   /** Resolves the request's workspace and proves the caller belongs to it; every later query uses req.workspace. */
   requireWorkspaceMember(): RequestHandler {
-    return async (req, res, next) => {
-      try {
-        const userId = req.auth?.userId;
-        if (!userId) throw new UnauthenticatedError();
-        const ids = explicitWorkspaceIds(req);
-        const malformed = ids.filter((c) => !uuid.safeParse(c.value).success);
-        if (malformed.length)
-          throw new ValidationFailedError(
-            'Workspace id must be a UUID',
-            malformed.map((c) => ({ path: c.source, message: 'must be a UUID' })),
-          );
-        const distinct = new Set(ids.map((c) => c.value.toLowerCase()));
-        if (distinct.size > 1)
-          throw new ValidationFailedError(
-            'The request names more than one workspace',
-            ids.map((c) => ({
-              path: c.source,
-              message: 'conflicts with another workspace id in the request',
-            })),
-          );
-        const explicit = ids[0]?.value.toLowerCase();
-        const membership = explicit
-          ? await this.memberships.find(userId, explicit)
-          : await this.memberships.oldest(userId);
-        if (!membership) {
-          if (explicit) throw new PermissionDeniedError('You are not a member of this workspace');
-          throw new NotFoundError(
-            'You are not a member of any workspace yet; create one with POST /v1/workspaces',
-          );
-        }
-        req.workspace = { id: membership.workspaceId, role: membership.role };
-        updateContext({ workspaceId: membership.workspaceId, role: membership.role });
-        if (this.opts.afterResolve) return this.opts.afterResolve(req, res, next);
-        next();
-      } catch (err) {
-        next(err);
+    const cache = this.memberships.cache;
+    const admit = (
+      req: Request,
+      res: Response,
+      next: NextFunction,
+      explicit: string | undefined,
+      membership: Membership | undefined,
+    ) => {
+      if (!membership) {
+        if (explicit) throw new PermissionDeniedError('You are not a member of this workspace');
+        throw new NotFoundError(
+          'You are not a member of any workspace yet; create one with POST /v1/workspaces',
+        );
       }
+      req.workspace = { id: membership.workspaceId, role: membership.role };
+      updateContext({ workspaceId: membership.workspaceId, role: membership.role });
+      if (this.opts.afterResolve) return this.opts.afterResolve(req, res, next);
+      next();
     };
+    // Not an async function: a membership the cache holds (nearly every request) is decided without a promise.
+    return (req, res, next) => {
+      let userId: string;
+      let explicit: string | undefined;
+      let cached: Membership | null | undefined;
+      try {
+        userId = this.callerOf(req);
+        explicit = requestedWorkspaceId(req);
+        cached = cache.peek(userId, explicit);
+        if (cached !== undefined) return admit(req, res, next, explicit, cached ?? undefined);
+      } catch (err) {
+        return next(err);
+      }
+      const load = explicit ? this.memberships.find(userId, explicit) : this.memberships.oldest(userId);
+      return load.then((membership) => admit(req, res, next, explicit, membership)).catch(next);
+    };
+  }
+
+  private callerOf(req: Request): string {
+    const userId = req.auth?.userId;
+    if (!userId) throw new UnauthenticatedError();
+    return userId;
   }
 
   /** Use after requireWorkspaceMember(); roles are hierarchical (owner > admin > member). */
