@@ -44,11 +44,18 @@ describe('seeder audit rows written by group commit (real PostgreSQL)', () => {
   it('counts a redelivered event once, whether its copies share a batch or not', async () => {
     const batcher = new AuditBatcher(new AuditLogRepository(stack.db));
     const id = randomUUID();
-    // Five copies at once: the first is in flight alone, the other four share the next batch.
+    // Five copies in one turn share one INSERT.
     const first = await Promise.all(Array.from({ length: 5 }, () => batcher.record(row(id))));
     expect(first.filter(Boolean)).toHaveLength(1);
     expect(await batcher.record(row(id))).toBe(false);
     expect(await rowsOf([id])).toHaveLength(1);
+    // Copies a turn apart: two INSERTs in flight at once race on the unique key; one of them writes.
+    const other = randomUUID();
+    const a = batcher.record(row(other));
+    await new Promise((r) => setImmediate(r));
+    const b = batcher.record(row(other));
+    expect((await Promise.all([a, b])).filter(Boolean)).toHaveLength(1);
+    expect(await rowsOf([other])).toHaveLength(1);
   });
 
   it('fails only the row that cannot be written; its batch-mates are committed', async () => {

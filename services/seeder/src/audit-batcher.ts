@@ -11,35 +11,47 @@ interface Pending {
 }
 
 /**
- * Group commit of the event-keyed audit rows that concurrent jobs of this process write: while one INSERT is
- * in flight, the rows that arrive queue, and the next INSERT carries all of them (at most `maxBatch`). A row
- * alone is written at once, so an idle worker adds no wait; under load one statement and one commit serve
- * many jobs. Each caller resolves only once its own row is committed (or was already there), so a job is
- * completed after its effect is durable, exactly as with one INSERT per job.
+ * Group commit of the event-keyed audit rows that concurrent jobs of this process write. Rows that arrive in
+ * the same event-loop turn share one INSERT, sent at the end of that turn; at most `maxInFlight` INSERTs run
+ * at once, and rows arriving while all are busy queue and go together in the next one (at most `maxBatch`).
+ * So a lone row waits for nothing, and under load one statement and one commit serve many jobs. Each caller
+ * resolves only once its own row is committed (or was already there), so a job is completed after its
+ * effect is durable, exactly as with one INSERT per job.
  */
 export class AuditBatcher {
   private queue: Pending[] = [];
-  private flushing = false;
+  private scheduled = false;
+  private inFlight = 0;
 
   constructor(
     private readonly rows: AuditLogRepository,
     private readonly maxBatch = 100,
+    private readonly maxInFlight = 4,
   ) {}
 
   /** Writes the row; false when a row for its (event, action) already existed (a redelivered event). */
   record(row: EventAuditRow): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
-      if (!this.flushing) void this.drain();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
-  private async drain(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) await this.flush(this.queue.splice(0, this.maxBatch));
-    } finally {
-      this.flushing = false;
+  /** Starts INSERTs for the queued rows while a slot is free. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight += 1;
+      void this.flush(batch).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+      });
     }
   }
 
