@@ -128,8 +128,8 @@ export async function breakdown(db: Knex, runs: ApiRun[]): Promise<string[]> {
     add('queued → claim started (commit, outbox → BullMQ, worker pickup)', running - queued);
     const STEPS = ['recall', 'plan', 'gather', 'synthesize', 'remember'];
     const WHAT: Record<string, string> = {
-      recall: 'step row, memory check (empty: no embedding), step row, events',
-      remember: 'step row, embed findings + brief, items + audit rows, step row, events',
+      recall: 'begin: step row + event; memory check (empty: no embedding); end: step row + event',
+      remember: 'begin; embed findings + brief, items + audit rows, cost sum; end: step row + event',
     };
     add(
       'claim started → recall started (claim, agent + guardrails, graph start)',
@@ -143,7 +143,7 @@ export async function breakdown(db: Knex, runs: ApiRun[]): Promise<string[]> {
           at('step.started', step) - at('step.completed', prev),
         );
       add(
-        `${step} step (${WHAT[step] ?? 'step row, 1 dispatch, step row, cost sum, events'})`,
+        `${step} step (${WHAT[step] ?? 'begin: step row + event; 1 dispatch; end: step row + audit row + event + cost sum'})`,
         at('step.completed', step) - at('step.started', step),
       );
       prev = step;

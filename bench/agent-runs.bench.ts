@@ -1,7 +1,8 @@
 // bench/agent-runs: research-flow runs through the product — POST /v1/agent-runs on a real gateway process,
 // outbox → BullMQ → agent-runner process(es) (lease, step rows, run events, audit, PostgresSaver checkpoints)
 // → end seen on the run's SSE stream — against the same flow invoked in-process with LangGraph, in the same
-// run, so the difference is what the queue and the persistence cost.
+// run, so the difference is what the queue and the persistence cost. "Bookkeeping per step" is the runner's
+// own time per step beyond its model calls (its histogram, scraped around each phase), beside a raw round trip.
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import type { Knex } from 'knex';
@@ -17,6 +18,8 @@ import type { BenchAgent } from './agent-runs-baseline';
 import { cpuPerRun, cpuProbe } from './agent-runs-cpu';
 import type { CpuSnapshot } from './agent-runs-cpu';
 import { closedLoop, ms, perSec, sequential, signedMs, times } from './agent-runs-measure';
+import { bookkeepingBetween, rawRoundTrips, scrapeBookkeeping } from './agent-runs-bookkeeping';
+import type { Buckets } from './agent-runs-bookkeeping';
 import type { RunOnce, Sequential, Throughput } from './agent-runs-measure';
 
 /**
@@ -40,6 +43,8 @@ interface Measured {
   thr: Throughput;
   /** CPU per run by process over the in-flight phase. */
   cpu: string | undefined;
+  /** The runner's step bookkeeping histogram at the phase boundaries (API runs only). */
+  marks?: Buckets[];
 }
 
 let topic = 0;
@@ -48,18 +53,47 @@ async function measure<T>(
   run: RunOnce<T>,
   pass: Pass,
   cpu: () => CpuSnapshot,
+  mark?: () => Promise<Buckets>,
 ): Promise<Measured & { results: T[] }> {
   await sequential(run, WARMUP_SEQUENTIAL, topic);
   topic += WARMUP_SEQUENTIAL;
   await closedLoop(run, WARMUP_IN_FLIGHT, IN_FLIGHT, topic);
   topic += WARMUP_IN_FLIGHT;
+  const marks: Buckets[] = [];
+  if (mark) marks.push(await mark());
   const seq = await sequential(run, pass.sequential, topic);
   topic += pass.sequential;
+  if (mark) marks.push(await mark());
   const before = cpu();
   const thr = await closedLoop(run, pass.total, IN_FLIGHT, topic);
   const usage = cpuPerRun(before, cpu(), pass.total);
   topic += pass.total;
-  return { seq, thr, cpu: usage, results: seq.results };
+  if (mark) marks.push(await mark());
+  return { seq, thr, cpu: usage, results: seq.results, marks: mark ? marks : undefined };
+}
+
+/**
+ * The runner's bookkeeping per step over the sequential and the in-flight phase, model steps first, and the
+ * sequential p50 in raw INSERT commits of the same run (a step's floor is two: its begin and its end).
+ */
+function bookkeeping(m: Measured, commitP50: number | undefined): string[] {
+  const [a, b, c] = m.marks ?? [];
+  if (!a || !b || !c) return [];
+  const phase = (from: Buckets, to: Buckets, work: string) => {
+    const q = bookkeepingBetween(from, to, work);
+    return q ? `p50 ${q.p50.toFixed(2)} ms, p99 ${q.p99.toFixed(2)} ms (${q.n} steps)` : 'no steps';
+  };
+  const seqModel = bookkeepingBetween(a, b, 'model');
+  const met = seqModel ? (seqModel.p50 <= 2 ? 'met' : 'NOT met') : 'not measured';
+  const commits =
+    seqModel && commitP50
+      ? `; sequential p50 = ${(seqModel.p50 / commitP50).toFixed(1)} raw INSERT commits`
+      : '';
+  return [
+    `bookkeeping per step (runner: step wall time − its model calls; target ≤ 2 ms, p50 ${met}${commits}):`,
+    `  model steps: sequential ${phase(a, b, 'model')}; ${IN_FLIGHT} in flight ${phase(b, c, 'model')}`,
+    `  memory steps (− their memory calls): sequential ${phase(a, b, 'memory')}; ${IN_FLIGHT} in flight ${phase(b, c, 'memory')}`,
+  ];
 }
 
 function describe(m: Measured): string {
@@ -168,13 +202,28 @@ export async function runAgentRunsBench(db: Knex): Promise<string[]> {
           gateway: [gateway.child.pid!],
           'agent-runner': runners.map((r) => r.child.pid!),
         });
-        const m = await measure(apiRunner(gateway.url, token, project.id), pass, cpu);
+        const metricsToken = settings.metricsToken;
+        const mark = () => scrapeBookkeeping(runners[0]!.url, metricsToken);
+        const m = await measure(
+          apiRunner(gateway.url, token, project.id),
+          pass,
+          cpu,
+          n === 1 ? mark : undefined,
+        );
         await stopServices(runners);
         runners = [];
         lines.push(
           `    API → completed, ${n} runner${n > 1 ? 's' : ''}: ${describe(m)}; vs baseline ${versus(m, base)}`,
         );
         if (m.cpu) lines.push(`      ${IN_FLIGHT} in flight, ${m.cpu}`);
+        const raw = n === 1 ? await rawRoundTrips(db) : undefined;
+        lines.push(...bookkeeping(m, raw?.insertP50).map((l) => `      ${l}`));
+        if (raw) {
+          lines.push(
+            `      baseline, one raw PostgreSQL round trip (pg client, sequential): SELECT 1 ${raw.select}; ` +
+              `single-row INSERT commit ${raw.insert}`,
+          );
+        }
         if (pass.latencyMs === 0 && n === 1) {
           lines.push(
             `      where a sequential run's time goes (medians; event times are transaction starts):`,

@@ -73,7 +73,7 @@ it('a runner killed after the provider answered, before the step row committed: 
   const blocked = await eventually(async () => {
     const { rows } = await stack.db.raw(
       `SELECT pid FROM pg_stat_activity
-        WHERE wait_event_type = 'Lock' AND query ILIKE 'update "agent_run_steps"%'`,
+        WHERE wait_event_type = 'Lock' AND query ILIKE '%update agent_run_steps%'`,
     );
     return rows[0]?.pid as number | undefined;
   }, 10_000);

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 import { AgentRepository } from '@raptorflow/data/repositories/agent.repository';
+import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
@@ -63,6 +64,7 @@ const STEP_SETTLE_MS = 3_000;
 export class AgentRunService {
   private readonly db: Knex;
   private readonly steps: AgentRunStepRepository;
+  private readonly auditRows: AuditLogRepository;
   private readonly costs: CostLogRepository;
   private readonly agents: AgentRepository;
   private readonly workspaces: WorkspaceRepository;
@@ -78,6 +80,7 @@ export class AgentRunService {
   constructor(private readonly o: AgentRunServiceOptions) {
     this.db = o.db;
     this.steps = new AgentRunStepRepository(o.db);
+    this.auditRows = new AuditLogRepository(o.db);
     this.costs = new CostLogRepository(o.db);
     this.agents = new AgentRepository(o.db);
     this.workspaces = new WorkspaceRepository(o.db);
@@ -239,6 +242,7 @@ export class AgentRunService {
     });
     const steps = new RunSteps({
       steps: this.steps,
+      audit: this.auditRows,
       costs: this.costs,
       events: this.events,
       run,

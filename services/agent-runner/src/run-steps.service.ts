@@ -1,15 +1,12 @@
 import { isAppError } from '@raptorflow/core/errors/app-error';
 import { inSpan } from '@raptorflow/core/telemetry/spans';
-import {
-  decimalToNano,
-  decimalToNumber,
-  nanoToDecimal,
-  nanoToNumber,
-  usdToNano,
-} from '@raptorflow/core/money/money';
+import { decimalToNano, nanoToDecimal, nanoToNumber, usdToNano } from '@raptorflow/core/money/money';
 import type { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
+import type { RunTotals } from '@raptorflow/data/repositories/agent-run-step.repository';
+import type { AuditLogInsert, AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
+import { getLogger } from '@raptorflow/core/logging/logger';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepRunner, StepScope } from './flows/flow.types';
 import { DeltaCoalescer } from './delta-coalescer';
@@ -17,12 +14,18 @@ import { askForAnswer } from './structured-answer';
 import type { ModelDispatchConfigurable, ModelDispatchInput } from './tools/model-dispatch.tool';
 import type { MemoryOutcome, RunActor, RunMemory } from './run-memory.service';
 import { LeaseLostError } from './run-lease.service';
+import type { AuditedToolConfigurable } from './tools/audited-tool';
+import { observeStepBookkeeping } from './step-bookkeeping.metric';
+import type { StepWork } from './step-bookkeeping.metric';
 
 /** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */
 export interface DispatchToolLike {
   invoke(
     input: ModelDispatchInput,
-    config?: { signal?: AbortSignal; configurable?: ModelDispatchConfigurable },
+    config?: {
+      signal?: AbortSignal;
+      configurable?: ModelDispatchConfigurable & AuditedToolConfigurable;
+    },
   ): Promise<unknown>;
 }
 
@@ -40,6 +43,8 @@ interface ToolOutput {
 
 export interface RunStepsOptions {
   steps: AgentRunStepRepository;
+  /** Where audit rows a step could not carry in its own statements are written. */
+  audit: AuditLogRepository;
   costs: CostLogRepository;
   events: RunEventLog;
   run: AgentRunRow;
@@ -57,6 +62,22 @@ interface Spent {
   model: string | null;
   /** The text of the step's last accepted answer, stored in its step.completed event. */
   text: string | null;
+}
+
+/** Where a step's time went: its model and memory calls, the rest being the runner's bookkeeping. */
+interface StepTiming {
+  work: StepWork;
+  workMs: number;
+}
+
+/** What one executing step holds besides its output. */
+interface StepState {
+  spent: Spent;
+  timing: StepTiming;
+  /** Audit rows of its calls not written yet (see `execute`). */
+  audit: AuditLogInsert[];
+  /** The run's cost-row totals as of now, while known without a read: since the step began, or its last memory call. */
+  totals: RunTotals | undefined;
 }
 
 /**
@@ -84,11 +105,19 @@ export class RunSteps implements StepRunner {
   }
 
   step<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
-    const attributes = { 'raptorflow.agent_run_id': this.o.run.id, 'raptorflow.step': key };
-    const work = inSpan(`step ${key}`, { attributes }, () => this.execute(key, fn));
+    const started = performance.now();
+    const timing: StepTiming = { work: 'none', workMs: 0 };
+    const attributes = {
+      'raptorflow.agent_run_id': this.o.run.id,
+      'raptorflow.step': key,
+    };
+    const work = inSpan(`step ${key}`, { attributes }, () => this.execute(key, fn, timing));
     this.running.add(work);
     const forget = () => this.running.delete(work);
-    work.then(forget, forget);
+    work.then(() => {
+      forget();
+      observeStepBookkeeping(timing.work, (performance.now() - started - timing.workMs) / 1000);
+    }, forget);
     return work;
   }
 
@@ -104,39 +133,66 @@ export class RunSteps implements StepRunner {
     clearTimeout(timer);
   }
 
-  private async execute<T>(key: string, fn: (scope: StepScope) => Promise<T>): Promise<T> {
+  private async execute<T>(
+    key: string,
+    fn: (scope: StepScope) => Promise<T>,
+    timing: StepTiming,
+  ): Promise<T> {
     const { steps, run, events } = this.o;
-    const done = await steps.completedOutput<T>(run.id, key);
-    if (done) return done.output;
-
-    this.position ??= await steps.nextPosition(run.id);
-    const row = await steps.start(run, { workspace_id: run.workspace_id, key, position: this.position });
+    // One round trip: the stored output of a step that completed, or the step row and step.started event.
+    const row = await steps.begin<T>(run, {
+      workspace_id: run.workspace_id,
+      key,
+      position: this.position,
+    });
     if (!row) throw new LeaseLostError(run.id);
+    if (row.kind === 'stored') {
+      timing.work = 'stored';
+      return row.output;
+    }
+    this.position ??= row.nextPosition;
     if (row.position === this.position) this.position++;
-    await events.append(run, 'step.started', { step: key, position: row.position, attempt: row.attempts });
+    events.announce(run.id);
+    // The audit rows of this step's calls not written yet: they ride with the step's end (one statement),
+    // or are written before the step's next call, so no more is at stake in a crash than with a write per call.
+    const audit: AuditLogInsert[] = [];
 
     // Cost in nano-USD: a step of many calls sums exactly (a float sum of the calls' USD would drift).
     const spent: Spent = { input: 0, output: 0, costNano: 0n, model: null, text: null };
+    const state: StepState = { spent, timing, audit, totals: row.runTotals };
     const memory = this.o.memory;
     const scope: StepScope = {
       signal: this.o.signal,
-      recall: (req) => this.metered(spent, () => memory.recall(this.actor, req)),
-      remember: (items) => this.metered(spent, () => memory.remember(this.actor, key, items)),
+      recall: (req) => this.metered(state, () => memory.recall(this.actor, req)),
+      remember: (items) => this.metered(state, () => memory.remember(this.actor, key, items)),
       dispatch: async (req) => {
         const answer = await askForAnswer(req, this.o.model, async (input, attempt) => {
+          // The call adds cost rows: the totals are unknown again until read.
+          state.totals = undefined;
           // The answer's text goes to live streams as it arrives; only its final form is stored.
           const deltas = new DeltaCoalescer((text) => events.publishDelta(run, { step: key, attempt, text }));
+          await this.writeAudit(audit);
           let raw: unknown;
           try {
             raw = await this.o.dispatchTool.invoke(input, {
               signal: this.o.signal,
-              configurable: { onText: (d) => deltas.push(d) },
+              configurable: {
+                deferAudit: (r) => audit.push(r),
+                onText: (d) => deltas.push(d),
+                onModelTime: (ms) => {
+                  timing.work = 'model';
+                  timing.workMs += ms;
+                },
+              },
             });
           } catch (err) {
             deltas.cancel();
             throw err;
           }
+          // The last delta keeps the live stream's 50 ms gap: pacing of the model's stream, not bookkeeping.
+          const paced = performance.now();
           await deltas.finish();
+          timing.workMs += performance.now() - paced;
           const out = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ToolOutput;
           spent.input += (out.usage?.input_tokens ?? 0) + (out.usage?.cached_input_tokens ?? 0);
           spent.output += (out.usage?.output_tokens ?? 0) + (out.usage?.thinking_tokens ?? 0);
@@ -151,57 +207,95 @@ export class RunSteps implements StepRunner {
 
     try {
       const output = await fn(scope);
-      const stored = await steps.complete(run, key, {
-        output,
-        model: spent.model,
-        input_tokens: spent.input,
-        output_tokens: spent.output,
-        cost_usd: nanoToDecimal(spent.costNano),
-      });
+      // One round trip: step row, its audit rows, and its step.completed event with the run's cost so far.
+      const stored = await steps.complete(
+        run,
+        key,
+        {
+          output,
+          model: spent.model,
+          input_tokens: spent.input,
+          output_tokens: spent.output,
+          cost_usd: nanoToDecimal(spent.costNano),
+        },
+        {
+          workspaceId: run.workspace_id,
+          event: {
+            step: key,
+            position: row.position,
+            cost_usd: nanoToNumber(spent.costNano),
+            // What the live stream showed as step.delta, whole: a replay shows this instead of the deltas.
+            ...(spent.text === null ? {} : { text: spent.text }),
+          },
+          audit,
+        },
+      );
+      audit.length = 0;
       if (!stored) throw new LeaseLostError(run.id);
-      await events.append(run, 'step.completed', {
-        step: key,
-        position: row.position,
-        cost_usd: nanoToNumber(spent.costNano),
-        run_cost_usd: await this.runCost(),
-        // What the live stream showed as step.delta, whole: a replay shows this instead of the deltas.
-        ...(spent.text === null ? {} : { text: spent.text }),
-      });
+      events.announce(run.id);
       return output;
     } catch (err) {
       // The run belongs to a later claim now: its step row and events are that claim's to write.
-      if (err instanceof LeaseLostError) throw err;
+      if (err instanceof LeaseLostError) {
+        await this.writeAudit(audit);
+        throw err;
+      }
       const error = isAppError(err)
         ? { code: err.code, message: err.message }
-        : { code: 'step_failed', message: err instanceof Error ? err.message : String(err) };
-      await steps.fail(run, key, error).catch(() => undefined);
-      await events
-        .append(run, 'step.failed', { step: key, position: row.position, error })
-        .catch(() => undefined);
+        : {
+            code: 'step_failed',
+            message: err instanceof Error ? err.message : String(err),
+          };
+      const event = { step: key, position: row.position, error };
+      await steps.fail(run, key, error, { workspaceId: run.workspace_id, event, audit }).then(
+        () => events.announce(run.id),
+        (failErr: unknown) => lostAudit(failErr, audit),
+      );
       throw err;
     }
+  }
+
+  /** Writes audit rows a step still holds (before its next call), one by one as AuditedTool would have. */
+  private async writeAudit(audit: AuditLogInsert[]): Promise<void> {
+    for (const r of audit.splice(0))
+      await this.o.audit.insert(r).catch((err: unknown) => lostAudit(err, [r]));
   }
 
   /**
    * Runs a memory call and adds its embedding cost to the step's. MemoryService does not return what its
    * embedding calls cost, so the cost is the growth of the run's cost rows across the call (exact decimals,
-   * read the same way as the run's total): a run's steps, and a step's calls, run one at a time.
+   * read the same way as the run's total): a run's steps, and a step's calls, run one at a time. So the
+   * totals the step's begin read stand until a call adds rows, and a memory step reads them once, after.
    */
-  private async metered<T>(spent: Spent, call: () => Promise<MemoryOutcome<T>>): Promise<T> {
-    const before = await this.o.costs.runTotals(this.o.run.id);
-    const outcome = await call();
-    if (!outcome.embedded) return outcome.result;
+  private async metered<T>(state: StepState, call: () => Promise<MemoryOutcome<T>>): Promise<T> {
+    const { spent, timing } = state;
+    await this.writeAudit(state.audit);
+    const before = state.totals ?? (await this.o.costs.runTotals(this.o.run.id));
+    state.totals = undefined;
+    const callStarted = performance.now();
+    const outcome = await call().finally(() => {
+      if (timing.work === 'none') timing.work = 'memory';
+      timing.workMs += performance.now() - callStarted;
+    });
+    if (!outcome.embedded) {
+      state.totals = before;
+      return outcome.result;
+    }
     const after = await this.o.costs.runTotals(this.o.run.id);
+    state.totals = after;
     spent.costNano += decimalToNano(after.costUsd) - decimalToNano(before.costUsd);
     spent.input += after.inputTokens - before.inputTokens;
     // `provider:model` → the model id, as the step's dispatches record it.
     if (outcome.embeddingModel) spent.model ??= outcome.embeddingModel.replace(/^[^:]*:/, '');
     return outcome.result;
   }
+}
 
-  /** Everything this run has cost so far, failed and cancelled calls included (from its cost rows). */
-  private async runCost(): Promise<number> {
-    const totals = await this.o.costs.runTotals(this.o.run.id);
-    return decimalToNumber(totals.costUsd);
-  }
+/**
+ * The call's effect (spend, a published event) already happened: failing the step for its audit row would
+ * only make the flow repeat it. The line carries the whole rows so they can be restored (as AuditedTool logs).
+ */
+function lostAudit(err: unknown, rows: AuditLogInsert[]): void {
+  if (rows.length === 0) return;
+  getLogger().error({ err, audit_rows: rows }, 'could not write the tool.call audit row');
 }

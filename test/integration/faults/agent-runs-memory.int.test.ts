@@ -127,7 +127,7 @@ it('a runner SIGKILLed after its memory write committed, before the step was mar
     // The step's row: the write commits, marking the step complete waits.
     lock: (trx, runId) =>
       trx('agent_run_steps').where({ run_id: runId, key: 'remember' }).forNoKeyUpdate().first(),
-    blocked: 'update "agent_run_steps"%',
+    blocked: '%update agent_run_steps%',
     killWhen: async (runId) => (await stored(runId)).length > 0,
   });
   await expectStoredOnce(id, run, atKill);

@@ -6,6 +6,7 @@ import type { DynamicStructuredTool } from '@langchain/core/tools';
 import type { StructuredToolCallInput, ToolReturnType, ToolRunnableConfig } from '@langchain/core/tools';
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import type { AuditEntry } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogInsert } from '@raptorflow/data/repositories/audit-log.repository';
 import { AppError } from '@raptorflow/core/errors/app-error';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import { scrubSecrets } from '@raptorflow/core/logging/scrub';
@@ -17,6 +18,15 @@ export const AUDIT_STRING_LIMIT = 2_000;
 
 export interface AuditedToolDeps {
   audit: AuditLogService;
+}
+
+/**
+ * What a caller may put in a call's `configurable`: `deferAudit` takes the call's audit row (filled from the
+ * context, as `record` would) instead of this tool writing it, and promises to write it itself; a run step
+ * writes it in the statement that ends the step, saving a round trip per call.
+ */
+export interface AuditedToolConfigurable {
+  deferAudit?: (row: AuditLogInsert) => void;
 }
 
 /**
@@ -56,14 +66,17 @@ export class AuditedTool<
   >(input: TInput, config?: TConfig): Promise<ToolReturnType<TInput, TConfig, ToolOutputT>> {
     const started = performance.now();
     const args = isToolCallLike(input) ? input.args : input;
+    const defer = (config?.configurable as AuditedToolConfigurable | undefined)?.deferAudit;
+    const deferAudit = typeof defer === 'function' ? defer : undefined;
     let result: ToolReturnType<TInput, TConfig, ToolOutputT>;
     try {
       result = await super.invoke(input, config);
     } catch (err) {
-      await this.record(args, undefined, started, err);
+      await this.record(args, undefined, started, deferAudit, err);
       throw err;
     }
-    await this.record(args, isToolMessage(result) ? toolMessageOutput(result.content) : result, started);
+    const output = isToolMessage(result) ? toolMessageOutput(result.content) : result;
+    await this.record(args, output, started, deferAudit);
     return result;
   }
 
@@ -83,7 +96,13 @@ export class AuditedTool<
     )) as ToolOutputT;
   }
 
-  private async record(input: unknown, output: unknown, started: number, err?: unknown): Promise<void> {
+  private async record(
+    input: unknown,
+    output: unknown,
+    started: number,
+    deferAudit: ((row: AuditLogInsert) => void) | undefined,
+    err?: unknown,
+  ): Promise<void> {
     const ctx = this.ctx;
     const asAgent = Boolean(ctx.agent_run_id);
     const actorId = asAgent ? (ctx.agent_id ?? null) : (ctx.actor_user_id ?? null);
@@ -105,7 +124,8 @@ export class AuditedTool<
       correlationId: ctx.correlation_id,
     };
     try {
-      await this.audit.record(entry);
+      if (deferAudit) deferAudit(this.audit.row(entry));
+      else await this.audit.record(entry);
     } catch (auditErr) {
       // The call's effect (spend, a published event) already happened: failing it now would only make the
       // caller repeat it. The line carries the whole entry so the row can be restored.

@@ -38,6 +38,8 @@ export const modelDispatchInputSchema = z.object({
 export interface ModelDispatchConfigurable {
   /** Each piece of the answer's text as the provider streams it. */
   onText?: (delta: string) => void;
+  /** The dispatcher's time for this call in ms (succeeded or not): a step's own time is the rest. */
+  onModelTime?: (ms: number) => void;
 }
 
 export type ModelDispatchInput = z.input<typeof modelDispatchInputSchema>;
@@ -83,18 +85,22 @@ export function createModelDispatchTool(ctx: ToolContext, deps: ModelDispatchToo
       'Calls a language model through the workspace budget and returns its answer with the model, usage and cost.',
     schema: modelDispatchInputSchema,
     func: async (input, _runManager, config): Promise<ModelDispatchOutput> => {
-      const onText = (config?.configurable as ModelDispatchConfigurable | undefined)?.onText;
-      const r = await dispatcher.dispatch(
-        {
-          model: input.model,
-          messages: [...(input.history ?? []), { role: 'user', content: input.prompt }],
-          system: input.system,
-          maxTokens: input.max_tokens,
-          responseSchema: input.response_schema,
-          onText: typeof onText === 'function' ? onText : undefined,
-        },
-        dispatchContextOf(ctx, config?.signal),
-      );
+      const configurable = config?.configurable as ModelDispatchConfigurable | undefined;
+      const onText = configurable?.onText;
+      const started = performance.now();
+      const r = await dispatcher
+        .dispatch(
+          {
+            model: input.model,
+            messages: [...(input.history ?? []), { role: 'user', content: input.prompt }],
+            system: input.system,
+            maxTokens: input.max_tokens,
+            responseSchema: input.response_schema,
+            onText: typeof onText === 'function' ? onText : undefined,
+          },
+          dispatchContextOf(ctx, config?.signal),
+        )
+        .finally(() => configurable?.onModelTime?.(performance.now() - started));
       return dispatchResultView(r);
     },
   });

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { getContext } from '@raptorflow/core/context/request-context';
 import { AuditLogRepository } from '../repositories/audit-log.repository';
+import type { AuditLogInsert } from '../repositories/audit-log.repository';
 import type { ActorType } from '../repositories/audit-log.rows';
 
 export interface AuditEntry {
@@ -30,9 +31,17 @@ export class AuditLogService {
 
   /** Writes one audit row; ids not given come from the request/job context. Returns false for a duplicate. */
   async record(entry: AuditEntry, trx?: Knex.Transaction): Promise<boolean> {
+    return this.rows.insert(this.row(entry), trx);
+  }
+
+  /**
+   * The row `record` would write, filled from the current context: for a caller that writes it inside a
+   * statement of its own (a run step's end), called where `record` would have been.
+   */
+  row(entry: AuditEntry): AuditLogInsert {
     const ctx = getContext();
     const actorId = entry.actorId !== undefined ? entry.actorId : (ctx?.userId ?? null);
-    const row = {
+    return {
       workspace_id: entry.workspaceId !== undefined ? entry.workspaceId : (ctx?.workspaceId ?? null),
       actor_type: entry.actorType ?? (actorId ? ('user' as const) : ('system' as const)),
       actor_id: actorId,
@@ -47,6 +56,5 @@ export class AuditLogService {
       event_id: entry.eventId ?? null,
       correlation_id: entry.correlationId ?? ctx?.correlationId ?? null,
     };
-    return this.rows.insert(row, trx);
   }
 }

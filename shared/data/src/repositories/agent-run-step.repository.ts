@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
+import { runPrepared } from '@raptorflow/core/db/prepared';
 import { STEP_VIEW_COLUMNS } from './agent-run.rows';
 import type { AgentRunStepRow, RunError, StepViewRow } from './agent-run.rows';
 import type { LeaseHold } from './agent-run.repository';
+import type { AuditLogInsert } from './audit-log.repository';
+import { BEGIN_STATEMENT, COMPLETE_STATEMENT, FAIL_STATEMENT } from './agent-run-step.statements';
 
 /**
  * The fencing condition of every step write: the run is still running under the claim that makes the write.
@@ -12,6 +15,38 @@ const FENCE = `EXISTS (SELECT 1 FROM agent_runs r WHERE r.id = ? AND r.attempts 
 
 function fenced(db: Knex, hold: LeaseHold): Knex.Raw {
   return db.raw(FENCE, [hold.id, hold.attempts]);
+}
+
+/** A run's cost-row sums, as CostLogRepository.runTotals reads them (cost as exact decimal text). */
+export interface RunTotals {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: string;
+}
+
+/** How a step's begin went: it had completed already (its stored output), or it runs now (its row). */
+export type StepBegin<T> =
+  | { kind: 'stored'; output: T }
+  | {
+      kind: 'started';
+      position: number;
+      attempts: number;
+      nextPosition: number;
+      eventId: number;
+      /** The run's totals as the step began. */
+      runTotals: RunTotals;
+    };
+
+/**
+ * What rides with a step's end in the same statement: the `step.completed`/`step.failed` event's data (the
+ * run's cost so far is added to a completion's by the statement) and the tool-call audit rows of the step's
+ * last calls (written whether or not the step write is fenced off: the calls happened). Audit rows with an
+ * event id are not accepted here (they need the repository's conflict rule).
+ */
+export interface StepEndRecord {
+  workspaceId: string;
+  event: Record<string, unknown>;
+  audit: AuditLogInsert[];
 }
 
 /** All SQL of `agent_run_steps`: the runner's step bookkeeping and the gateway's run detail. */
@@ -25,15 +60,6 @@ export class AgentRunStepRepository {
       .first<{ output: T } | undefined>('output');
   }
 
-  /** The position a new step of the run takes. */
-  async nextPosition(runId: string): Promise<number> {
-    const row = await this.db('agent_run_steps')
-      .where({ run_id: runId })
-      .max<{ max: number | null }>('position as max')
-      .first();
-    return Number((row?.max ?? -1) + 1);
-  }
-
   /**
    * Starts the step, or restarts it (one more attempt) when a previous attempt left its row; undefined when
    * `hold` is no longer the run's claim (nothing written).
@@ -42,7 +68,9 @@ export class AgentRunStepRepository {
     hold: LeaseHold,
     s: Pick<AgentRunStepRow, 'workspace_id' | 'key' | 'position'>,
   ): Promise<Pick<AgentRunStepRow, 'position' | 'attempts'> | undefined> {
-    const { rows } = await this.db.raw<{ rows: Array<Pick<AgentRunStepRow, 'position' | 'attempts'>> }>(
+    const { rows } = await this.db.raw<{
+      rows: Array<Pick<AgentRunStepRow, 'position' | 'attempts'>>;
+    }>(
       `INSERT INTO agent_run_steps (run_id, workspace_id, key, position, status)
        SELECT ?, ?, ?, ?, 'running' WHERE ${FENCE}
        ON CONFLICT (run_id, key) DO UPDATE
@@ -55,12 +83,72 @@ export class AgentRunStepRepository {
     return rows[0];
   }
 
-  /** Stores the step's output; false when `hold` is no longer the run's claim (nothing written). */
+  /**
+   * One round trip at a step's start: a step that completed already returns its stored output (nothing
+   * written); otherwise the step row is started (or restarted: one more attempt) under the fence, at
+   * `position` or, when undefined, after the run's last step, and its `step.started` event appended with it.
+   * Undefined when `hold` is no longer the run's claim (nothing written).
+   */
+  async begin<T>(
+    hold: LeaseHold,
+    s: { workspace_id: string; key: string; position: number | undefined },
+  ): Promise<StepBegin<T> | undefined> {
+    const { rows } = await runPrepared<{
+      completed: boolean;
+      output: T;
+      next_position: number;
+      position: number | null;
+      attempts: number | null;
+      event_id: string | null;
+      run_input_tokens: string | null;
+      run_output_tokens: string | null;
+      run_cost_usd: string | null;
+    }>(this.db, BEGIN_STATEMENT, [hold.id, s.key, s.workspace_id, s.position ?? null, hold.attempts]);
+    const r = rows[0]!;
+    if (r.completed) return { kind: 'stored', output: r.output };
+    if (r.position === null || r.attempts === null || r.event_id === null) return undefined;
+    return {
+      kind: 'started',
+      position: r.position,
+      attempts: r.attempts,
+      nextPosition: r.next_position,
+      eventId: Number(r.event_id),
+      runTotals: {
+        inputTokens: Number(r.run_input_tokens ?? 0),
+        outputTokens: Number(r.run_output_tokens ?? 0),
+        costUsd: r.run_cost_usd ?? '0',
+      },
+    };
+  }
+
+  /**
+   * Stores the step's output; false when `hold` is no longer the run's claim (the step row and event are not
+   * written then; `end`'s audit rows are). With `end`, in the same statement: its audit rows, and when the
+   * step row was written, its `step.completed` event with the run's cost so far (`run_cost_usd`, the exact
+   * SUM of the run's cost rows, which include its failed and cancelled calls).
+   */
   async complete(
     hold: LeaseHold,
     key: string,
     s: Pick<AgentRunStepRow, 'output' | 'model' | 'input_tokens' | 'output_tokens' | 'cost_usd'>,
+    end?: StepEndRecord,
   ): Promise<boolean> {
+    if (end) {
+      const { rows } = await runPrepared<{ stored: boolean }>(this.db, COMPLETE_STATEMENT, [
+        hold.id,
+        key,
+        hold.attempts,
+        JSON.stringify(s.output ?? null),
+        s.model,
+        s.input_tokens,
+        s.output_tokens,
+        s.cost_usd,
+        end.workspaceId,
+        JSON.stringify(end.event),
+        auditRecords(end.audit),
+      ]);
+      return rows[0]!.stored;
+    }
     const n = await this.db('agent_run_steps')
       .where({ run_id: hold.id, key })
       .andWhere(fenced(this.db, hold))
@@ -73,11 +161,32 @@ export class AgentRunStepRepository {
     return n > 0;
   }
 
-  async fail(hold: LeaseHold, key: string, error: RunError): Promise<boolean> {
+  /**
+   * Marks the step failed; false when `hold` is no longer the run's claim (step row untouched). With `end`,
+   * in the same statement: its audit rows and its `step.failed` event, both written either way (as a failure
+   * is reported even by an attempt that lost its lease to a cancel or a stall).
+   */
+  async fail(hold: LeaseHold, key: string, error: RunError, end?: StepEndRecord): Promise<boolean> {
+    if (end) {
+      const { rows } = await runPrepared<{ failed: boolean }>(this.db, FAIL_STATEMENT, [
+        hold.id,
+        key,
+        hold.attempts,
+        JSON.stringify(error),
+        end.workspaceId,
+        JSON.stringify(end.event),
+        auditRecords(end.audit),
+      ]);
+      return rows[0]!.failed;
+    }
     const n = await this.db('agent_run_steps')
       .where({ run_id: hold.id, key })
       .andWhere(fenced(this.db, hold))
-      .update({ status: 'failed', error: JSON.stringify(error), completed_at: this.db.fn.now() });
+      .update({
+        status: 'failed',
+        error: JSON.stringify(error),
+        completed_at: this.db.fn.now(),
+      });
     return n > 0;
   }
 
@@ -87,4 +196,11 @@ export class AgentRunStepRepository {
       .orderBy([{ column: 'position' }, { column: 'started_at' }])
       .select<StepViewRow[]>(...STEP_VIEW_COLUMNS);
   }
+}
+
+/** The audit rows as the JSON array the statements unpack (jsonb_to_recordset). */
+function auditRecords(rows: AuditLogInsert[]): string {
+  for (const r of rows)
+    if (r.event_id) throw new Error('an audit row with an event id needs AuditLogRepository.insert');
+  return JSON.stringify(rows);
 }

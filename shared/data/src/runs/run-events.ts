@@ -89,7 +89,8 @@ export class RunEventLog {
     return this.events.since(runId, afterId, limit);
   }
 
-  private announce(runId: string): void {
+  /** Wakes the run's streams: for events appended by another statement (a run step's), once it committed. */
+  announce(runId: string): void {
     this.redis ??= createRedis('producer');
     this.redis.publish(this.channel, runId).catch((err: unknown) => {
       getLogger().debug({ err, run_id: runId }, 'run event not announced (Redis); streams poll');
