@@ -4,12 +4,12 @@ import type { Knex } from 'knex';
 import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { getLogger } from '@raptorflow/core/logging/logger';
-import type { AuditEntry, AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
-import type { CostLogRow } from '@raptorflow/data/repositories/cost.rows';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
 import { KeyedBatcher } from './keyed-batcher';
+import { auditEntry, costRow } from './dispatch-trail.rows';
 import type { ProviderName, TokenUsage } from './llm.types';
 import { nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
 
@@ -230,56 +230,6 @@ async function settle(entries: TrailEntry[], trx: Knex.Transaction): Promise<voi
       })),
     );
   }
-}
-
-function costRow({ costLogId, actor, o, reservation }: TrailEntry): Omit<CostLogRow, 'created_at'> {
-  return {
-    id: costLogId,
-    workspace_id: actor.workspaceId,
-    agent_run_id: actor.agentRunId,
-    reservation_id: reservation?.id ?? null,
-    actor_user_id: actor.actorUserId,
-    provider: o.provider,
-    model: o.model,
-    alias: o.alias,
-    input_tokens: o.usage.inputTokens,
-    output_tokens: o.usage.outputTokens,
-    cached_input_tokens: o.usage.cachedInputTokens,
-    cache_write_tokens: o.usage.cacheWriteTokens,
-    thinking_tokens: o.usage.thinkingTokens,
-    cost_usd: nanoToDecimal(o.costNano),
-    pricing_version: o.pricingVersion,
-    correlation_id: actor.correlationId,
-    outcome: o.outcome,
-    error_code: o.errorCode,
-    latency_ms: o.latencyMs,
-    attempts: o.attempts,
-  };
-}
-
-function auditEntry({ costLogId, actor, o }: TrailEntry): AuditEntry {
-  return {
-    action: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
-    toolName: o.operation === 'embedding' ? 'model.embed' : 'model.dispatch',
-    workspaceId: actor.workspaceId,
-    actorType: actor.agentRunId ? 'agent' : actor.actorUserId ? 'user' : 'system',
-    actorId: actor.agentRunId ? (actor.agentId ?? actor.agentRunId) : actor.actorUserId,
-    agentRunId: actor.agentRunId ?? undefined,
-    correlationId: actor.correlationId ?? undefined,
-    resourceType: 'cost_log',
-    resourceId: costLogId,
-    input: { model: o.alias ?? o.model, ...o.auditInput },
-    output: o.auditOutput,
-    metadata: {
-      outcome: o.outcome,
-      provider: o.provider,
-      model: o.model,
-      attempts: o.attempts,
-      latency_ms: o.latencyMs,
-      cost_usd: nanoToDecimal(o.costNano),
-      error_code: o.errorCode,
-    },
-  };
 }
 
 function observe(o: DispatchOutcome): void {
