@@ -5,6 +5,7 @@ import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
 import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { getLogger } from '@raptorflow/core/logging/logger';
 import type { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
+import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
@@ -80,6 +81,7 @@ const TRAIL_LANES = 4;
 export class DispatchTrailService {
   private readonly db: Knex;
   private readonly costs: CostLogRepository;
+  private readonly auditRows: AuditLogRepository;
   private readonly bus: RaptorBus;
   private readonly audit: AuditLogService;
   private readonly retryForMs: number;
@@ -89,6 +91,7 @@ export class DispatchTrailService {
   constructor(opts: DispatchTrailOptions) {
     this.db = opts.db;
     this.costs = new CostLogRepository(this.db);
+    this.auditRows = new AuditLogRepository(this.db);
     this.retryForMs = opts.retryForMs ?? 60_000;
     this.bus = opts.bus;
     this.audit = opts.audit;
@@ -182,8 +185,14 @@ export class DispatchTrailService {
       if (entries.length === 1) await this.costs.insert(trx, costRow(first!));
       else await this.costs.insertMany(trx, entries.map(costRow));
       // Each in its own call's context (request ids, trace parent), not that of the call whose turn it is.
-      // One after the other: a pg connection runs one query at a time (queueing more is deprecated).
-      for (const e of entries) await e.inContext(() => this.audit.record(auditEntry(e), trx));
+      // The audit rows in one statement; the events one after the other (publish writes one outbox row and
+      // a pg connection runs one query at a time: queueing several on it is deprecated).
+      if (entries.length === 1) await first!.inContext(() => this.audit.record(auditEntry(first!), trx));
+      else
+        await this.auditRows.insertMany(
+          entries.map((e) => e.inContext(() => this.audit.row(auditEntry(e)))),
+          trx,
+        );
       for (const e of entries)
         await e.inContext(() =>
           this.bus.publish(

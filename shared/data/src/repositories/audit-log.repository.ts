@@ -88,6 +88,15 @@ export class AuditLogRepository {
     return new Set(inserted.map((r) => `${r.event_id} ${r.action}`));
   }
 
+  /**
+   * Inserts rows without event ids in one statement, in `trx` (the dispatch trails of concurrent calls,
+   * committed together with what they describe).
+   */
+  async insertMany(rows: AuditLogInsert[], trx: Knex.Transaction): Promise<void> {
+    if (rows.some((r) => r.event_id)) throw new Error('insertMany takes rows without an event id');
+    await trx('audit_logs').insert(rows);
+  }
+
   /** Up to `limit` rows of the workspace after the keyset, newest first (the caller asks one extra to page). */
   async list(
     workspaceId: string,
