@@ -27,6 +27,7 @@ import { rateLimitPerUser, rateLimitPerWorkspace } from '../services/gateway/src
 import { RateLimiter } from '../services/gateway/src/edge/rate-limiter.service';
 import { correlationMiddleware } from '../services/gateway/src/http/correlation.middleware';
 import { mountEndpoints } from '../services/gateway/src/http/endpoint-mount';
+import { handlerChain } from '../services/gateway/src/http/handler-chain';
 import { errorMiddleware } from '../services/gateway/src/http/error.middleware';
 import { httpMetricsMiddleware } from '../services/gateway/src/http/http-metrics.middleware';
 import { requestLoggerMiddleware } from '../services/gateway/src/http/request-logger.middleware';
@@ -69,13 +70,18 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
     app.disable('etag');
     app.set('trust proxy', settings.trustProxy);
   }
-  if (layers.has('edge')) app.use(...edgeMiddlewares(settings), jsonBody(BODY_LIMIT));
-  if (layers.has('context')) app.use(correlationMiddleware());
-  if (layers.has('metrics')) app.use(httpMetricsMiddleware({ templatedMounts: ['/v1'] }));
-  if (layers.has('logger')) app.use(requestLoggerMiddleware(logger));
+  // In app.ts's order and, as there, one router layer (handlerChain), whichever of them this level has.
+  const front: RequestHandler[] = [
+    ...(layers.has('context') ? [correlationMiddleware()] : []),
+    ...(layers.has('metrics') ? [httpMetricsMiddleware({ templatedMounts: ['/v1'] })] : []),
+    ...(layers.has('logger') ? [requestLoggerMiddleware(logger)] : []),
+    ...(layers.has('edge') ? [...edgeMiddlewares(settings), jsonBody(BODY_LIMIT)] : []),
+  ];
+  if (front.length) app.use(handlerChain(...front));
   // Each level has its own limiter, caches and verifier, as a replica would: no level warms another's.
   const limiter = new RateLimiter({ redis, prefix: limiterPrefix, logger });
   const v1: Router = express.Router();
+  const signedIn: RequestHandler[] = [];
   if (layers.has('auth')) {
     const verifier = new JwtVerifier({
       secret: settings.supabaseJwtSecret,
@@ -83,9 +89,10 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
       supabaseUrl: settings.supabaseUrl,
       cacheMax: settings.tokenCacheMax,
     });
-    v1.use(requireAuth(verifier));
+    signedIn.push(requireAuth(verifier));
   }
-  if (layers.has('user-limit')) v1.use(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
+  if (layers.has('user-limit')) signedIn.push(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
+  if (signedIn.length) v1.use(handlerChain(...signedIn));
   const guard: RequestHandler[] = [];
   if (layers.has('membership')) {
     const memberships = new MembershipService({ db, cache: new MembershipCache(settings.membershipCache) });

@@ -61,6 +61,7 @@ import { APP_ENDPOINTS } from './http/endpoints.registry';
 import type { GatewayServices } from './http/endpoints.registry';
 import type { EndpointRole } from './http/endpoint';
 import { mountEndpoints } from './http/endpoint-mount';
+import { handlerChain } from './http/handler-chain';
 import { docsAssets } from './openapi/docs.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
 import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
@@ -109,12 +110,17 @@ export function createApp(deps: AppDeps): Express {
   // Which hops may name the client in X-Forwarded-For (TRUST_PROXY): per-address limits count req.ip.
   app.set('trust proxy', settings.trustProxy);
 
-  app.use(correlationMiddleware());
-  // Every route under /v1 is an endpoint of the registry, which names its own template (endpoint-mount.ts).
-  app.use(httpMetricsMiddleware({ templatedMounts: ['/v1'] }));
-  app.use(requestLoggerMiddleware(logger));
-  app.use(...edgeMiddlewares(settings));
-  app.use(jsonBody(BODY_LIMIT));
+  // One router layer for what every request goes through, in this order (see handlerChain).
+  app.use(
+    handlerChain(
+      correlationMiddleware(),
+      // Every route under /v1 is an endpoint of the registry, which names its own template (endpoint-mount.ts).
+      httpMetricsMiddleware({ templatedMounts: ['/v1'] }),
+      requestLoggerMiddleware(logger),
+      ...edgeMiddlewares(settings),
+      jsonBody(BODY_LIMIT),
+    ),
+  );
 
   const router =
     deps.router ??
@@ -261,8 +267,7 @@ export function createApp(deps: AppDeps): Express {
   // Authentication and the per-user limit cover every path under /v1 (an unknown one is a 401, not a 404);
   // the per-workspace limit runs in the workspace guard, once the workspace is resolved.
   const v1 = express.Router();
-  v1.use(requireAuth(verifier));
-  v1.use(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
+  v1.use(handlerChain(requireAuth(verifier), rateLimitPerUser(limiter, settings.rateLimits.userPerMinute)));
   mountEndpoints(v1, withRole('user', 'member', 'admin', 'owner'), { prefix: '/v1', services, guards });
   app.use('/v1', v1);
   // One count of failed admin sign-ins per client address, for the board and the dead-letter routes alike.
