@@ -1,8 +1,7 @@
 /**
- * Group commit per key (a workspace): while a batch of a key is in flight (up to `maxInFlight` of them),
- * later submissions of that key queue, and the next batch carries all of them (in arrival order, at most
- * `maxBatch`). A caller alone is sent at once, so an idle key adds no wait; under load the batch grows by
- * itself with the queue.
+ * Group commit per key (a workspace): while one batch of a key is in flight, later submissions of that key
+ * queue, and the next batch carries all of them (in arrival order, at most `maxBatch`). A caller alone is
+ * sent at once, so an idle key adds no wait; under load the batch grows by itself with the queue.
  *
  * `run` answers each item of the batch with its own value or Error, so one item's refusal never fails its
  * neighbours; when `run` itself throws, that error goes to the callers of that batch only.
@@ -17,17 +16,11 @@ interface Pending<Req, Res> {
 
 export class KeyedBatcher<Req, Res> {
   private readonly queues = new Map<string, Array<Pending<Req, Res>>>();
-  /** Batches in flight per key. */
-  private readonly flying = new Map<string, number>();
+  private readonly busy = new Set<string>();
 
-  /**
-   * `maxInFlight` batches of a key may run at once (1 where they would only queue on the same row lock;
-   * more where they can overlap, e.g. inserts whose commits can proceed side by side).
-   */
   constructor(
     private readonly run: BatchRun<Req, Res>,
     private readonly maxBatch: number,
-    private readonly maxInFlight = 1,
   ) {}
 
   submit(key: string, item: Req): Promise<Res> {
@@ -35,25 +28,24 @@ export class KeyedBatcher<Req, Res> {
       let queue = this.queues.get(key);
       if (!queue) this.queues.set(key, (queue = []));
       queue.push({ item, resolve, reject });
-      if ((this.flying.get(key) ?? 0) < this.maxInFlight) void this.drain(key);
+      if (!this.busy.has(key)) void this.drain(key);
     });
   }
 
-  /** One lane of a key: sends what has queued, batch after batch, until the queue is empty. */
   private async drain(key: string): Promise<void> {
-    this.flying.set(key, (this.flying.get(key) ?? 0) + 1);
+    this.busy.add(key);
     try {
       for (;;) {
         const queue = this.queues.get(key);
-        if (!queue || queue.length === 0) return;
+        if (!queue || queue.length === 0) {
+          this.queues.delete(key);
+          return;
+        }
         const batch = queue.splice(0, this.maxBatch);
-        if (queue.length === 0) this.queues.delete(key);
         await this.flush(key, batch);
       }
     } finally {
-      const n = (this.flying.get(key) ?? 1) - 1;
-      if (n === 0) this.flying.delete(key);
-      else this.flying.set(key, n);
+      this.busy.delete(key);
     }
   }
 
