@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { OutboxRelay } from '@raptorflow/events/bus/outbox-relay';
 import { buildEnvelope } from '@raptorflow/events/bus/envelope';
 import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
+import { eventually } from '../support/http';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
@@ -66,5 +67,29 @@ describe('outbox relay, a batch per pass', () => {
     expect(row.last_error).toMatch(/unknown event type retired\.event/);
     expect(row.available_at.getTime()).toBeGreaterThan(Date.now());
     expect(await stack.db('event_outbox').whereIn('id', ids).whereNull('enqueued_at')).toHaveLength(0);
+  });
+
+  it('drains a backlog larger than one batch pass after pass, without waiting an interval between them', async () => {
+    const ids = await pendingRows(250);
+    // An interval far longer than the test: only back-to-back passes can send all 250 rows.
+    const draining = new OutboxRelay({
+      db: stack.db,
+      bus: stack.bus,
+      intervalMs: 600_000,
+      retentionHours: 24,
+      minAgeMs: 0,
+      batchSize: 50,
+    });
+    draining.start();
+    try {
+      await eventually(
+        async () => (await stack.db('event_outbox').whereIn('id', ids).whereNull('enqueued_at')).length === 0,
+        20_000,
+      );
+    } finally {
+      await draining.stop();
+    }
+    const jobs = await Promise.all(ids.map((id) => stack.bus.queue('system').getJob(id)));
+    expect(jobs.every((j) => j?.id !== undefined)).toBe(true);
   });
 });

@@ -89,7 +89,12 @@ export class OutboxRelay {
           this.backoffMs = nextBackoff(this.backoffMs, this.intervalMs);
           return undefined;
         })
-        .finally(() => this.schedule(this.intervalMs + this.backoffMs));
+        .then((pass) => {
+          // A full batch means more is waiting (say, after a Redis outage): drain it pass after pass
+          // instead of one batch per interval.
+          const full = pass !== undefined && pass.failed === 0 && pass.sent >= this.batchSize;
+          this.schedule(full ? 0 : this.intervalMs + this.backoffMs);
+        });
     }, delayMs);
     this.timer.unref();
   }
