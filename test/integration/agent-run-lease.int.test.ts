@@ -91,18 +91,37 @@ it('an attempt whose run the sweeper handed to a later claim, even of the same p
     output_tokens: 1,
     cost_usd: '0',
   });
-  expect(await steps.start(first.run, step)).toBeUndefined();
-  expect(await steps.start(second.run, step)).toEqual({ position: 0, attempts: 1 });
-  expect(await steps.complete(first.run, 'plan', out('stale'))).toBe(false);
-  expect(await steps.fail(first.run, 'plan', { code: 'x', message: 'stale' })).toBe(false);
-  expect(await steps.complete(second.run, 'plan', out('current'))).toBe(true);
+  // What rides with a step's end (the runner's one-round-trip statements): its event, no audit rows here.
+  const end = (event: Record<string, unknown>) => ({ workspaceId: ws.id, event, audit: [] });
+  const stepEvents = () =>
+    stack.db('agent_run_events').where({ run_id: run.id }).whereLike('type', 'step.%').orderBy('id');
+  expect(await steps.begin(first.run, step)).toBeUndefined();
+  expect(await steps.begin(second.run, step)).toMatchObject({ kind: 'started', position: 0, attempts: 1 });
+  expect(await steps.complete(first.run, 'plan', out('stale'), end({ step: 'plan' }))).toBe(false);
+  const error = { code: 'x', message: 'stale' };
+  expect(await steps.fail(first.run, 'plan', error, end({ step: 'plan', error }))).toBe(false);
+  // The stale attempt's writes left the step row as the current claim started it.
+  expect(await stack.db('agent_run_steps').where({ run_id: run.id, key: 'plan' }).first()).toMatchObject({
+    status: 'running',
+    attempts: 1,
+    output: null,
+    error: null,
+  });
+  expect(await steps.complete(second.run, 'plan', out('current'), end({ step: 'plan' }))).toBe(true);
   expect(await runner.renew(first.run)).toEqual({ held: false, cancelRequested: false });
   expect(await runner.renew(second.run)).toEqual({ held: true, cancelRequested: false });
   expect(await runner.finish(first.run, 'completed', { output: {} })).toBe(false);
-  expect(await steps.completedOutput(run.id, 'plan')).toEqual({ output: { text: 'current' } });
+  expect(await steps.begin(second.run, step)).toEqual({ kind: 'stored', output: { text: 'current' } });
+  expect(await stack.db('agent_run_steps').where({ run_id: run.id })).toEqual([
+    expect.objectContaining({ key: 'plan', status: 'completed', output: { text: 'current' }, attempts: 1 }),
+  ]);
+  // Only the current claim's step events, but for the failure a stale attempt reports (written either way,
+  // as its audit rows: the runner's statements; see agent-run-step-statements.int.test.ts).
+  expect((await stepEvents()).map((e) => e.type)).toEqual(['step.started', 'step.failed', 'step.completed']);
   expect(await runner.finish(second.run, 'completed', { output: {} })).toBe(true);
   // And the stale attempt cannot restart a step of a finished run either.
-  expect(await steps.start(second.run, { ...step, key: 'gather', position: 1 })).toBeUndefined();
+  expect(await steps.begin(second.run, { ...step, key: 'gather', position: 1 })).toBeUndefined();
+  expect(await stack.db('agent_run_steps').where({ run_id: run.id, key: 'gather' })).toHaveLength(0);
 });
 
 it('the sweeper requeues a ghost run (no live lease) once, through the outbox', async () => {

@@ -58,6 +58,23 @@ it.each(Object.entries(TABLE_HOMES))('%s: its SQL lives in its repository, none 
   );
 });
 
+/** SQL writing the table (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`) and knex writes on it (`db('t').insert(`). */
+const writes = (text: string, table: string) =>
+  new RegExp(
+    `\\b(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(\\s+TABLE)?)\\s+${table}\\b|` +
+      `\\(\\s*'${table}'\\s*\\)\\s*\\.(insert|update|del|delete|upsert)\\(`,
+  ).test(text);
+
+// Inside the repositories only a table's home and its companions write it: a statement of another aggregate
+// that writes it in the same round trip (the runner's step end writes audit rows and an event) composes a
+// fragment the home exports, so no other file names the table in a write.
+it.each(Object.entries(TABLE_HOMES))('%s: written only by its home', (table, home) => {
+  const where = files.filter((f) => f.file.startsWith(`${REPOSITORIES}/`) && writes(f.text, table));
+  const allowed = [home.repository, ...(home.companions ?? [])].map((f) => `${REPOSITORIES}/${f}`);
+  expect(where.map((f) => f.file).filter((f) => !allowed.includes(f))).toEqual([]);
+  for (const f of home.companions ?? []) expect(files.map((s) => s.file)).toContain(`${REPOSITORIES}/${f}`);
+});
+
 it.each(Object.entries(TABLE_HOMES))('%s: exactly one row type', (_table, home) => {
   const declared = files.filter((f) => new RegExp(`export (interface|type) ${home.row}\\b`).test(f.text));
   expect(declared.map((f) => f.file)).toHaveLength(1);

@@ -8,6 +8,14 @@ const APPEND_STATEMENT = {
   text: `INSERT INTO agent_run_events (run_id, workspace_id, type, data) VALUES ($1, $2, $3, $4::jsonb) RETURNING id`,
 };
 
+/**
+ * A fragment for composed statements, not a query of its own: appends the rows of `source`, a SELECT or
+ * VALUES giving (run_id, workspace_id, type, data), returning their ids. The runner's step statements take
+ * it as a CTE so a step's event commits with its step row (agent-run-step.statements.ts).
+ */
+export const runEventInsertSql = (source: string): string =>
+  `INSERT INTO agent_run_events (run_id, workspace_id, type, data) ${source} RETURNING id`;
+
 /** All SQL of `agent_run_events`, the run's progress log (SSE event ids are its row ids). */
 export class AgentRunEventRepository {
   constructor(private readonly db: Knex) {}

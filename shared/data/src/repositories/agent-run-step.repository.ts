@@ -6,17 +6,6 @@ import type { LeaseHold } from './agent-run.repository';
 import type { AuditLogInsert } from './audit-log.repository';
 import { BEGIN_STATEMENT, COMPLETE_STATEMENT, FAIL_STATEMENT } from './agent-run-step.statements';
 
-/**
- * The fencing condition of every step write: the run is still running under the claim that makes the write.
- * A runner that lost its lease (it stalled past it; the sweeper requeued the run and another claim took it)
- * then writes nothing, so no step is recorded twice.
- */
-const FENCE = `EXISTS (SELECT 1 FROM agent_runs r WHERE r.id = ? AND r.attempts = ? AND r.status = 'running')`;
-
-function fenced(db: Knex, hold: LeaseHold): Knex.Raw {
-  return db.raw(FENCE, [hold.id, hold.attempts]);
-}
-
 /** A run's cost-row sums, as CostLogRepository.runTotals reads them (cost as exact decimal text). */
 export interface RunTotals {
   inputTokens: number;
@@ -49,39 +38,12 @@ export interface StepEndRecord {
   audit: AuditLogInsert[];
 }
 
-/** All SQL of `agent_run_steps`: the runner's step bookkeeping and the gateway's run detail. */
+/**
+ * All SQL of `agent_run_steps`: the runner's step bookkeeping (its statements composed in
+ * agent-run-step.statements.ts) and the gateway's run detail.
+ */
 export class AgentRunStepRepository {
   constructor(private readonly db: Knex) {}
-
-  /** The stored output of a step that already completed (a resumed run does not pay for it again). */
-  async completedOutput<T>(runId: string, key: string): Promise<{ output: T } | undefined> {
-    return this.db('agent_run_steps')
-      .where({ run_id: runId, key, status: 'completed' })
-      .first<{ output: T } | undefined>('output');
-  }
-
-  /**
-   * Starts the step, or restarts it (one more attempt) when a previous attempt left its row; undefined when
-   * `hold` is no longer the run's claim (nothing written).
-   */
-  async start(
-    hold: LeaseHold,
-    s: Pick<AgentRunStepRow, 'workspace_id' | 'key' | 'position'>,
-  ): Promise<Pick<AgentRunStepRow, 'position' | 'attempts'> | undefined> {
-    const { rows } = await this.db.raw<{
-      rows: Array<Pick<AgentRunStepRow, 'position' | 'attempts'>>;
-    }>(
-      `INSERT INTO agent_run_steps (run_id, workspace_id, key, position, status)
-       SELECT ?, ?, ?, ?, 'running' WHERE ${FENCE}
-       ON CONFLICT (run_id, key) DO UPDATE
-          SET status = 'running', attempts = agent_run_steps.attempts + 1, started_at = now(), error = NULL,
-              completed_at = NULL
-        WHERE ${FENCE}
-       RETURNING position, attempts`,
-      [hold.id, s.workspace_id, s.key, s.position, hold.id, hold.attempts, hold.id, hold.attempts],
-    );
-    return rows[0];
-  }
 
   /**
    * One round trip at a step's start: a step that completed already returns its stored output (nothing
@@ -123,71 +85,48 @@ export class AgentRunStepRepository {
 
   /**
    * Stores the step's output; false when `hold` is no longer the run's claim (the step row and event are not
-   * written then; `end`'s audit rows are). With `end`, in the same statement: its audit rows, and when the
-   * step row was written, its `step.completed` event with the run's cost so far (`run_cost_usd`, the exact
-   * SUM of the run's cost rows, which include its failed and cancelled calls).
+   * written then; `end`'s audit rows are). In the same statement: `end`'s audit rows, and when the step row
+   * was written, its `step.completed` event with the run's cost so far (`run_cost_usd`, the exact SUM of the
+   * run's cost rows, which include its failed and cancelled calls).
    */
   async complete(
     hold: LeaseHold,
     key: string,
     s: Pick<AgentRunStepRow, 'output' | 'model' | 'input_tokens' | 'output_tokens' | 'cost_usd'>,
-    end?: StepEndRecord,
+    end: StepEndRecord,
   ): Promise<boolean> {
-    if (end) {
-      const { rows } = await runPrepared<{ stored: boolean }>(this.db, COMPLETE_STATEMENT, [
-        hold.id,
-        key,
-        hold.attempts,
-        JSON.stringify(s.output ?? null),
-        s.model,
-        s.input_tokens,
-        s.output_tokens,
-        s.cost_usd,
-        end.workspaceId,
-        JSON.stringify(end.event),
-        auditRecords(end.audit),
-      ]);
-      return rows[0]!.stored;
-    }
-    const n = await this.db('agent_run_steps')
-      .where({ run_id: hold.id, key })
-      .andWhere(fenced(this.db, hold))
-      .update({
-        ...s,
-        output: JSON.stringify(s.output ?? null),
-        completed_at: this.db.fn.now(),
-        status: 'completed',
-      });
-    return n > 0;
+    const { rows } = await runPrepared<{ stored: boolean }>(this.db, COMPLETE_STATEMENT, [
+      hold.id,
+      key,
+      hold.attempts,
+      JSON.stringify(s.output ?? null),
+      s.model,
+      s.input_tokens,
+      s.output_tokens,
+      s.cost_usd,
+      end.workspaceId,
+      JSON.stringify(end.event),
+      auditRecords(end.audit),
+    ]);
+    return rows[0]!.stored;
   }
 
   /**
-   * Marks the step failed; false when `hold` is no longer the run's claim (step row untouched). With `end`,
-   * in the same statement: its audit rows and its `step.failed` event, both written either way (as a failure
-   * is reported even by an attempt that lost its lease to a cancel or a stall).
+   * Marks the step failed; false when `hold` is no longer the run's claim (step row untouched). In the same
+   * statement: `end`'s audit rows and its `step.failed` event, both written either way (as a failure is
+   * reported even by an attempt that lost its lease to a cancel or a stall).
    */
-  async fail(hold: LeaseHold, key: string, error: RunError, end?: StepEndRecord): Promise<boolean> {
-    if (end) {
-      const { rows } = await runPrepared<{ failed: boolean }>(this.db, FAIL_STATEMENT, [
-        hold.id,
-        key,
-        hold.attempts,
-        JSON.stringify(error),
-        end.workspaceId,
-        JSON.stringify(end.event),
-        auditRecords(end.audit),
-      ]);
-      return rows[0]!.failed;
-    }
-    const n = await this.db('agent_run_steps')
-      .where({ run_id: hold.id, key })
-      .andWhere(fenced(this.db, hold))
-      .update({
-        status: 'failed',
-        error: JSON.stringify(error),
-        completed_at: this.db.fn.now(),
-      });
-    return n > 0;
+  async fail(hold: LeaseHold, key: string, error: RunError, end: StepEndRecord): Promise<boolean> {
+    const { rows } = await runPrepared<{ failed: boolean }>(this.db, FAIL_STATEMENT, [
+      hold.id,
+      key,
+      hold.attempts,
+      JSON.stringify(error),
+      end.workspaceId,
+      JSON.stringify(end.event),
+      auditRecords(end.audit),
+    ]);
+    return rows[0]!.failed;
   }
 
   async listForRun(workspaceId: string, runId: string): Promise<StepViewRow[]> {

@@ -1,40 +1,34 @@
 import type { PreparedStatement } from '@raptorflow/core/db/prepared';
+import { runEventInsertSql } from './agent-run-event.repository';
+import { auditInsertFromJsonSql } from './audit-log.repository';
+import { runCostSumSql, runTotalsSql } from './cost-log.repository';
 
 /**
  * The runner's per-step statements, one round trip each at a step's start and at its end (prepared: planned
  * once per connection). Everything a step records rides in them: the step row, its events, the audit rows of
  * its model calls and the run's cost so far. Each is one statement, so one transaction: a reader never sees
  * a step row without its event. Fencing: the step row is written only while the run is running under the
- * claim (`attempts`) that makes the write, exactly as AgentRunStepRepository's other writes.
+ * claim (`attempts`) that makes the write. The SQL of other aggregates' tables (the events, the audit rows,
+ * the cost rows' sums) comes from their repositories as fragments, composed here into one statement.
  */
-
-/** `$1` run id, `$2` attempts of the claim: the run is still running under that claim. */
-const fence = (run: string, attempts: string) =>
-  `EXISTS (SELECT 1 FROM agent_runs r WHERE r.id = ${run} AND r.attempts = ${attempts} AND r.status = 'running')`;
 
 /**
- * The step's tool-call audit rows, from a JSON array of AuditLogInsert (JSON columns as text, as the
- * repository writes them). Written unfenced: the calls they describe happened whoever holds the run now.
+ * The fencing condition of every step write: the run is still running under the claim (its `attempts`) that
+ * makes the write. A runner that lost its lease (it stalled past it; the sweeper requeued the run and another
+ * claim took it) then writes nothing, so no step is recorded twice.
  */
-const auditInsert = (records: string) => `INSERT INTO audit_logs
-    (workspace_id, actor_type, actor_id, action, resource_type, resource_id, tool_name, input, output,
-     metadata, agent_run_id, event_id, correlation_id)
-  SELECT a.workspace_id, a.actor_type, a.actor_id, a.action, a.resource_type, a.resource_id, a.tool_name,
-         a.input::jsonb, a.output::jsonb, a.metadata::jsonb, a.agent_run_id, a.event_id, a.correlation_id
-    FROM jsonb_to_recordset(${records}::jsonb) AS a(
-      workspace_id uuid, actor_type text, actor_id text, action text, resource_type text, resource_id text,
-      tool_name text, input text, output text, metadata text, agent_run_id uuid, event_id uuid,
-      correlation_id text)`;
+const fence = (run: `$${number}`, attempts: `$${number}`) =>
+  `EXISTS (SELECT 1 FROM agent_runs r WHERE r.id = ${run} AND r.attempts = ${attempts} AND r.status = 'running')`;
 
 /**
  * $1 run, $2 key, $3 workspace, $4 position (NULL: after the run's last step), $5 attempts of the claim.
  * A completed step is returned as is (nothing written); otherwise the row is started or restarted and its
  * `step.started` event appended. No row in `started` (and so no event) when the fence refuses the write.
- * Also the run's cost-row totals as the step begins (CostLogRepository.runTotals' sums), which a memory
- * call measures its embedding cost from.
+ * Also the run's cost-row totals as the step begins (CostLogRepository.runTotals' sums: runTotalsSql), which
+ * a memory call measures its embedding cost from.
  */
 export const BEGIN_STATEMENT: PreparedStatement = {
-  name: 'raptorflow_run_step_begin_v1',
+  name: 'raptorflow_run_step_begin_v2',
   text: `WITH done AS (
       SELECT output FROM agent_run_steps WHERE run_id = $1 AND key = $2 AND status = 'completed'
     ), pos AS (
@@ -49,14 +43,11 @@ export const BEGIN_STATEMENT: PreparedStatement = {
        WHERE ${fence('$1', '$5')}
       RETURNING position, attempts
     ), totals AS (
-      SELECT SUM(input_tokens + cached_input_tokens + cache_write_tokens) AS input,
-             SUM(output_tokens + thinking_tokens) AS output, SUM(cost_usd)::text AS cost
-        FROM cost_logs WHERE agent_run_id = $1
+      ${runTotalsSql('$1')}
     ), event AS (
-      INSERT INTO agent_run_events (run_id, workspace_id, type, data)
-      SELECT $1, $3, 'step.started', jsonb_build_object('step', $2::text, 'position', position, 'attempt', attempts)
-        FROM started
-      RETURNING id
+      ${runEventInsertSql(`SELECT $1, $3, 'step.started',
+               jsonb_build_object('step', $2::text, 'position', position, 'attempt', attempts)
+          FROM started`)}
     )
     SELECT EXISTS (SELECT 1 FROM done) AS completed, (SELECT output FROM done) AS output,
            (SELECT p FROM pos) AS next_position, (SELECT position FROM started) AS position,
@@ -68,10 +59,11 @@ export const BEGIN_STATEMENT: PreparedStatement = {
 /**
  * $1 run, $2 key, $3 attempts of the claim, $4 output (JSON), $5 model, $6 input tokens, $7 output tokens,
  * $8 cost (decimal text), $9 workspace, $10 the step.completed event's data (JSON), $11 audit rows (JSON).
- * The event gets the run's cost so far (the exact SUM of its cost rows) and is appended only with the step row.
+ * The event gets the run's cost so far (the exact SUM of its cost rows) and is appended only with the step row;
+ * the audit rows are written either way (the calls they describe happened, whoever holds the run now).
  */
 export const COMPLETE_STATEMENT: PreparedStatement = {
-  name: 'raptorflow_run_step_complete_v1',
+  name: 'raptorflow_run_step_complete_v2',
   text: `WITH stored AS (
       UPDATE agent_run_steps
          SET output = $4::jsonb, model = $5, input_tokens = $6, output_tokens = $7, cost_usd = $8::numeric,
@@ -79,13 +71,11 @@ export const COMPLETE_STATEMENT: PreparedStatement = {
        WHERE run_id = $1 AND key = $2 AND ${fence('$1', '$3')}
       RETURNING 1
     ), audit AS (
-      ${auditInsert('$11')}
+      ${auditInsertFromJsonSql('$11')}
     ), event AS (
-      INSERT INTO agent_run_events (run_id, workspace_id, type, data)
-      SELECT $1, $9, 'step.completed', $10::jsonb || jsonb_build_object('run_cost_usd',
-               (SELECT COALESCE(SUM(cost_usd), 0) FROM cost_logs WHERE agent_run_id = $1))
-        FROM stored
-      RETURNING id
+      ${runEventInsertSql(`SELECT $1, $9, 'step.completed',
+               $10::jsonb || jsonb_build_object('run_cost_usd', (${runCostSumSql('$1')}))
+          FROM stored`)}
     )
     SELECT EXISTS (SELECT 1 FROM stored) AS stored`,
 };
@@ -95,16 +85,15 @@ export const COMPLETE_STATEMENT: PreparedStatement = {
  * (JSON), $7 audit rows (JSON). The step row is fenced; the event and audit rows are written either way.
  */
 export const FAIL_STATEMENT: PreparedStatement = {
-  name: 'raptorflow_run_step_fail_v1',
+  name: 'raptorflow_run_step_fail_v2',
   text: `WITH failed AS (
       UPDATE agent_run_steps SET status = 'failed', error = $4::jsonb, completed_at = now()
        WHERE run_id = $1 AND key = $2 AND ${fence('$1', '$3')}
       RETURNING 1
     ), audit AS (
-      ${auditInsert('$7')}
+      ${auditInsertFromJsonSql('$7')}
     ), event AS (
-      INSERT INTO agent_run_events (run_id, workspace_id, type, data) VALUES ($1, $5, 'step.failed', $6::jsonb)
-      RETURNING id
+      ${runEventInsertSql(`VALUES ($1, $5, 'step.failed', $6::jsonb)`)}
     )
     SELECT EXISTS (SELECT 1 FROM failed) AS failed`,
 };

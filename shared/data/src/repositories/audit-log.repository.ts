@@ -53,6 +53,23 @@ const EQUALITY_FILTERS = [
   'correlation_id',
 ] as const;
 
+/**
+ * A fragment for composed statements, not a query of its own: the INSERT of the audit rows given as a JSON
+ * array of AuditLogInsert (JSON columns as text, as `insert` takes them) in the parameter `records` (`$7`).
+ * A statement that writes what the rows describe takes it as one of its CTEs, so both commit in one round
+ * trip (the runner's step end: agent-run-step.statements.ts). No conflict rule: rows with an event id go
+ * through `insert`, and the composing caller must refuse them.
+ */
+export const auditInsertFromJsonSql = (records: `$${number}`): string => `INSERT INTO audit_logs
+    (workspace_id, actor_type, actor_id, action, resource_type, resource_id, tool_name, input, output,
+     metadata, agent_run_id, event_id, correlation_id)
+  SELECT a.workspace_id, a.actor_type, a.actor_id, a.action, a.resource_type, a.resource_id, a.tool_name,
+         a.input::jsonb, a.output::jsonb, a.metadata::jsonb, a.agent_run_id, a.event_id, a.correlation_id
+    FROM jsonb_to_recordset(${records}::jsonb) AS a(
+      workspace_id uuid, actor_type text, actor_id text, action text, resource_type text, resource_id text,
+      tool_name text, input text, output text, metadata text, agent_run_id uuid, event_id uuid,
+      correlation_id text)`;
+
 /** All SQL of `audit_logs` (append-only): writing a row, and the workspace's trail newest first. */
 export class AuditLogRepository {
   constructor(private readonly db: Knex) {}

@@ -7,6 +7,21 @@ const MONTH_START = `(?::date)::timestamp AT TIME ZONE 'UTC'`;
 const NEXT_MONTH_START = `((?::date) + interval '1 month')::timestamp AT TIME ZONE 'UTC'`;
 
 /**
+ * Fragments for composed statements, not queries of their own (the runner's step statements read a run's
+ * cost so far in the same round trip as the step's writes: agent-run-step.statements.ts); `run` is the
+ * parameter holding the run id (`$1`). The run's totals as `runTotals` sums them: columns input, output and
+ * cost (exact decimal text), NULL sums when the run has no cost row yet.
+ */
+export const runTotalsSql = (run: `$${number}`): string =>
+  `SELECT SUM(input_tokens + cached_input_tokens + cache_write_tokens) AS input,
+          SUM(output_tokens + thinking_tokens) AS output, SUM(cost_usd)::text AS cost
+     FROM cost_logs WHERE agent_run_id = ${run}`;
+
+/** The run's exact cost so far (numeric, 0 without cost rows), as a scalar subquery's SELECT. */
+export const runCostSumSql = (run: `$${number}`): string =>
+  `SELECT COALESCE(SUM(cost_usd), 0) FROM cost_logs WHERE agent_run_id = ${run}`;
+
+/**
  * All SQL that reads or writes `cost_logs` one call at a time or per run/month (the folding and
  * reconciliation statements that read it with the rollups live in the cost-rollup repository).
  */
