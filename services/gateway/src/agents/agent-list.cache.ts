@@ -17,7 +17,7 @@ export interface AgentListCacheOptions {
 interface Entry {
   list: AgentView[];
   /** `{"data": list, "next_cursor": null}` serialized once: GET /v1/agents sends it as it is. */
-  page?: string;
+  page?: Buffer;
 }
 
 export class AgentListCache {
@@ -47,10 +47,11 @@ export class AgentListCache {
    * the entry goes (invalidation, TTL): the list never changes in place, so neither does its JSON.
    * Undefined when the list is not cached (then getOrLoad).
    */
-  cachedPage(workspaceId: string): string | undefined {
+  cachedPage(workspaceId: string): Buffer | undefined {
     const hit = this.lru?.get(workspaceId);
     if (!hit) return undefined;
-    hit.page ??= JSON.stringify({ data: hit.list, next_cursor: null });
+    // Encoded once too: res.send would otherwise turn the string into UTF-8 bytes on every request.
+    hit.page ??= Buffer.from(JSON.stringify({ data: hit.list, next_cursor: null }), 'utf8');
     return hit.page;
   }
 }

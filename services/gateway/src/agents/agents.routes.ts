@@ -9,6 +9,8 @@ export interface AgentRoutesDeps {
   agentLists: AgentListCache;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 const Agent = agentSchema.meta({ id: 'Agent' });
 const define = endpointFactory<AgentRoutesDeps>();
 
@@ -25,8 +27,13 @@ export const agentEndpoints = [
       // Cached (nearly every request): the page serialized once, sent as res.json would send it.
       const page = agentLists.cachedPage(workspaceId);
       if (page !== undefined) {
-        if (!res.get('Content-Type')) res.set('Content-Type', 'application/json');
-        res.send(page);
+        // The Content-Type res.json would end with (Express adds the charset to a string body's type); the
+        // bytes sent as they are, without res.send parsing and formatting that type again per request. A
+        // type set earlier keeps the old path: the string, whose type res.send gives the charset.
+        if (!res.getHeader('Content-Type')) {
+          res.setHeader('Content-Type', JSON_TYPE);
+          res.send(page);
+        } else res.send(page.toString('utf8'));
         return;
       }
       return agentLists

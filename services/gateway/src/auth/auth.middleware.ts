@@ -12,7 +12,7 @@ export function requireAuth(verifier: JwtVerifier): RequestHandler {
   };
   // Not an async function: a token verified before (nearly every request) signs in without a promise.
   return (req, _res, next) => {
-    const header = req.get('authorization');
+    const header = req.headers.authorization; // what req.get('authorization') reads
     if (!header)
       return next(new UnauthenticatedError('Missing Authorization header (expected "Bearer <token>")'));
     const match = BEARER.exec(header.trim());

@@ -12,6 +12,13 @@ import { ValidationFailedError } from '@raptorflow/core/errors/app-error';
 export function jsonBody(limit: string): RequestHandler {
   const parse = express.json({ limit, type: ['application/json', 'application/*+json'] });
   return (req, res, next) => {
+    // No body (type-is's hasBody: neither Transfer-Encoding nor a numeric Content-Length), as on nearly
+    // every GET: what the parser would do for it, without its per-request checks and debug calls.
+    if (req.headers['transfer-encoding'] === undefined && Number.isNaN(Number(req.headers['content-length']))) {
+      const fields: object = req;
+      if (!('body' in fields)) req.body = undefined;
+      return next();
+    }
     parse(req, res, (err?: unknown) => {
       if (err) return next(err);
       if (exceedsDepth(req.body, MAX_JSON_DEPTH))

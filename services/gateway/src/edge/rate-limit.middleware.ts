@@ -21,14 +21,23 @@ function moreRestrictive(a: RateLimitDecision, b: RateLimitDecision): boolean {
  * IETF draft-ietf-httpapi-ratelimit-headers fields. When the user and the workspace limit both apply, a client
  * must see the one that will stop it first, whichever middleware ran last.
  */
-function advertise(res: Response, decision: RateLimitDecision, windowSeconds: number): void {
+function advertise(res: Response, decision: RateLimitDecision, fixed: FixedFields): void {
   const current = (res as Advertising)[ADVERTISED];
   if (current && !moreRestrictive(decision, current)) return;
   (res as Advertising)[ADVERTISED] = decision;
-  res.setHeader('RateLimit-Limit', String(decision.limit));
+  // Limit and policy are the middleware's own, formatted once (a decision always carries the limit asked).
+  const own = decision.limit === fixed.limit;
+  res.setHeader('RateLimit-Limit', own ? fixed.limitText : String(decision.limit));
   res.setHeader('RateLimit-Remaining', String(decision.remaining));
   res.setHeader('RateLimit-Reset', String(decision.reset));
-  res.setHeader('RateLimit-Policy', `${decision.limit};w=${windowSeconds}`);
+  res.setHeader('RateLimit-Policy', own ? fixed.policy : `${decision.limit};w=${fixed.windowSeconds}`);
+}
+
+interface FixedFields {
+  limit: number;
+  limitText: string;
+  policy: string;
+  windowSeconds: number;
 }
 
 function rateLimit(
@@ -39,10 +48,17 @@ function rateLimit(
 ): RequestHandler {
   if (!Number.isInteger(limitPerMinute) || limitPerMinute < 1)
     throw new Error(`rate limit for ${scope} must be a positive integer, got ${limitPerMinute}`);
+  const { windowSeconds } = limiter;
+  const fixed: FixedFields = {
+    limit: limitPerMinute,
+    limitText: String(limitPerMinute),
+    policy: `${limitPerMinute};w=${windowSeconds}`,
+    windowSeconds,
+  };
   const decide = (res: Response, next: NextFunction, decision: RateLimitDecision | null): void => {
     // null: Redis is unavailable and the limiter fails open (see RateLimiter.consume); headers would lie.
     if (!decision) return next();
-    advertise(res, decision, limiter.windowSeconds);
+    advertise(res, decision, fixed);
     if (!decision.allowed) return next(new RateLimitedError(decision.retryAfter));
     next();
   };

@@ -6,12 +6,15 @@ export const CORRELATION_HEADER = 'X-Correlation-Id';
 /** Opens the request's context; everything downstream (logs, audit rows, events) inherits its ids. */
 export function correlationMiddleware(): RequestHandler {
   return (req, res, next) => {
-    const correlationId = acceptCorrelationId(req.get(CORRELATION_HEADER));
+    // req.headers directly: req.get(name) is the same lookup after lower-casing the name per call.
+    const correlationId = acceptCorrelationId(req.headers['x-correlation-id']);
     res.setHeader(CORRELATION_HEADER, correlationId);
-    const traceparent = req.get('traceparent');
+    const traceparent = req.headers.traceparent;
     runWithContext(
-      { correlationId, ...(traceparent && traceparent.length <= 128 ? { traceparent } : {}) },
-      () => next(),
+      typeof traceparent === 'string' && traceparent && traceparent.length <= 128
+        ? { correlationId, traceparent }
+        : { correlationId },
+      next,
     );
   };
 }

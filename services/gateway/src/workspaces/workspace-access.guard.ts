@@ -35,6 +35,12 @@ function explicitWorkspaceIds(req: Request): Candidate[] {
 
 /** The one workspace the request names (lower case), undefined when it names none; 422 when it is ambiguous. */
 function requestedWorkspaceId(req: Request): string | undefined {
+  // The usual request names its workspace in the header alone: the same checks without the lists.
+  const header = req.headers['x-workspace-id'];
+  if (typeof header === 'string' && !req.url.includes('?') && typeof req.params.workspace_id !== 'string') {
+    const value = header.trim();
+    if (UUID.test(value)) return value.toLowerCase();
+  }
   const ids = explicitWorkspaceIds(req);
   if (ids.length === 0) return undefined;
   const malformed = ids.filter((c) => !UUID.test(c.value));
