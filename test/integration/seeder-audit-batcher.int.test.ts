@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { buildEnvelope } from '@raptorflow/events/bus/envelope';
 import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
-import { AuditBatcher } from '../../services/seeder/src/audit-batcher';
-import type { EventAuditRow } from '../../services/seeder/src/audit-batcher';
+import { GroupCommit } from '@raptorflow/core/batching/group-commit';
+import { writeEventAuditRows } from '../../services/seeder/src/event-audit.writer';
+import type { EventAuditRow } from '../../services/seeder/src/event-audit.writer';
 import { seederService } from '../support/seeder-wiring';
 import { newUser, newWorkspace } from '../support/factories';
 import { openStack } from '../support/stack';
@@ -28,11 +29,22 @@ function row(eventId: string, workspaceId: string | null = null): EventAuditRow 
   };
 }
 
+/** The seeder's group commit of event audit rows, as SeederService builds it (batches of `maxBatch`). */
+function auditBatcher(maxBatch = 100) {
+  const repo = new AuditLogRepository(stack.db);
+  const batcher = new GroupCommit<EventAuditRow, boolean>({
+    run: (rows) => writeEventAuditRows(repo, rows),
+    maxBatch,
+    maxInFlight: 4,
+  });
+  return { record: (row: EventAuditRow) => batcher.submit(row) };
+}
+
 const rowsOf = (ids: string[]) => stack.db('audit_logs').whereIn('event_id', ids).select('event_id');
 
 describe('seeder audit rows written by group commit (real PostgreSQL)', () => {
   it('writes every row of a concurrent burst exactly once, each caller told its own outcome', async () => {
-    const batcher = new AuditBatcher(new AuditLogRepository(stack.db), 16);
+    const batcher = auditBatcher(16);
     const ids = Array.from({ length: 120 }, () => randomUUID());
     const results = await Promise.all(ids.map((id) => batcher.record(row(id))));
     expect(results.every((r) => r === true)).toBe(true);
@@ -42,7 +54,7 @@ describe('seeder audit rows written by group commit (real PostgreSQL)', () => {
   });
 
   it('counts a redelivered event once, whether its copies share a batch or not', async () => {
-    const batcher = new AuditBatcher(new AuditLogRepository(stack.db));
+    const batcher = auditBatcher();
     const id = randomUUID();
     // Five copies in one turn share one INSERT.
     const first = await Promise.all(Array.from({ length: 5 }, () => batcher.record(row(id))));
@@ -61,7 +73,7 @@ describe('seeder audit rows written by group commit (real PostgreSQL)', () => {
   it('fails only the row that cannot be written; its batch-mates are committed', async () => {
     const owner = await newUser();
     const ws = await newWorkspace(stack.db, owner);
-    const batcher = new AuditBatcher(new AuditLogRepository(stack.db));
+    const batcher = auditBatcher();
     const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     const settled = await Promise.allSettled([
       batcher.record(row(ids[0]!, ws.id)),

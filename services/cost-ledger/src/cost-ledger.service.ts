@@ -5,8 +5,8 @@ import { isTransientDbError } from '@raptorflow/core/db/transient-errors';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { FiredAlert } from '@raptorflow/llm/budget-alerts.service';
 import type { Logger } from '@raptorflow/core/logging/logger';
-import { FoldBatcher } from './fold-batcher';
-import type { ItemOutcome } from './fold-batcher';
+import { GroupCommit } from '@raptorflow/core/batching/group-commit';
+import type { ItemOutcome } from '@raptorflow/core/batching/group-commit';
 
 export interface FoldResult {
   folded: boolean;
@@ -30,7 +30,7 @@ export interface CostLedgerServiceOptions {
  * Folds cost rows into the workspace × month × model and workspace × day × model rollups (UTC calendar).
  *
  * Folds are group-committed: the `cost.recorded` events handled while a fold transaction runs are folded
- * together in the next one (FoldBatcher): four round trips (BEGIN, two statements, COMMIT) and one commit
+ * together in the next one (GroupCommit): four round trips (BEGIN, two statements, COMMIT) and one commit
  * flush whatever their number, so the worker's concurrency (the jobs in hand) sets the batch size. In it:
  *  1. one statement claims their `cost_rollup_folds` rows (a redelivered event, or the same event twice in
  *     one batch, claims nothing and folds nothing twice), adds the increments summed per rollup row, and
@@ -54,14 +54,14 @@ export class CostLedgerService {
   private readonly rollups: CostRollupRepository;
   private readonly alerts: BudgetAlertService;
   private readonly logger: Logger;
-  private readonly batcher: FoldBatcher<string, FoldResult>;
+  private readonly batcher: GroupCommit<string, FoldResult>;
 
   constructor(opts: CostLedgerServiceOptions) {
     this.db = opts.db;
     this.rollups = new CostRollupRepository(opts.db);
     this.alerts = opts.alerts;
     this.logger = opts.logger;
-    this.batcher = new FoldBatcher({
+    this.batcher = new GroupCommit({
       run: (ids) => this.foldBatch(ids),
       maxBatch: opts.maxBatch ?? 500,
       maxInFlight: opts.maxInFlight ?? 1,

@@ -5,7 +5,9 @@ import { INVALIDATION_TOPICS } from '@raptorflow/core/cache/invalidation-bus';
 import type { InvalidationBus } from '@raptorflow/core/cache/invalidation-bus';
 import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
 import { WorkspaceRepository } from '@raptorflow/data/repositories/workspace.repository';
-import { AuditBatcher } from './audit-batcher';
+import { GroupCommit } from '@raptorflow/core/batching/group-commit';
+import { writeEventAuditRows } from './event-audit.writer';
+import type { EventAuditRow } from './event-audit.writer';
 import type { Envelope } from '@raptorflow/events/bus/envelope';
 import type { Logger } from '@raptorflow/core/logging/logger';
 
@@ -25,7 +27,7 @@ export class SeederService {
   private readonly audit: AuditLogService;
   private readonly logger: Logger;
   private readonly invalidations: InvalidationBus;
-  private readonly testEventRows: AuditBatcher;
+  private readonly testEventRows: GroupCommit<EventAuditRow, boolean>;
 
   constructor(opts: SeederServiceOptions) {
     this.db = opts.db;
@@ -34,7 +36,13 @@ export class SeederService {
     this.audit = opts.audit;
     this.logger = opts.logger;
     this.invalidations = opts.invalidations;
-    this.testEventRows = new AuditBatcher(new AuditLogRepository(opts.db));
+    const auditRows = new AuditLogRepository(opts.db);
+    // Rows of one event-loop turn share an INSERT sent at the end of it; up to 4 INSERTs in flight.
+    this.testEventRows = new GroupCommit({
+      run: (rows) => writeEventAuditRows(auditRows, rows),
+      maxBatch: 100,
+      maxInFlight: 4,
+    });
   }
 
   /** Idempotent: the Lords and the audit row are keyed, so a redelivered event changes nothing. */
@@ -71,7 +79,7 @@ export class SeederService {
    */
   async recordTestEvent(envelope: Envelope, payload: unknown): Promise<{ recorded: boolean }> {
     const actorId = envelope.actor_user_id ?? null;
-    const recorded = await this.testEventRows.record({
+    const recorded = await this.testEventRows.submit({
       workspace_id: envelope.workspace_id,
       actor_type: actorId ? 'user' : 'system',
       actor_id: actorId,

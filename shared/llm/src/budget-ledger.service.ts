@@ -9,7 +9,8 @@ import {
   nanoToNumber,
   ratioOf,
 } from '@raptorflow/core/money/money';
-import { KeyedBatcher } from './keyed-batcher';
+import { KeyedGroupCommit, failed, succeeded } from '@raptorflow/core/batching/group-commit';
+import type { ItemOutcome } from '@raptorflow/core/batching/group-commit';
 
 export interface Reservation {
   id: string;
@@ -64,7 +65,7 @@ export class BudgetLedgerService {
   private readonly budgets: BudgetRepository;
   private readonly defaultBudget: string;
   readonly reservationTtlMs: number;
-  private readonly batcher: KeyedBatcher<ReserveRequest, Reservation | undefined>;
+  private readonly batcher: KeyedGroupCommit<ReserveRequest, Reservation | undefined>;
   private readonly groupCommit: boolean;
 
   constructor(opts: BudgetLedgerOptions) {
@@ -73,7 +74,13 @@ export class BudgetLedgerService {
     this.defaultBudget = budgetUsdToDecimal(opts.defaultBudgetUsd);
     this.reservationTtlMs = opts.reservationTtlMs;
     this.groupCommit = opts.groupCommit ?? true;
-    this.batcher = new KeyedBatcher((_ws, reqs) => this.reserveBatch(reqs), MAX_RESERVE_BATCH);
+    // One statement in flight per workspace (they all wait on its row lock); a lone caller is sent at once.
+    this.batcher = new KeyedGroupCommit({
+      run: (_ws, reqs) => this.reserveBatch(reqs),
+      maxBatch: MAX_RESERVE_BATCH,
+      maxInFlight: 1,
+      start: 'at-once',
+    });
   }
 
   /** Reserves `amountNano` or throws BudgetExceededError (nothing is written then). */
@@ -101,19 +108,15 @@ export class BudgetLedgerService {
   }
 
   /** The requests of one workspace that queued together, admitted in arrival order by one statement. */
-  private async reserveBatch(reqs: ReserveRequest[]): Promise<Array<Reservation | undefined | Error>> {
-    if (reqs.length === 1) return [await this.reserveOne(reqs[0]!)];
+  private async reserveBatch(reqs: ReserveRequest[]): Promise<Array<ItemOutcome<Reservation | undefined>>> {
+    if (reqs.length === 1) return [succeeded(await this.reserveOne(reqs[0]!))];
     try {
-      return await this.reserveTogether(reqs);
+      return (await this.reserveTogether(reqs)).map(succeeded);
     } catch {
       // One bad request (a run id that no longer exists, say) must not fail the others queued with it: the
       // batch, which wrote nothing, runs again one request at a time, and each caller gets its own outcome.
-      const out: Array<Reservation | undefined | Error> = [];
-      for (const r of reqs) {
-        out.push(
-          await this.reserveOne(r).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-        );
-      }
+      const out: Array<ItemOutcome<Reservation | undefined>> = [];
+      for (const r of reqs) out.push(await this.reserveOne(r).then(succeeded, failed));
       return out;
     }
   }

@@ -9,7 +9,7 @@ import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repo
 import { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
-import { KeyedBatcher } from './keyed-batcher';
+import { KeyedGroupCommit, succeeded } from '@raptorflow/core/batching/group-commit';
 import { auditEntry, costRow } from './dispatch-trail.rows';
 import type { ProviderName, TokenUsage } from './llm.types';
 import { nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
@@ -85,7 +85,7 @@ export class DispatchTrailService {
   private readonly bus: RaptorBus;
   private readonly audit: AuditLogService;
   private readonly retryForMs: number;
-  private readonly batcher: KeyedBatcher<TrailEntry, undefined>;
+  private readonly batcher: KeyedGroupCommit<TrailEntry, undefined>;
   private readonly groupCommit: boolean;
 
   constructor(opts: DispatchTrailOptions) {
@@ -96,10 +96,17 @@ export class DispatchTrailService {
     this.bus = opts.bus;
     this.audit = opts.audit;
     this.groupCommit = opts.groupCommit ?? true;
-    this.batcher = new KeyedBatcher(async (_ws, entries) => {
-      await this.write(entries);
-      return entries.map(() => undefined);
-    }, MAX_TRAIL_BATCH);
+    // One trail transaction in flight per workspace (their settlements wait on the same budget row); a lone
+    // record is sent at once.
+    this.batcher = new KeyedGroupCommit({
+      run: async (_ws, entries) => {
+        await this.write(entries);
+        return entries.map(() => succeeded(undefined));
+      },
+      maxBatch: MAX_TRAIL_BATCH,
+      maxInFlight: 1,
+      start: 'at-once',
+    });
   }
 
   async record(
