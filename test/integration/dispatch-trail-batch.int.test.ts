@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { runWithContext } from '@raptorflow/core/context/request-context';
 import { decimalToNano } from '@raptorflow/core/money/money';
 import { BudgetLedgerService } from '@raptorflow/llm/budget-ledger.service';
-import type { DispatchActor, DispatchOutcome } from '@raptorflow/llm/dispatch-trail.service';
+import type { DispatchActor, DispatchOutcome } from '@raptorflow/llm/dispatch-trail.rows';
 import { ZERO_USAGE } from '@raptorflow/llm/dispatch-trail.service';
 import { dispatchHelpers, dispatchTrail, newDispatcher } from '../support/llm';
 import { openStack } from '../support/stack';

@@ -2,7 +2,36 @@ import type { AuditEntry } from '@raptorflow/data/domain/audit-log.service';
 import type { CostLogRow } from '@raptorflow/data/repositories/cost.rows';
 import { nanoToDecimal } from '@raptorflow/core/money/money';
 import type { Reservation } from './budget-ledger.service';
-import type { DispatchActor, DispatchOutcome } from './dispatch-trail.service';
+import type { ProviderName, TokenUsage } from './llm.types';
+
+/** Who made a dispatch (its trail rows say so). */
+export interface DispatchActor {
+  workspaceId: string;
+  actorUserId: string | null;
+  agentRunId: string | null;
+  agentId: string | null;
+  correlationId: string | null;
+}
+
+export interface DispatchOutcome {
+  /** A chat completion, or an embedding batch (audited as `model.embed`). */
+  operation: 'chat' | 'embedding';
+  outcome: 'success' | 'failed' | 'cancelled';
+  alias: string | null;
+  provider: ProviderName;
+  model: string;
+  usage: TokenUsage;
+  costNano: bigint;
+  latencyMs: number;
+  attempts: number;
+  errorCode: string | null;
+  /** The catalog the call was priced with (package version + operator file hash): history is never re-priced. */
+  pricingVersion: string;
+  /** What the audit row says about the request: sizes and a digest, never the prompt itself. */
+  auditInput: Record<string, unknown>;
+  /** The same for the answer; null when there was none. */
+  auditOutput: Record<string, unknown> | null;
+}
 
 /** What one dispatch's record is made of (the trail writes it alone or with its workspace's batch). */
 export interface TrailRecord {

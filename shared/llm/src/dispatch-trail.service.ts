@@ -11,36 +11,9 @@ import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import type { BudgetLedgerService, Reservation } from './budget-ledger.service';
 import { KeyedGroupCommit, succeeded } from '@raptorflow/core/batching/group-commit';
 import { auditEntry, costRow } from './dispatch-trail.rows';
-import type { ProviderName, TokenUsage } from './llm.types';
+import type { DispatchActor, DispatchOutcome } from './dispatch-trail.rows';
+import type { TokenUsage } from './llm.types';
 import { nanoToDecimal, nanoToNumber } from '@raptorflow/core/money/money';
-
-export interface DispatchActor {
-  workspaceId: string;
-  actorUserId: string | null;
-  agentRunId: string | null;
-  agentId: string | null;
-  correlationId: string | null;
-}
-
-export interface DispatchOutcome {
-  /** A chat completion, or an embedding batch (audited as `model.embed`). */
-  operation: 'chat' | 'embedding';
-  outcome: 'success' | 'failed' | 'cancelled';
-  alias: string | null;
-  provider: ProviderName;
-  model: string;
-  usage: TokenUsage;
-  costNano: bigint;
-  latencyMs: number;
-  attempts: number;
-  errorCode: string | null;
-  /** The catalog the call was priced with (package version + operator file hash): history is never re-priced. */
-  pricingVersion: string;
-  /** What the audit row says about the request: sizes and a digest, never the prompt itself. */
-  auditInput: Record<string, unknown>;
-  /** The same for the answer; null when there was none. */
-  auditOutput: Record<string, unknown> | null;
-}
 
 export const ZERO_USAGE: TokenUsage = {
   inputTokens: 0,
