@@ -261,8 +261,12 @@ export function createApp(deps: AppDeps): Express {
   // Which router an endpoint joins follows from its role; the platform-admin ones are mounted below.
   const withRole = (...roles: EndpointRole[]) => APP_ENDPOINTS.filter((e) => roles.includes(e.role));
 
-  mountEndpoints(app, withRole('none'), { services });
-  app.use('/docs/assets', ...docsAssets());
+  // The public endpoints under /v1 (console config, dev session) go ahead of the /v1 router, which would
+  // answer them 401; the other public ones (health, metrics, docs) after it, so the API's requests, by far
+  // the most, are not matched against them first.
+  const publicEndpoints = withRole('none');
+  const underV1 = (e: (typeof publicEndpoints)[number]) => e.path.startsWith('/v1/');
+  mountEndpoints(app, publicEndpoints.filter(underV1), { services });
 
   // Authentication and the per-user limit cover every path under /v1 (an unknown one is a 401, not a 404);
   // the per-workspace limit runs in the workspace guard, once the workspace is resolved.
@@ -270,6 +274,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use(handlerChain(requireAuth(verifier), rateLimitPerUser(limiter, settings.rateLimits.userPerMinute)));
   mountEndpoints(v1, withRole('user', 'member', 'admin', 'owner'), { prefix: '/v1', services, guards });
   app.use('/v1', v1);
+  mountEndpoints(app, publicEndpoints.filter((e) => !underV1(e)), { services });
+  app.use('/docs/assets', ...docsAssets());
   // One count of failed admin sign-ins per client address, for the board and the dead-letter routes alike.
   const loginThrottle = new AdminLoginThrottle({
     redis: deps.redis,
