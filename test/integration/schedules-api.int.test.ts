@@ -2,7 +2,8 @@ import { newTeam, newUser, newWorkspace } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';
 import { openStack } from '../support/stack';
-import { schedulerIdOf } from '@raptorflow/events/runs/schedule-timer.service';
+import { ScheduleTimerService, schedulerIdOf } from '@raptorflow/events/runs/schedule-timer.service';
+import { ScheduleRepository } from '@raptorflow/data/repositories/schedule.repository';
 
 /**
  * /v1/schedules through the real gateway: CRUD with roles (members read, admins write), audited writes, the
@@ -147,4 +148,28 @@ it("another workspace's schedule is 404 for every verb", async () => {
   expectError(await c.call('DELETE', `/v1/schedules/${s.id}`, h), 404, 'not_found');
   expect((await c.get('/v1/schedules', h)).body.data).toEqual([]);
   expect(await scheduler(s.id)).toMatchObject({ pattern: '0 9 * * 1' });
+});
+
+it('recreates the job schedulers Redis lost, for active schedules only', async () => {
+  const t = await newTeam(stack.db);
+  const h = { headers: { 'x-workspace-id': t.ws.id } };
+  const admin = client(url, t.admin.token);
+  const active = (await admin.post('/v1/schedules', SEER, h)).body;
+  const paused = (await admin.post('/v1/schedules', { ...SEER, cron: '0 10 * * 1', paused: true }, h)).body;
+  expect(paused.paused).toBe(true);
+  // What a Redis flush leaves: the schedule's row, no scheduler.
+  await stack.bus.queue('agent').removeJobScheduler(schedulerIdOf(active.id));
+  expect(await scheduler(active.id)).toBeUndefined();
+
+  const timers = new ScheduleTimerService(stack.bus);
+  const schedules = new ScheduleRepository(stack.db);
+  expect(await timers.restoreMissing(schedules, 2)).toBeGreaterThanOrEqual(1);
+  expect(await scheduler(active.id)).toMatchObject({
+    pattern: '0 9 * * 1',
+    tz: 'Europe/Berlin',
+    name: 'schedule.tick',
+  });
+  expect(await scheduler(paused.id)).toBeUndefined();
+  // Nothing is missing any more: a second runner starting finds nothing to do.
+  expect(await timers.restoreMissing(schedules, 2)).toBe(0);
 });

@@ -139,12 +139,16 @@ runWorkerService({
       logger,
     });
     // Schedules fire here: each tick asks for its run the way POST /v1/agent-runs does.
+    const schedules = new ScheduleRepository(db);
+    const timers = new ScheduleTimerService(bus);
+    const restored = await timers.restoreMissing(schedules);
+    if (restored > 0) logger.warn({ restored }, 'recreated job schedulers missing from Redis');
     const ticks = new ScheduleTickService({
       db,
-      schedules: new ScheduleRepository(db),
+      schedules,
       requests: new RunRequestService({ db, bus, events }),
       budgets,
-      timers: new ScheduleTimerService(bus),
+      timers,
       audit,
       logger,
     });

@@ -1,4 +1,5 @@
 import { getNextMillis } from 'bullmq';
+import type { ScheduleRepository } from '@raptorflow/data/repositories/schedule.repository';
 import type { ScheduleRow } from '@raptorflow/data/repositories/schedule.rows';
 import { buildEnvelope } from '../bus/envelope';
 import { jobOptionsFor } from '../bus/event-catalog';
@@ -65,6 +66,28 @@ export class ScheduleTimerService {
         { pattern: s.cron.trim(), tz: s.timezone },
         { name: 'schedule.tick', data, opts: { attempts, backoff, removeOnComplete, removeOnFail } },
       );
+  }
+
+  /**
+   * Recreates the scheduler of every active schedule that has none, and returns how many. PostgreSQL is the
+   * source of truth: Redis may lose schedulers (a flush, a failover that dropped its last writes), and a
+   * schedule without one would never fire again. Each runner runs this at start-up; upserts are idempotent,
+   * so replicas starting together do no harm, and a tick fired twice is still one run (`schedule_ticks`).
+   */
+  async restoreMissing(schedules: Pick<ScheduleRepository, 'active'>, page = 200): Promise<number> {
+    const queue = this.bus.queue('agent');
+    let after: string | null = null;
+    let restored = 0;
+    for (;;) {
+      const rows = await schedules.active(after, page);
+      for (const s of rows) {
+        if (await queue.getJobScheduler(schedulerIdOf(s.id))) continue;
+        await this.upsert(s);
+        restored += 1;
+      }
+      if (rows.length < page) return restored;
+      after = rows[rows.length - 1]!.id;
+    }
   }
 
   async remove(scheduleId: string): Promise<void> {
