@@ -199,13 +199,25 @@ it("continues a client's traceparent instead of starting a new trace", async () 
     body: JSON.stringify(research),
   });
   expect(res.status).toBe(202);
+  const asClient = (server: (typeof receiver.spans)[number]) =>
+    ({ ...server, spanId: parent, parentSpanId: undefined, name: 'the client' }) as typeof server;
+  // Each process exports on its own schedule, and a parent span ends (and is exported) after its children:
+  // wait until the run's whole ancestry has arrived, not just the run's own span.
   const spans = await eventually(async () => {
     const t = receiver.trace(traceId);
-    return t.some((s) => s.name === 'run research') ? t : undefined;
+    const run = t.find((s) => s.name === 'run research');
+    const server = t.find((s) => s.kind === SPAN_KIND.server && s.service === 'raptorflow-gateway');
+    if (!run || !server) return undefined;
+    try {
+      ancestry(run, [...t, asClient(server)]);
+      return t;
+    } catch {
+      return undefined;
+    }
   }, 45_000);
   // The gateway's server span is the child of the client's span; the run hangs off it, in the same trace.
   const server = spans.find((s) => s.kind === SPAN_KIND.server && s.service === 'raptorflow-gateway');
   expect(server?.parentSpanId).toBe(parent);
-  const client = { ...server!, spanId: parent, parentSpanId: undefined, name: 'the client' };
+  const client = asClient(server!);
   expect(ancestry(one(spans, 'run research'), [...spans, client]).at(-1)).toBe(client);
 }, 90_000);
