@@ -35,6 +35,11 @@ export interface RunFacts {
   run_cost: string | null;
   steps_cost: string;
   cost_rows_cost: string;
+  /**
+   * Steps begun more than once. A step whose end could not be written (the database went away after its
+   * model call) runs again: each call keeps its cost row, the step's cost is that of the attempt that ended.
+   */
+  steps_rerun: number;
 }
 
 export async function runFacts(db: Knex, runIds: string[]): Promise<RunFacts[]> {
@@ -49,7 +54,8 @@ export async function runFacts(db: Knex, runIds: string[]): Promise<RunFacts[]> 
             r.cost_usd::text AS run_cost,
             (SELECT COALESCE(sum(s.cost_usd), 0)::text FROM agent_run_steps s WHERE s.run_id = r.id) AS steps_cost,
             (SELECT COALESCE(sum(c.cost_usd), 0)::text FROM cost_logs c WHERE c.agent_run_id = r.id)
-              AS cost_rows_cost
+              AS cost_rows_cost,
+            (SELECT count(*)::int FROM agent_run_steps s WHERE s.run_id = r.id AND s.attempts > 1) AS steps_rerun
        FROM agent_runs r WHERE r.id = ANY(?) ORDER BY r.id`,
     [runIds],
   );
