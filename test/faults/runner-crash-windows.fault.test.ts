@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { waitForExit } from '../../scripts/lib/service-process';
 import { eventually } from '../support/http';
 import { fakeProviderEnv, useFakeProviders } from '../support/llm';
-import { serviceEnv, useServices } from '../support/processes';
+import { FAST_RECOVERY_ENV, serviceEnv, useServices } from '../support/processes';
 import type { RunningService } from '../support/processes';
 import { lordsWorkspace, runsClient } from '../support/agent-runs';
 
@@ -28,9 +28,7 @@ let gateway: RunningService;
 const env = (extra: Record<string, string> = {}) =>
   serviceEnv(
     fakeProviderEnv(fakes, {
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      AGENT_RUN_LEASE_MS: '1500',
+      ...FAST_RECOVERY_ENV,
       ...extra,
     }),
   );

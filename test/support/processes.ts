@@ -19,6 +19,16 @@ export const PORT_VARIABLE: Record<ServiceName, string> = {
   'cost-ledger': 'COST_LEDGER_PORT',
 };
 
+/**
+ * Worker locks, stall checks and run leases short enough that a killed or stalled runner's run is taken over
+ * within seconds: for the tests that kill, stall or cancel runners and wait for the recovery.
+ */
+export const FAST_RECOVERY_ENV: Readonly<Record<string, string>> = {
+  WORKER_LOCK_DURATION_MS: '2000',
+  WORKER_STALLED_INTERVAL_MS: '1000',
+  AGENT_RUN_LEASE_MS: '1500',
+};
+
 /** The environment of a service started by a test: the test's database, Redis and queue prefix, JSON logs. */
 export function serviceEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   const s = getSettings();

@@ -1,7 +1,7 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { client, eventually } from '../../support/http';
 import { lordsTeam, runsClient } from '../../support/agent-runs';
-import { serviceEnv, useServices } from '../../support/processes';
+import { FAST_RECOVERY_ENV, serviceEnv, useServices } from '../../support/processes';
 import type { RunningService } from '../../support/processes';
 
 /**
@@ -17,9 +17,7 @@ let gateway: RunningService;
 const env = (extra: Record<string, string> = {}) =>
   serviceEnv({
     LLM_PROVIDER: 'local',
-    WORKER_LOCK_DURATION_MS: '2000',
-    WORKER_STALLED_INTERVAL_MS: '1000',
-    AGENT_RUN_LEASE_MS: '1500',
+    ...FAST_RECOVERY_ENV,
     ...extra,
   });
 

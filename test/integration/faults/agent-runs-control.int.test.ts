@@ -1,7 +1,7 @@
 import { waitForExit } from '../../../scripts/lib/service-process';
 import { eventually } from '../../support/http';
 import { fakeProviderEnv, useFakeProviders } from '../../support/llm';
-import { serviceEnv, useServices } from '../../support/processes';
+import { FAST_RECOVERY_ENV, serviceEnv, useServices } from '../../support/processes';
 import type { RunningService } from '../../support/processes';
 import { finalRunJob, lordsWorkspace, runJob, runsClient } from '../../support/agent-runs';
 
@@ -18,9 +18,7 @@ let gateway: RunningService;
 function runnerEnv(extra: Record<string, string> = {}) {
   return serviceEnv(
     fakeProviderEnv(fakes, {
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      AGENT_RUN_LEASE_MS: '1500',
+      ...FAST_RECOVERY_ENV,
       AGENT_RUNNER_CONCURRENCY: '4',
       ...extra,
     }),
