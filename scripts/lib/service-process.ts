@@ -20,9 +20,11 @@ export function spawnService(
   env: NodeJS.ProcessEnv,
   output: 'prefixed' | 'ignore' | 'capture' = 'prefixed',
 ): ChildProcess & { output: string[] } {
+  // BENCH_CPU_PROF=<dir>: each service writes a V8 CPU profile there when it exits (benches; see bench/).
+  const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')],
+    [...profile, '--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')],
     {
       cwd: ROOT,
       env,

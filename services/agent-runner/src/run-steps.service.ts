@@ -11,35 +11,13 @@ import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepRunner, StepScope } from './flows/flow.types';
 import { DeltaCoalescer } from './delta-coalescer';
 import { askForAnswer } from './structured-answer';
-import type { ModelDispatchConfigurable, ModelDispatchInput } from './tools/model-dispatch.tool';
+import type { DispatchToolLike, ToolOutput } from './tools/dispatch-tool.types';
 import type { MemoryOutcome, RunActor, RunMemory } from './run-memory.service';
 import { LeaseLostError } from './run-lease.service';
-import type { AuditedToolConfigurable } from './tools/audited-tool';
 import { observeStepBookkeeping } from './step-bookkeeping.metric';
+import { StepStarts } from './step-starts';
+import type { StepStart } from './step-starts';
 import type { StepWork } from './step-bookkeeping.metric';
-
-/** The part of the audited Model Dispatch Tool a step uses (a LangChain tool's `invoke`). */
-export interface DispatchToolLike {
-  invoke(
-    input: ModelDispatchInput,
-    config?: {
-      signal?: AbortSignal;
-      configurable?: ModelDispatchConfigurable & AuditedToolConfigurable;
-    },
-  ): Promise<unknown>;
-}
-
-interface ToolOutput {
-  text: string;
-  model: string;
-  cost_usd: number;
-  usage?: {
-    input_tokens?: number;
-    output_tokens?: number;
-    cached_input_tokens?: number;
-    thinking_tokens?: number;
-  };
-}
 
 export interface RunStepsOptions {
   steps: AgentRunStepRepository;
@@ -78,6 +56,12 @@ interface StepState {
   audit: AuditLogInsert[];
   /** The run's cost-row totals as of now, while known without a read: since the step began, or its last memory call. */
   totals: RunTotals | undefined;
+  /** How the step started (its row may still be on its way). */
+  start: Extract<StepStart<unknown>, { kind: 'running' }>;
+  /** A model call was made: the begin's totals no longer stand. */
+  dispatched: boolean;
+  /** A memory call was measured: the totals are its own since. */
+  metered?: boolean;
 }
 
 /**
@@ -87,13 +71,14 @@ interface StepState {
  * finished after the last checkpoint was written.
  */
 export class RunSteps implements StepRunner {
-  private position: number | undefined;
+  private readonly starts: StepStarts;
   private readonly actor: RunActor;
   /** Steps still executing: LangGraph rejects `invoke` as soon as the signal aborts, without waiting. */
   private readonly running = new Set<Promise<unknown>>();
 
   constructor(private readonly o: RunStepsOptions) {
     const { run } = o;
+    this.starts = new StepStarts({ steps: o.steps, events: o.events, run });
     this.actor = {
       workspaceId: run.workspace_id,
       userId: run.requested_by,
@@ -139,27 +124,18 @@ export class RunSteps implements StepRunner {
     timing: StepTiming,
   ): Promise<T> {
     const { steps, run, events } = this.o;
-    // One round trip: the stored output of a step that completed, or the step row and step.started event.
-    const row = await steps.begin<T>(run, {
-      workspace_id: run.workspace_id,
-      key,
-      position: this.position,
-    });
-    if (!row) throw new LeaseLostError(run.id);
-    if (row.kind === 'stored') {
+    const start = await this.starts.start<T>(key);
+    if (start.kind === 'stored') {
       timing.work = 'stored';
-      return row.output;
+      return start.output;
     }
-    this.position ??= row.nextPosition;
-    if (row.position === this.position) this.position++;
-    events.announce(run.id);
     // The audit rows of this step's calls not written yet: they ride with the step's end (one statement),
     // or are written before the step's next call, so no more is at stake in a crash than with a write per call.
     const audit: AuditLogInsert[] = [];
 
     // Cost in nano-USD: a step of many calls sums exactly (a float sum of the calls' USD would drift).
     const spent: Spent = { input: 0, output: 0, costNano: 0n, model: null, text: null };
-    const state: StepState = { spent, timing, audit, totals: row.runTotals };
+    const state: StepState = { spent, timing, audit, totals: undefined, start, dispatched: false };
     const memory = this.o.memory;
     const scope: StepScope = {
       signal: this.o.signal,
@@ -169,8 +145,15 @@ export class RunSteps implements StepRunner {
         const answer = await askForAnswer(req, this.o.model, async (input, attempt) => {
           // The call adds cost rows: the totals are unknown again until read.
           state.totals = undefined;
-          // The answer's text goes to live streams as it arrives; only its final form is stored.
-          const deltas = new DeltaCoalescer((text) => events.publishDelta(run, { step: key, attempt, text }));
+          state.dispatched = true;
+          // The answer's text goes to live streams as it arrives, after the step's step.started (its row may
+          // still be on its way); only its final form is stored.
+          const deltas = new DeltaCoalescer((text) => {
+            start.started.then(
+              () => events.publishDelta(run, { step: key, attempt, text }),
+              () => undefined,
+            );
+          });
           await this.writeAudit(audit);
           let raw: unknown;
           try {
@@ -207,6 +190,8 @@ export class RunSteps implements StepRunner {
 
     try {
       const output = await fn(scope);
+      // The step's row was written while it worked (or a lost claim or the database refused it: thrown here).
+      const { position } = await start.started;
       // One round trip: step row, its audit rows, and its step.completed event with the run's cost so far.
       const stored = await steps.complete(
         run,
@@ -222,7 +207,7 @@ export class RunSteps implements StepRunner {
           workspaceId: run.workspace_id,
           event: {
             step: key,
-            position: row.position,
+            position,
             cost_usd: nanoToNumber(spent.costNano),
             // What the live stream showed as step.delta, whole: a replay shows this instead of the deltas.
             ...(spent.text === null ? {} : { text: spent.text }),
@@ -232,6 +217,7 @@ export class RunSteps implements StepRunner {
       );
       audit.length = 0;
       if (!stored) throw new LeaseLostError(run.id);
+      this.starts.completedWith(key, output);
       events.announce(run.id);
       return output;
     } catch (err) {
@@ -246,7 +232,9 @@ export class RunSteps implements StepRunner {
             code: 'step_failed',
             message: err instanceof Error ? err.message : String(err),
           };
-      const event = { step: key, position: row.position, error };
+      // After the step's row and step.started, whichever way its write went.
+      await start.started.catch(() => undefined);
+      const event = { step: key, position: start.position, error };
       await steps.fail(run, key, error, { workspaceId: run.workspace_id, event, audit }).then(
         () => events.announce(run.id),
         (failErr: unknown) => lostAudit(failErr, audit),
@@ -270,6 +258,10 @@ export class RunSteps implements StepRunner {
   private async metered<T>(state: StepState, call: () => Promise<MemoryOutcome<T>>): Promise<T> {
     const { spent, timing } = state;
     await this.writeAudit(state.audit);
+    // The totals the step's begin read stand until the step's first call adds cost rows.
+    const { runTotals } = await state.start.started;
+    if (!state.dispatched && !state.metered) state.totals = runTotals;
+    state.metered = true;
     const before = state.totals ?? (await this.o.costs.runTotals(this.o.run.id));
     state.totals = undefined;
     const callStarted = performance.now();
