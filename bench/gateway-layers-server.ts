@@ -5,7 +5,7 @@
 // gateways would eat the bench's time budget, and idle servers cost the measured one nothing.
 // Prints {"levels": [{"name", "port"}, ...]} when every level listens; SIGTERM stops it.
 import express from 'express';
-import type { Express, RequestHandler, Router } from 'express';
+import type { Express, RequestHandler } from 'express';
 import fs from 'node:fs';
 import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +27,7 @@ import { rateLimitPerUser, rateLimitPerWorkspace } from '../services/gateway/src
 import { RateLimiter } from '../services/gateway/src/edge/rate-limiter.service';
 import { correlationMiddleware } from '../services/gateway/src/http/correlation.middleware';
 import { mountEndpoints } from '../services/gateway/src/http/endpoint-mount';
-import { handlerChain } from '../services/gateway/src/http/handler-chain';
+import { handlerChain, underPath } from '../services/gateway/src/http/handler-chain';
 import { errorMiddleware } from '../services/gateway/src/http/error.middleware';
 import { httpMetricsMiddleware } from '../services/gateway/src/http/http-metrics.middleware';
 import { requestLoggerMiddleware } from '../services/gateway/src/http/request-logger.middleware';
@@ -80,7 +80,6 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
   if (front.length) app.use(handlerChain(...front));
   // Each level has its own limiter, caches and verifier, as a replica would: no level warms another's.
   const limiter = new RateLimiter({ redis, prefix: limiterPrefix, logger });
-  const v1: Router = express.Router();
   const signedIn: RequestHandler[] = [];
   if (layers.has('auth')) {
     const verifier = new JwtVerifier({
@@ -92,7 +91,8 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
     signedIn.push(requireAuth(verifier));
   }
   if (layers.has('user-limit')) signedIn.push(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
-  if (signedIn.length) v1.use(handlerChain(...signedIn));
+  // As app.ts mounts them: the /v1 front on the app, the endpoints on the app with their whole paths.
+  if (signedIn.length) app.use(underPath('/v1', handlerChain(...signedIn)));
   const guard: RequestHandler[] = [];
   if (layers.has('membership')) {
     const memberships = new MembershipService({ db, cache: new MembershipCache(settings.membershipCache) });
@@ -104,11 +104,10 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
     if (realHandler) {
       const agentLists = new AgentListCache({ ttlMs: 60_000, max: 10_000 });
       const services = { registry: new AgentRegistryService({ db }), agentLists };
-      mountEndpoints(v1, agentEndpoints, { prefix: '/v1', services, guards });
+      mountEndpoints(app, agentEndpoints, { services, guards });
     } else guard.push(guards.requireWorkspaceMember());
   }
-  if (!realHandler) v1.get('/agents', ...guard, sameBody);
-  app.use('/v1', v1);
+  if (!realHandler) app.get('/v1/agents', ...guard, sameBody);
   if (layers.has('auth')) app.use(errorMiddleware(logger));
   return app;
 }

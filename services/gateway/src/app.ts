@@ -1,6 +1,5 @@
 import express from 'express';
 import type { Express } from 'express';
-import type { Knex } from 'knex';
 import { AgentRegistryService } from '@raptorflow/data/domain/agent-registry.service';
 import { AuditLogService } from '@raptorflow/data/domain/audit-log.service';
 import { AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
@@ -20,10 +19,6 @@ import { createLogger } from '@raptorflow/core/logging/logger';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import { errorMiddleware, notFoundMiddleware } from './http/error.middleware';
 import { requestLoggerMiddleware } from './http/request-logger.middleware';
-import type { Logger } from '@raptorflow/core/logging/logger';
-import type { RaptorBus } from '@raptorflow/events/bus/raptor-bus';
-import type { Redis } from '@raptorflow/core/redis/redis.factory';
-import type { Settings } from '@raptorflow/core/config/settings';
 import { AdminLoginThrottle } from './admin/admin-login-throttle.service';
 import { mountBullBoard } from './admin/bull-board';
 import { DEAD_LETTERS_PATH, deadLettersRouter } from './admin/dead-letters.routes';
@@ -61,42 +56,17 @@ import { APP_ENDPOINTS } from './http/endpoints.registry';
 import type { GatewayServices } from './http/endpoints.registry';
 import type { EndpointRole } from './http/endpoint';
 import { mountEndpoints } from './http/endpoint-mount';
-import { handlerChain } from './http/handler-chain';
+import { handlerChain, underPath } from './http/handler-chain';
 import { docsAssets } from './openapi/docs.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
 import { FailedEventsService } from '@raptorflow/events/bus/failed-events.service';
 import { getModelCatalog } from '@raptorflow/llm/model-catalog.builder';
-import type { MemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import { MemoryItemRepository } from '@raptorflow/data/repositories/memory-item.repository';
 import { MemoryService } from '@raptorflow/memory/memory.service';
 
-export interface AppDeps {
-  settings: Settings;
-  db: Knex;
-  bus: RaptorBus;
-  /** Fail-fast connection for health pings, rate limits and cache invalidation broadcasts. */
-  redis: Redis;
-  /** Subscriber connection for cache invalidations from other replicas; made from settings when omitted. */
-  subscriber?: Redis;
-  logger?: Logger;
-  /** Tests pass one wired to fake provider servers; built from settings when omitted. */
-  dispatcher?: ModelDispatcher;
-  /** The alias table (on /health, and for run requests); the dispatcher's, or built from settings. */
-  router?: ModelRouter;
-  /** Subscriber connection for run progress (SSE); made when the first stream opens when omitted. */
-  runEventsSubscriber?: Redis;
-  /** SSE timings (fallback poll, heartbeat, membership re-check); tests shorten them. */
-  runStreams?: { pollMs?: number; heartbeatMs?: number; accessCheckMs?: number };
-  /** Failed admin sign-ins allowed per client address and window; settings when omitted. */
-  adminLogin?: { maxFailures?: number; windowMs?: number };
-  /** How memory search runs on this database: detectMemorySearchPath(db) after the migrations. */
-  memoryPath: MemorySearchPath;
-  /**
-   * The console's Vite build (web/dist), served at `/` when its index.html exists; main.ts passes the
-   * repository's. Omitted: no console, and `/` says how to build one.
-   */
-  consoleDir?: string;
-}
+import type { AppDeps } from './app.deps';
+
+export type { AppDeps };
 
 export const BODY_LIMIT = '1mb';
 
@@ -269,12 +239,21 @@ export function createApp(deps: AppDeps): Express {
   mountEndpoints(app, publicEndpoints.filter(underV1), { services });
 
   // Authentication and the per-user limit cover every path under /v1 (an unknown one is a 401, not a 404);
-  // the per-workspace limit runs in the workspace guard, once the workspace is resolved.
-  const v1 = express.Router();
-  v1.use(handlerChain(requireAuth(verifier), rateLimitPerUser(limiter, settings.rateLimits.userPerMinute)));
-  mountEndpoints(v1, withRole('user', 'member', 'admin', 'owner'), { prefix: '/v1', services, guards });
-  app.use('/v1', v1);
-  mountEndpoints(app, publicEndpoints.filter((e) => !underV1(e)), { services });
+  // the per-workspace limit runs in the workspace guard, once the workspace is resolved. The endpoints go on
+  // the app itself with their whole paths, not in a router mounted at /v1: a nested router costs every
+  // request a second pass of the router's machinery (and leaves req.path trimmed for the request log).
+  app.use(
+    underPath(
+      '/v1',
+      handlerChain(requireAuth(verifier), rateLimitPerUser(limiter, settings.rateLimits.userPerMinute)),
+    ),
+  );
+  mountEndpoints(app, withRole('user', 'member', 'admin', 'owner'), { services, guards });
+  mountEndpoints(
+    app,
+    publicEndpoints.filter((e) => !underV1(e)),
+    { services },
+  );
   app.use('/docs/assets', ...docsAssets());
   // One count of failed admin sign-ins per client address, for the board and the dead-letter routes alike.
   const loginThrottle = new AdminLoginThrottle({

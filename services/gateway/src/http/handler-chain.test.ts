@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { handlerChain } from './handler-chain';
+import { handlerChain, isUnder, underPath } from './handler-chain';
 
 const req = {} as Request;
 const res = {} as Response;
@@ -54,5 +54,27 @@ describe('handlerChain', () => {
     handlerChain((_q, _s) => undefined, after)(req, res, done);
     expect(done).not.toHaveBeenCalled();
     expect(after).not.toHaveBeenCalled();
+  });
+});
+
+describe('underPath', () => {
+  it('matches the mount as Express would: itself, below it, with a query, in any case', () => {
+    for (const url of ['/v1', '/v1/', '/v1/agents', '/v1?x=1', '/V1/agents', '/v1/agents?limit=2'])
+      expect(isUnder(url, '/v1')).toBe(true);
+    for (const url of ['/', '/v', '/v10', '/v1agents', '/health', '/v2/v1', '/%761/agents'])
+      expect(isUnder(url, '/v1')).toBe(false);
+  });
+
+  it('runs the handler under the mount, leaving req.url as it is, and passes the others on', () => {
+    const inner = jest.fn((_q: Request, _s: Response, next: NextFunction) => next());
+    const outer = jest.fn();
+    const handler = underPath('/v1', inner);
+    const under = { url: '/v1/agents' } as Request;
+    void handler(under, res, outer);
+    expect(inner).toHaveBeenCalledTimes(1);
+    expect(under.url).toBe('/v1/agents');
+    void handler({ url: '/health' } as Request, res, outer);
+    expect(inner).toHaveBeenCalledTimes(1);
+    expect(outer).toHaveBeenCalledTimes(2);
   });
 });

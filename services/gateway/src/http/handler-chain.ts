@@ -31,3 +31,21 @@ export function handlerChain(...handlers: RequestHandler[]): RequestHandler {
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
+
+/**
+ * `handler` for the requests under `mount` (`/v1`, `/v1/…`, `/v1?…`; case-insensitive, as Express matches
+ * paths), the others passed on. Unlike app.use(mount, handler) it leaves req.url and req.baseUrl as they
+ * are, so the routes after it match whole paths; and it costs a string comparison, not a path match.
+ */
+export function underPath(mount: string, handler: RequestHandler): RequestHandler {
+  return (req, res, next) => (isUnder(req.url, mount) ? handler(req, res, next) : next());
+}
+
+/** Whether `url` (a request's path and query) is `mount` or below it. */
+export function isUnder(url: string, mount: string): boolean {
+  if (url.length < mount.length) return false;
+  const head = url.slice(0, mount.length);
+  if (head !== mount && head.toLowerCase() !== mount.toLowerCase()) return false;
+  const c = url[mount.length];
+  return c === undefined || c === '/' || c === '?';
+}

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
+import { isUnder } from './handler-chain';
 
 /**
  * Times every request into `raptorflow_http_request_duration_seconds`. Mount it before the routers.
@@ -30,7 +31,7 @@ export function httpMetricsMiddleware(opts: HttpMetricsOptions = {}): RequestHan
     const start = process.hrtime.bigint();
     // Under a templated mount every route names its template itself (tagRouteTemplate): no tracking, and no
     // accessors defined on this request (each one would give req a hidden class of its own).
-    const track = !templated.some((m) => isUnderMount(req.url, m)) ? trackRouteTemplate(req) : undefined;
+    const track = !templated.some((m) => isUnder(req.url, m)) ? trackRouteTemplate(req) : undefined;
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = (track ? track.route : (req as Tagged)[ROUTE_TEMPLATE]) ?? 'unmatched';
@@ -60,13 +61,6 @@ export function tagRouteTemplate(template: string, first: RequestHandler): Reque
     (req as Tagged)[ROUTE_TEMPLATE] = template;
     return first(req, res, next);
   };
-}
-
-/** Express matches paths case-insensitively: `/V1/agents` enters the `/v1` router too. */
-function isUnderMount(url: string, mount: string): boolean {
-  if (url.length < mount.length || url.slice(0, mount.length).toLowerCase() !== mount) return false;
-  const c = url[mount.length];
-  return c === undefined || c === '/' || c === '?';
 }
 
 /** The generic way: follows req.baseUrl and req.route through the routers (see below). */
