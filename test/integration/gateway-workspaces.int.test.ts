@@ -174,6 +174,35 @@ describe('workspace resolution and GET /v1/agents', () => {
   });
 });
 
+describe('GET /v1/agents from the cached page', () => {
+  it('answers the cached page as the first (loaded) answer: same bytes, type and length; HEAD and If-None-Match as res.send', async () => {
+    const me = await newUser();
+    const ws = await newWorkspace(stack.db, me);
+    await newAgent(stack.db, ws.id, { key: 'seer' });
+    const get = (headers: Record<string, string> = {}, method = 'GET') =>
+      fetch(`${url}/v1/agents`, { method, headers: { authorization: `Bearer ${me.token}`, ...headers } });
+    const loaded = await get();
+    const cached = await get();
+    for (const res of [loaded, cached]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    }
+    const [loadedBody, cachedBody] = [await loaded.text(), await cached.text()];
+    expect(cachedBody).toBe(loadedBody);
+    expect(JSON.parse(cachedBody)).toMatchObject({ data: [{ key: 'seer' }], next_cursor: null });
+    expect(cached.headers.get('content-length')).toBe(String(Buffer.byteLength(cachedBody)));
+    const head = await get({}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(cachedBody)));
+    expect(await head.text()).toBe('');
+    // RFC 9110: `If-None-Match: *` on an existing representation is a 304, as Express's res.send answers it.
+    // (fetch adds Cache-Control: no-cache to a conditional request unless it has a Cache-Control of its own.)
+    const conditional = await get({ 'if-none-match': '*', 'cache-control': 'max-age=0' });
+    expect(conditional.status).toBe(304);
+    expect(await conditional.text()).toBe('');
+  });
+});
+
 describe('edges', () => {
   it('echoes a valid X-Correlation-Id, replaces an unsafe one, and 404s unknown routes in the error shape', async () => {
     const ok = await client(url).get('/health/live', { headers: { 'x-correlation-id': 'abc-123.X_y' } });

@@ -27,13 +27,20 @@ export const agentEndpoints = [
       // Cached (nearly every request): the page serialized once, sent as res.json would send it.
       const page = agentLists.cachedPage(workspaceId);
       if (page !== undefined) {
-        // The Content-Type res.json would end with (Express adds the charset to a string body's type); the
-        // bytes sent as they are, without res.send parsing and formatting that type again per request. A
-        // type set earlier keeps the old path: the string, whose type res.send gives the charset.
-        if (!res.getHeader('Content-Type')) {
+        // What res.send would answer for these bytes, without its per-request work: the Content-Type
+        // res.json ends with, the length, the bytes (ETags are off app-wide; Node sends no body to a HEAD).
+        // A conditional request (`If-None-Match: *` can make it a 304) or a type set earlier goes through
+        // res.send as before.
+        const { headers } = req;
+        if (res.getHeader('Content-Type')) res.send(page.toString('utf8'));
+        else if (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) {
           res.setHeader('Content-Type', JSON_TYPE);
           res.send(page);
-        } else res.send(page.toString('utf8'));
+        } else {
+          res.setHeader('Content-Type', JSON_TYPE);
+          res.setHeader('Content-Length', page.length);
+          res.end(page);
+        }
         return;
       }
       return agentLists

@@ -25,12 +25,16 @@ function advertise(res: Response, decision: RateLimitDecision, fixed: FixedField
   const current = (res as Advertising)[ADVERTISED];
   if (current && !moreRestrictive(decision, current)) return;
   (res as Advertising)[ADVERTISED] = decision;
-  // Limit and policy are the middleware's own, formatted once (a decision always carries the limit asked).
-  const own = decision.limit === fixed.limit;
-  res.setHeader('RateLimit-Limit', own ? fixed.limitText : String(decision.limit));
+  // Limit and policy follow from the limit alone (one window for all limits): when the user's and the
+  // workspace's limits are equal, the second advertisement leaves them as the first one wrote them.
+  if (current?.limit !== decision.limit) {
+    // The middleware's own, formatted once (a decision always carries the limit asked).
+    const own = decision.limit === fixed.limit;
+    res.setHeader('RateLimit-Limit', own ? fixed.limitText : String(decision.limit));
+    res.setHeader('RateLimit-Policy', own ? fixed.policy : `${decision.limit};w=${fixed.windowSeconds}`);
+  }
   res.setHeader('RateLimit-Remaining', String(decision.remaining));
-  res.setHeader('RateLimit-Reset', String(decision.reset));
-  res.setHeader('RateLimit-Policy', own ? fixed.policy : `${decision.limit};w=${fixed.windowSeconds}`);
+  if (current?.reset !== decision.reset) res.setHeader('RateLimit-Reset', String(decision.reset));
 }
 
 interface FixedFields {

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
 import { isUnder } from './handler-chain';
+import { onResponseFinish } from './response-finish';
 
 /**
  * Times every request into `raptorflow_http_request_duration_seconds`. Mount it before the routers.
@@ -32,7 +33,7 @@ export function httpMetricsMiddleware(opts: HttpMetricsOptions = {}): RequestHan
     // Under a templated mount every route names its template itself (tagRouteTemplate): no tracking, and no
     // accessors defined on this request (each one would give req a hidden class of its own).
     const track = !templated.some((m) => isUnder(req.url, m)) ? trackRouteTemplate(req) : undefined;
-    res.on('finish', () => {
+    onResponseFinish(res, () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = (track ? track.route : (req as Tagged)[ROUTE_TEMPLATE]) ?? 'unmatched';
       childOf(req.method, route, String(res.statusCode)).observe(seconds);

@@ -1,6 +1,7 @@
 import { activeTraceIds } from '@raptorflow/core/telemetry/spans';
 import type { RequestHandler } from 'express';
 import type { Logger } from '@raptorflow/core/logging/logger';
+import { onResponseFinish } from './response-finish';
 
 /**
  * One line per request with its latency; the context mixin adds correlation, user and workspace. A 2xx is
@@ -14,7 +15,7 @@ export function requestLoggerMiddleware(logger: Logger): RequestHandler {
     const start = process.hrtime.bigint();
     // Read now, inside the request's span: 'finish' may fire where no span is active.
     const trace = activeTraceIds();
-    res.on('finish', () => {
+    onResponseFinish(res, () => {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
       if (!logger.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
