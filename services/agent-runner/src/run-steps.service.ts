@@ -58,10 +58,8 @@ interface StepState {
   totals: RunTotals | undefined;
   /** How the step started (its row may still be on its way). */
   start: Extract<StepStart<unknown>, { kind: 'running' }>;
-  /** A model call was made: the begin's totals no longer stand. */
-  dispatched: boolean;
-  /** A memory call was measured: the totals are its own since. */
-  metered?: boolean;
+  /** The totals the begin read still stand: no call of this step has added cost rows or read them since. */
+  beginTotals: boolean;
 }
 
 /**
@@ -135,7 +133,7 @@ export class RunSteps implements StepRunner {
 
     // Cost in nano-USD: a step of many calls sums exactly (a float sum of the calls' USD would drift).
     const spent: Spent = { input: 0, output: 0, costNano: 0n, model: null, text: null };
-    const state: StepState = { spent, timing, audit, totals: undefined, start, dispatched: false };
+    const state: StepState = { spent, timing, audit, totals: undefined, start, beginTotals: true };
     const memory = this.o.memory;
     const scope: StepScope = {
       signal: this.o.signal,
@@ -145,7 +143,7 @@ export class RunSteps implements StepRunner {
         const answer = await askForAnswer(req, this.o.model, async (input, attempt) => {
           // The call adds cost rows: the totals are unknown again until read.
           state.totals = undefined;
-          state.dispatched = true;
+          state.beginTotals = false;
           // The answer's text goes to live streams as it arrives, after the step's step.started (its row may
           // still be on its way); only its final form is stored.
           const deltas = new DeltaCoalescer((text) => {
@@ -260,8 +258,8 @@ export class RunSteps implements StepRunner {
     await this.writeAudit(state.audit);
     // The totals the step's begin read stand until the step's first call adds cost rows.
     const { runTotals } = await state.start.started;
-    if (!state.dispatched && !state.metered) state.totals = runTotals;
-    state.metered = true;
+    if (state.beginTotals) state.totals = runTotals;
+    state.beginTotals = false;
     const before = state.totals ?? (await this.o.costs.runTotals(this.o.run.id));
     state.totals = undefined;
     const callStarted = performance.now();

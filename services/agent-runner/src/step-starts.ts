@@ -1,6 +1,7 @@
 import type {
   AgentRunStepRepository,
   RunTotals,
+  StepBegin,
 } from '@raptorflow/data/repositories/agent-run-step.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
@@ -84,10 +85,7 @@ export class StepStarts {
     this.completed.set(key, output);
   }
 
-  private async begin<T>(
-    key: string,
-    position: number | undefined,
-  ): Promise<{ kind: 'stored'; output: T } | (StartedStep & { kind: 'started'; nextPosition: number })> {
+  private async begin<T>(key: string, position: number | undefined): Promise<StepBegin<T>> {
     const { run } = this.o;
     const row = await this.o.steps.begin<T>(run, { workspace_id: run.workspace_id, key, position });
     if (!row) throw new LeaseLostError(run.id);
