@@ -26,7 +26,8 @@ import { jsonBody } from '../services/gateway/src/edge/json-body.middleware';
 import { rateLimitPerUser, rateLimitPerWorkspace } from '../services/gateway/src/edge/rate-limit.middleware';
 import { RateLimiter } from '../services/gateway/src/edge/rate-limiter.service';
 import { correlationMiddleware } from '../services/gateway/src/http/correlation.middleware';
-import { mountEndpoints } from '../services/gateway/src/http/endpoint-mount';
+import { tableEndpoints } from '../services/gateway/src/http/endpoint-mount';
+import { EndpointTable } from '../services/gateway/src/http/endpoint-table';
 import { handlerChain, underPath } from '../services/gateway/src/http/handler-chain';
 import { errorMiddleware } from '../services/gateway/src/http/error.middleware';
 import { httpMetricsMiddleware } from '../services/gateway/src/http/http-metrics.middleware';
@@ -91,8 +92,10 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
     signedIn.push(requireAuth(verifier));
   }
   if (layers.has('user-limit')) signedIn.push(rateLimitPerUser(limiter, settings.rateLimits.userPerMinute));
-  // As app.ts mounts them: the /v1 front on the app, the endpoints on the app with their whole paths.
-  if (signedIn.length) app.use(underPath('/v1', handlerChain(...signedIn)));
+  // As app.ts mounts them: the real endpoints in the table behind the /v1 front; the fixed body behind the
+  // same front as a layer of its own.
+  const signedInFront = signedIn.length ? handlerChain(...signedIn) : undefined;
+  if (signedInFront && !(realHandler && layers.has('membership'))) app.use(underPath('/v1', signedInFront));
   const guard: RequestHandler[] = [];
   if (layers.has('membership')) {
     const memberships = new MembershipService({ db, cache: new MembershipCache(settings.membershipCache) });
@@ -104,7 +107,10 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
     if (realHandler) {
       const agentLists = new AgentListCache({ ttlMs: 60_000, max: 10_000 });
       const services = { registry: new AgentRegistryService({ db }), agentLists };
-      mountEndpoints(app, agentEndpoints, { services, guards });
+      const table = new EndpointTable();
+      tableEndpoints(table, agentEndpoints, { services, guards, front: signedInFront });
+      app.use(table.middleware());
+      if (signedInFront) app.use(underPath('/v1', signedInFront));
     } else guard.push(guards.requireWorkspaceMember());
   }
   if (!realHandler) app.get('/v1/agents', ...guard, sameBody);

@@ -4,6 +4,8 @@ import type { TestUser, TestWorkspace } from '../support/factories';
 import { expectError, useGateway } from '../support/gateway';
 import { client } from '../support/http';
 import { openStack } from '../support/stack';
+import { fillPath } from '../support/gateway-routes';
+import { GATEWAY_ENDPOINTS } from '../../services/gateway/src/http/endpoints.registry';
 
 /**
  * Hostile input the database or the JSON encoder cannot take (NUL bytes, lone surrogates, deep nesting,
@@ -161,6 +163,34 @@ describe('requests Node refuses before Express', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
     const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
     expectError({ status: 400, body }, 400, 'bad_request');
+  });
+});
+
+describe('absolute-form request targets', () => {
+  // `GET http://host/v1/workspaces HTTP/1.1` is valid HTTP (proxies send it); Express routes it by its path,
+  // so the authentication in front of /v1 must see that path too, not the raw target.
+  const signedIn = GATEWAY_ENDPOINTS.filter((e) => !['none', 'platform-admin'].includes(e.role));
+
+  it('meet the same authentication as their path on every signed-in route', async () => {
+    expect(signedIn.length).toBeGreaterThan(25);
+    for (const endpoint of signedIn) {
+      const path = fillPath(endpoint.path, () => '00000000-0000-4000-8000-000000000000');
+      const target = `http://${new URL(url).host}${path}`;
+      const raw = await rawExchange(
+        `${endpoint.method.toUpperCase()} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect({ target, status: raw.slice(0, 12) }).toEqual({ target, status: 'HTTP/1.1 401' });
+    }
+  });
+
+  it('are answered as their path is once signed in', async () => {
+    const target = `http://${new URL(url).host}/v1/workspaces`;
+    const raw = await rawExchange(
+      `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${owner.token}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    expect(body.data.map((w: { id: string }) => w.id)).toContain(ws.id);
   });
 });
 

@@ -106,6 +106,9 @@ it('follows one request from the gateway through the outbox, the runner, the mod
     20_000,
   );
   expect(server.parentSpanId).toBeUndefined();
+  // Named after the route's template (the endpoint table names it, as Express's instrumentation would).
+  expect(server.attributes['http.route']).toBe('/v1/agent-runs');
+  expect(server.name).toBe('POST /v1/agent-runs');
   const traceId = server.traceId;
   // Everything the run did arrives over the next export batches: wait for the ledger's fold of the last cost.
   const spans = await eventually(async () => {

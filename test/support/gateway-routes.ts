@@ -92,12 +92,13 @@ interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
   rawPath?: string;
   name: string;
-  handle: { stack?: Layer[] };
+  handle: { stack?: Layer[]; endpointRoutes?: () => string[] };
 }
 
 /**
  * `METHOD /path` of every route the app serves, read from Express's router (router 2: layers keep their
- * rawPath). A mounted sub-application (Bull Board) counts as its mount path, `GET` being its entry page.
+ * rawPath) and from the endpoint table's layer (http/endpoint-table.ts). A mounted sub-application (Bull
+ * Board) counts as its mount path, `GET` being its entry page.
  */
 export function mountedRoutes(app: Express): string[] {
   const found: string[] = [];
@@ -108,6 +109,8 @@ export function mountedRoutes(app: Express): string[] {
       if (layer.route) {
         for (const method of Object.keys(layer.route.methods))
           found.push(`${method.toUpperCase()} ${join(prefix, layer.route.path)}`);
+      } else if (layer.handle.endpointRoutes) {
+        for (const route of layer.handle.endpointRoutes()) found.push(route.replace(' ', ` ${prefix}`));
       } else if (layer.name === 'mounted_app') found.push(`GET ${join(prefix, path)}`);
       else if (layer.handle.stack) walk(layer.handle.stack, join(prefix, path));
     }

@@ -55,7 +55,8 @@ import { WorkspaceService } from './workspaces/workspace.service';
 import { APP_ENDPOINTS } from './http/endpoints.registry';
 import type { GatewayServices } from './http/endpoints.registry';
 import type { EndpointRole } from './http/endpoint';
-import { mountEndpoints } from './http/endpoint-mount';
+import { tableEndpoints } from './http/endpoint-mount';
+import { EndpointTable } from './http/endpoint-table';
 import { handlerChain, underPath } from './http/handler-chain';
 import { docsAssets } from './openapi/docs.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
@@ -231,29 +232,27 @@ export function createApp(deps: AppDeps): Express {
   // Which router an endpoint joins follows from its role; the platform-admin ones are mounted below.
   const withRole = (...roles: EndpointRole[]) => APP_ENDPOINTS.filter((e) => roles.includes(e.role));
 
-  // The public endpoints under /v1 (console config, dev session) go ahead of the /v1 router, which would
-  // answer them 401; the other public ones (health, metrics, docs) after it, so the API's requests, by far
-  // the most, are not matched against them first.
+  // Every endpoint of the app is in one table, one Express layer (http/endpoint-table.ts): the public ones
+  // under /v1 (console config, dev session) first, then the signed-in ones behind authentication and the
+  // per-user limit (the per-workspace limit runs in the workspace guard, once the workspace is resolved),
+  // then the other public ones (health, metrics, docs).
   const publicEndpoints = withRole('none');
   const underV1 = (e: (typeof publicEndpoints)[number]) => e.path.startsWith('/v1/');
-  mountEndpoints(app, publicEndpoints.filter(underV1), { services });
-
-  // Authentication and the per-user limit cover every path under /v1 (an unknown one is a 401, not a 404);
-  // the per-workspace limit runs in the workspace guard, once the workspace is resolved. The endpoints go on
-  // the app itself with their whole paths, not in a router mounted at /v1: a nested router costs every
-  // request a second pass of the router's machinery (and leaves req.path trimmed for the request log).
-  app.use(
-    underPath(
-      '/v1',
-      handlerChain(requireAuth(verifier), rateLimitPerUser(limiter, settings.rateLimits.userPerMinute)),
-    ),
+  const signedIn = handlerChain(
+    requireAuth(verifier),
+    rateLimitPerUser(limiter, settings.rateLimits.userPerMinute),
   );
-  mountEndpoints(app, withRole('user', 'member', 'admin', 'owner'), { services, guards });
-  mountEndpoints(
-    app,
+  const table = new EndpointTable();
+  tableEndpoints(table, publicEndpoints.filter(underV1), { services });
+  tableEndpoints(table, withRole('user', 'member', 'admin', 'owner'), { services, guards, front: signedIn });
+  tableEndpoints(
+    table,
     publicEndpoints.filter((e) => !underV1(e)),
     { services },
   );
+  app.use(table.middleware());
+  // Any other path under /v1 still needs a signed-in caller: an unknown one is a 401, not a 404.
+  app.use(underPath('/v1', signedIn));
   app.use('/docs/assets', ...docsAssets());
   // One count of failed admin sign-ins per client address, for the board and the dead-letter routes alike.
   const loginThrottle = new AdminLoginThrottle({

@@ -2,10 +2,11 @@ import type { RequestHandler, Router } from 'express';
 import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import type { AnyEndpoint } from './endpoint';
+import type { EndpointTable } from './endpoint-table';
 import { tagRouteTemplate } from './http-metrics.middleware';
 
 export interface MountOptions<S> {
-  /** The path the router is mounted at (`/v1`); every endpoint's path must start with it. */
+  /** The path the router is mounted at (`/admin/dead-letters`); every endpoint's path must start with it. */
   prefix?: string;
   services: S;
   /** Needed as soon as one endpoint has a workspace role. */
@@ -13,10 +14,10 @@ export interface MountOptions<S> {
 }
 
 /**
- * Mounts each endpoint as one Express route, in the list's order (so `/agent-runs/stats` stays ahead of
- * `/agent-runs/:id`): the role's guards, then parseOrThrow of params, query and body, then the handler.
- * Authentication is the router's (see app.ts): it also answers unknown paths under it, which a per-route
- * check would turn from 401 into 404.
+ * Mounts each endpoint as one Express route of `router`, in the list's order (so `/agent-runs/stats` stays
+ * ahead of `/agent-runs/:id`): the role's guards, then parseOrThrow of params, query and body, then the
+ * handler. For a router of its own (the dead letters under the admin's authentication); the app's endpoints
+ * go in one EndpointTable (tableEndpoints).
  */
 export function mountEndpoints<S>(
   router: Router,
@@ -25,21 +26,9 @@ export function mountEndpoints<S>(
 ) {
   const prefix = opts.prefix ?? '';
   for (const endpoint of endpoints) {
-    const { handler } = endpoint;
-    if (!handler) throw new Error(`${endpoint.method} ${endpoint.path} has no handler to mount`);
     if (!endpoint.path.startsWith(prefix))
       throw new Error(`${endpoint.method} ${endpoint.path} does not belong under ${prefix}`);
-    // Not an async function: a handler that answers synchronously costs no promise here. A throw is caught
-    // by Express (→ next(err)); a returned promise is awaited by Express 5, which passes a rejection on.
-    const validate: RequestHandler = (req, res, next) => {
-      const params = endpoint.params ? parseOrThrow(endpoint.params, req.params, 'path') : undefined;
-      const query = endpoint.query ? parseOrThrow(endpoint.query, req.query, 'query') : undefined;
-      const body = endpoint.body ? parseOrThrow(endpoint.body, req.body ?? {}, 'body') : undefined;
-      const done = handler({ req, res, next, params, query, body }, opts.services);
-      // A thenable is awaited as before (its rejection reaches Express); anything else is ignored as before.
-      return isThenable(done) ? Promise.resolve(done).then(() => undefined) : undefined;
-    };
-    const [first, ...rest] = [...guardsFor(endpoint, opts), validate];
+    const [first, ...rest] = endpointHandlers(endpoint, opts);
     router[endpoint.method](
       endpoint.path.slice(prefix.length) || '/',
       // The metrics label is the declared path: the template httpMetricsMiddleware would rebuild.
@@ -47,6 +36,36 @@ export function mountEndpoints<S>(
       ...rest,
     );
   }
+}
+
+/**
+ * Adds each endpoint to the table, in the list's order, behind `front` when given (authentication and the
+ * per-user limit for the signed-in ones): the same guards, parsing and handler as mountEndpoints.
+ */
+export function tableEndpoints<S>(
+  table: EndpointTable,
+  endpoints: readonly AnyEndpoint<S>[],
+  opts: MountOptions<S> & { front?: RequestHandler },
+) {
+  for (const endpoint of endpoints)
+    table.add(endpoint.method, endpoint.path, endpointHandlers(endpoint, opts), opts.front);
+}
+
+/** The role's guards, then the parsing of params, query and body, then the handler. */
+function endpointHandlers<S>(endpoint: AnyEndpoint<S>, opts: MountOptions<S>): RequestHandler[] {
+  const { handler } = endpoint;
+  if (!handler) throw new Error(`${endpoint.method} ${endpoint.path} has no handler to mount`);
+  // Not an async function: a handler that answers synchronously costs no promise here. A throw is caught
+  // (→ next(err)); a returned promise is awaited, and its rejection passed on.
+  const validate: RequestHandler = (req, res, next) => {
+    const params = endpoint.params ? parseOrThrow(endpoint.params, req.params, 'path') : undefined;
+    const query = endpoint.query ? parseOrThrow(endpoint.query, req.query, 'query') : undefined;
+    const body = endpoint.body ? parseOrThrow(endpoint.body, req.body ?? {}, 'body') : undefined;
+    const done = handler({ req, res, next, params, query, body }, opts.services);
+    // A thenable is awaited as before (its rejection reaches Express); anything else is ignored as before.
+    return isThenable(done) ? Promise.resolve(done).then(() => undefined) : undefined;
+  };
+  return [...guardsFor(endpoint, opts), validate];
 }
 
 function guardsFor(endpoint: AnyEndpoint, opts: MountOptions<unknown>): RequestHandler[] {

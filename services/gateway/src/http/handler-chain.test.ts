@@ -77,4 +77,17 @@ describe('underPath', () => {
     expect(inner).toHaveBeenCalledTimes(1);
     expect(outer).toHaveBeenCalledTimes(2);
   });
+
+  it('reads the path as Express routes it: an absolute-form target is under the mount by its path', () => {
+    const inner = jest.fn();
+    const outer = jest.fn();
+    const handler = underPath('/v1', inner);
+    for (const url of ['http://localhost/v1/workspaces', 'http://h:80/V1?x=1', '/v1/agents?x=http://a/'])
+      void handler({ url } as Request, res, outer);
+    expect(inner).toHaveBeenCalledTimes(3);
+    for (const url of ['http://localhost/health', 'http://v1/agents'])
+      void handler({ url } as Request, res, outer);
+    expect(inner).toHaveBeenCalledTimes(3);
+    expect(outer).toHaveBeenCalledTimes(2);
+  });
 });

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { getMetrics } from '@raptorflow/core/metrics/metrics';
-import { isUnder } from './handler-chain';
+import { isUnder, pathOf } from './handler-chain';
 import { onResponseFinish } from './response-finish';
 
 /**
@@ -32,7 +32,8 @@ export function httpMetricsMiddleware(opts: HttpMetricsOptions = {}): RequestHan
     const start = process.hrtime.bigint();
     // Under a templated mount every route names its template itself (tagRouteTemplate): no tracking, and no
     // accessors defined on this request (each one would give req a hidden class of its own).
-    const track = !templated.some((m) => isUnder(req.url, m)) ? trackRouteTemplate(req) : undefined;
+    const path = templated.length ? pathOf(req) : '';
+    const track = !templated.some((m) => isUnder(path, m)) ? trackRouteTemplate(req) : undefined;
     onResponseFinish(res, () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = (track ? track.route : (req as Tagged)[ROUTE_TEMPLATE]) ?? 'unmatched';

@@ -9,7 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { RPCType, W3CTraceContextPropagator, getRPCMetadata } from '@opentelemetry/core';
 
 export { SpanKind };
 export type { Attributes, Context, Span };
@@ -111,4 +111,14 @@ export function activeTraceIds(): { trace_id: string; span_id: string } | undefi
   if (!span) return undefined;
   const sc = span.spanContext();
   return isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : undefined;
+}
+
+/**
+ * Names the HTTP server span of the active request after its route template (`GET /v1/agent-runs/:id`, and
+ * `http.route`), as the Express instrumentation does for routes that Express itself matched. Without an SDK
+ * nothing is registered in the context and this does nothing.
+ */
+export function nameServerRoute(template: string): void {
+  const rpc = getRPCMetadata(context.active());
+  if (rpc?.type === RPCType.HTTP) rpc.route = template;
 }
