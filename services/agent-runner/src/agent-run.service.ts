@@ -23,6 +23,7 @@ import type { RunControlRegistry } from './run-control.registry';
 import type { AbortReason } from './run-control.registry';
 import type { RunMemory } from './run-memory.service';
 import { RunSteps } from './run-steps.service';
+import { StepOrderedCheckpointer } from './step-ordered.checkpointer';
 import { inSpan } from '@raptorflow/core/telemetry/spans';
 import type { ApprovalRequest } from './flows/approval-gate';
 import { ChildrenPendingSignal, RunChildren } from './run-children.service';
@@ -76,6 +77,8 @@ export class AgentRunService {
   private readonly graphs = new Map<string, FlowGraph>();
   private readonly timeoutMs: number;
   private readonly logger: Logger;
+  /** The flows' checkpointer, writing past a step only once its end is committed. */
+  private readonly checkpointer: BaseCheckpointSaver;
 
   constructor(private readonly o: AgentRunServiceOptions) {
     this.db = o.db;
@@ -91,6 +94,15 @@ export class AgentRunService {
     this.flows = o.flows;
     this.timeoutMs = o.timeoutMs;
     this.logger = o.logger;
+    // The checkpoint's config carries the invocation's configurable, and so the claim's own step runner: a
+    // stalled earlier claim of the same run, still in this process, has its own.
+    this.checkpointer = new StepOrderedCheckpointer(
+      o.checkpointer,
+      (config) =>
+        (
+          config.configurable as { runtime?: { steps?: RunSteps } } | undefined
+        )?.runtime?.steps?.settled?.() ?? Promise.resolve(),
+    );
   }
 
   /** `isLastAttempt`: BullMQ will not retry, so an infrastructure failure must end the run here. */
@@ -224,7 +236,7 @@ export class AgentRunService {
     if (!flow) throw new Error(`no flow "${run.flow}"`);
     let graph = this.graphs.get(run.flow);
     if (!graph) {
-      graph = flow.compile(this.o.checkpointer);
+      graph = flow.compile(this.checkpointer);
       this.graphs.set(run.flow, graph);
     }
     const agent = run.agent_id ? await this.agents.persona(run.agent_id) : undefined;
@@ -266,6 +278,7 @@ export class AgentRunService {
             events: this.events,
             parent: run,
             owner: this.o.lease.owner,
+            after: () => steps.settled(),
           }),
           signal,
         },
@@ -274,7 +287,7 @@ export class AgentRunService {
     };
     // A run that already has a checkpoint continues from it; a first attempt starts from its input.
     const checkpoint = resumed
-      ? await this.o.checkpointer.getTuple({ configurable: { thread_id: run.id } })
+      ? await this.checkpointer.getTuple({ configurable: { thread_id: run.id } })
       : undefined;
     let input: Record<string, unknown> | null | Command = checkpoint ? null : run.input;
     if (checkpoint) {
@@ -297,7 +310,15 @@ export class AgentRunService {
     try {
       // A Command is every graph's input type, but typed per graph's state and nodes: cast at this one call.
       state = await graph.invoke(input as Record<string, unknown> | null, config);
+      // The last steps' ends may still be on their way: the run ends after them (or with their failure).
+      await steps.settled();
     } catch (err) {
+      // A step's end that failed is the cause of what followed (a refused checkpoint, a refused begin).
+      const ended = await steps.settled().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (ended !== undefined) throw ended;
       if (err instanceof ChildrenPendingSignal) return { kind: 'children', childIds: err.childIds };
       throw err;
     }

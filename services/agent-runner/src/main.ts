@@ -48,6 +48,10 @@ const checkpointPool = new pg.Pool({
   connectionString: settings.databaseUrl,
   max: settings.agentRuns.checkpointPoolMax,
   application_name: 'raptorflow-checkpoints',
+  // A checkpoint write is a transaction over the run's rows. A runner that stalls inside one (a frozen VM, a
+  // long pause) would hold those locks and block the claim that took its run over, whose writes to the same
+  // rows wait: the server ends such a session once it has sat idle in its transaction for a lease.
+  idle_in_transaction_session_timeout: settings.agentRuns.leaseMs,
 });
 checkpointPool.on('error', () => undefined);
 const bus = getBus();

@@ -44,6 +44,11 @@ export interface RunChildrenOptions {
   /** The parent and this process's lease identity: a child is created only while this claim holds it. */
   parent: AgentRunRow;
   owner: string;
+  /**
+   * The ends of the run's steps so far (RunSteps.settled): a child is created after them, so the parent's
+   * timeline keeps its order and a failed end stops the flow before any child starts.
+   */
+  after?: () => Promise<void>;
 }
 
 /** The ChildRuns of one parent run (see flow.types.ts). */
@@ -66,6 +71,7 @@ export class RunChildren implements ChildRuns {
   async runAll(
     reqs: ReadonlyArray<{ stage: string } & ChildRunRequest>,
   ): Promise<Array<Record<string, unknown>>> {
+    await this.o.after?.();
     const pending: string[] = [];
     const outputs: Array<Record<string, unknown>> = [];
     for (const req of reqs) {

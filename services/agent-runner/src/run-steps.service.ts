@@ -1,20 +1,19 @@
-import { isAppError } from '@raptorflow/core/errors/app-error';
 import { inSpan } from '@raptorflow/core/telemetry/spans';
-import { decimalToNano, nanoToDecimal, nanoToNumber, usdToNano } from '@raptorflow/core/money/money';
+import { decimalToNano, usdToNano } from '@raptorflow/core/money/money';
 import type { AgentRunStepRepository } from '@raptorflow/data/repositories/agent-run-step.repository';
 import type { AgentRunRow } from '@raptorflow/data/repositories/agent-run.rows';
 import type { CostLogRepository } from '@raptorflow/data/repositories/cost-log.repository';
 import type { RunTotals } from '@raptorflow/data/repositories/agent-run-step.repository';
 import type { AuditLogInsert, AuditLogRepository } from '@raptorflow/data/repositories/audit-log.repository';
-import { getLogger } from '@raptorflow/core/logging/logger';
 import type { RunEventLog } from '@raptorflow/data/runs/run-events';
 import type { StepRunner, StepScope } from './flows/flow.types';
 import { DeltaCoalescer } from './delta-coalescer';
 import { askForAnswer } from './structured-answer';
 import type { DispatchToolLike, ToolOutput } from './tools/dispatch-tool.types';
 import type { MemoryOutcome, RunActor, RunMemory } from './run-memory.service';
-import { LeaseLostError } from './run-lease.service';
 import { observeStepBookkeeping } from './step-bookkeeping.metric';
+import { StepEnds } from './step-ends';
+import type { Spent } from './step-ends';
 import { StepStarts } from './step-starts';
 import type { StepStart } from './step-starts';
 import type { StepWork } from './step-bookkeeping.metric';
@@ -30,16 +29,6 @@ export interface RunStepsOptions {
   dispatchTool: DispatchToolLike;
   memory: RunMemory;
   signal: AbortSignal;
-}
-
-/** What one step has spent so far; cost in nano-USD, so a step of many calls sums exactly. */
-interface Spent {
-  input: number;
-  output: number;
-  costNano: bigint;
-  model: string | null;
-  /** The text of the step's last accepted answer, stored in its step.completed event. */
-  text: string | null;
 }
 
 /** Where a step's time went: its model and memory calls, the rest being the runner's bookkeeping. */
@@ -70,13 +59,21 @@ interface StepState {
  */
 export class RunSteps implements StepRunner {
   private readonly starts: StepStarts;
+  private readonly ends: StepEnds;
   private readonly actor: RunActor;
   /** Steps still executing: LangGraph rejects `invoke` as soon as the signal aborts, without waiting. */
   private readonly running = new Set<Promise<unknown>>();
+  /**
+   * The ends of the steps that returned so far, one after the other: each step's end (its row, audit rows
+   * and step.completed) is written after the one before, while the flow already goes on. Rejected from the
+   * first end that failed (a lost lease, the database) on, and so is everything waiting on it.
+   */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: RunStepsOptions) {
     const { run } = o;
-    this.starts = new StepStarts({ steps: o.steps, events: o.events, run });
+    this.starts = new StepStarts({ steps: o.steps, events: o.events, run, after: () => this.tail });
+    this.ends = new StepEnds({ steps: o.steps, audit: o.audit, events: o.events, run });
     this.actor = {
       workspaceId: run.workspace_id,
       userId: run.requested_by,
@@ -105,6 +102,14 @@ export class RunSteps implements StepRunner {
   }
 
   /**
+   * Resolves once every step that returned has its end committed; rejects with the first end's failure.
+   * A checkpoint past those steps waits for it (StepOrderedCheckpointer), and so does the run's end.
+   */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  /**
    * Resolves once no step is executing (or after `maxMs`), so an aborted run records its cancelled call's
    * cost row and its step's failure before the run's final status, which is what readers of that status expect.
    */
@@ -121,7 +126,7 @@ export class RunSteps implements StepRunner {
     fn: (scope: StepScope) => Promise<T>,
     timing: StepTiming,
   ): Promise<T> {
-    const { steps, run, events } = this.o;
+    const { run, events } = this.o;
     const start = await this.starts.start<T>(key);
     if (start.kind === 'stored') {
       timing.work = 'stored';
@@ -152,7 +157,7 @@ export class RunSteps implements StepRunner {
               () => undefined,
             );
           });
-          await this.writeAudit(audit);
+          await this.ends.writeAudit(audit);
           let raw: unknown;
           try {
             raw = await this.o.dispatchTool.invoke(input, {
@@ -163,6 +168,13 @@ export class RunSteps implements StepRunner {
                 onModelTime: (ms) => {
                   timing.work = 'model';
                   timing.workMs += ms;
+                },
+                // The provider is called once the steps before have ended (their ends are written while
+                // this step starts, its budget reservation included): a crash before then re-runs only
+                // the step whose end was lost, as when each end was awaited. The wait is bookkeeping.
+                before: () => {
+                  const waiting = performance.now();
+                  return this.tail.finally(() => (timing.workMs -= performance.now() - waiting));
                 },
               },
             });
@@ -186,65 +198,30 @@ export class RunSteps implements StepRunner {
       },
     };
 
+    let output: T;
     try {
-      const output = await fn(scope);
-      // The step's row was written while it worked (or a lost claim or the database refused it: thrown here).
-      const { position } = await start.started;
-      // One round trip: step row, its audit rows, and its step.completed event with the run's cost so far.
-      const stored = await steps.complete(
-        run,
-        key,
-        {
-          output,
-          model: spent.model,
-          input_tokens: spent.input,
-          output_tokens: spent.output,
-          cost_usd: nanoToDecimal(spent.costNano),
-        },
-        {
-          workspaceId: run.workspace_id,
-          event: {
-            step: key,
-            position,
-            cost_usd: nanoToNumber(spent.costNano),
-            // What the live stream showed as step.delta, whole: a replay shows this instead of the deltas.
-            ...(spent.text === null ? {} : { text: spent.text }),
-          },
-          audit,
-        },
-      );
-      audit.length = 0;
-      if (!stored) throw new LeaseLostError(run.id);
-      this.starts.completedWith(key, output);
-      events.announce(run.id);
-      return output;
+      output = await fn(scope);
     } catch (err) {
-      // The run belongs to a later claim now: its step row and events are that claim's to write.
-      if (err instanceof LeaseLostError) {
-        await this.writeAudit(audit);
-        throw err;
-      }
-      const error = isAppError(err)
-        ? { code: err.code, message: err.message }
-        : {
-            code: 'step_failed',
-            message: err instanceof Error ? err.message : String(err),
-          };
-      // After the step's row and step.started, whichever way its write went.
-      await start.started.catch(() => undefined);
-      const event = { step: key, position: start.position, error };
-      await steps.fail(run, key, error, { workspaceId: run.workspace_id, event, audit }).then(
-        () => events.announce(run.id),
-        (failErr: unknown) => lostAudit(failErr, audit),
+      // An earlier step's end failed: this step's begin waited for it and was never written, and that
+      // failure is the one the run must see.
+      const prior = await this.tail.then(
+        () => undefined,
+        (e: unknown) => e ?? new Error('step end failed'),
       );
+      if (prior !== undefined) throw prior;
+      await this.ends.fail(key, state, err);
       throw err;
     }
-  }
-
-  /** Writes audit rows a step still holds (before its next call), one by one as AuditedTool would have. */
-  private async writeAudit(audit: AuditLogInsert[]): Promise<void> {
-    for (const r of audit.splice(0))
-      await this.o.audit.insert(r).catch((err: unknown) => lostAudit(err, [r]));
+    // The output goes back to the flow now; the end is written after the ends before it, while the next
+    // step's model call already runs (its begin waits for this end, and so does any checkpoint past it).
+    const end = this.tail.then(() => this.ends.complete(key, output, state));
+    this.tail = end;
+    end.catch(() => undefined);
+    this.running.add(end);
+    const forget = () => this.running.delete(end);
+    end.then(forget, forget);
+    this.starts.completedWith(key, output);
+    return output;
   }
 
   /**
@@ -255,7 +232,7 @@ export class RunSteps implements StepRunner {
    */
   private async metered<T>(state: StepState, call: () => Promise<MemoryOutcome<T>>): Promise<T> {
     const { spent, timing } = state;
-    await this.writeAudit(state.audit);
+    await this.ends.writeAudit(state.audit);
     // The totals the step's begin read stand until the step's first call adds cost rows.
     const { runTotals } = await state.start.started;
     if (state.beginTotals) state.totals = runTotals;
@@ -279,13 +256,4 @@ export class RunSteps implements StepRunner {
     if (outcome.embeddingModel) spent.model ??= outcome.embeddingModel.replace(/^[^:]*:/, '');
     return outcome.result;
   }
-}
-
-/**
- * The call's effect (spend, a published event) already happened: failing the step for its audit row would
- * only make the flow repeat it. The line carries the whole rows so they can be restored (as AuditedTool logs).
- */
-function lostAudit(err: unknown, rows: AuditLogInsert[]): void {
-  if (rows.length === 0) return;
-  getLogger().error({ err, audit_rows: rows }, 'could not write the tool.call audit row');
 }

@@ -31,6 +31,11 @@ export interface StepStartsOptions {
   steps: AgentRunStepRepository;
   events: Pick<RunEventLog, 'announce'>;
   run: AgentRunRow;
+  /**
+   * The ends of the steps before (RunSteps): a begin is written after them, so a run's events stay in order
+   * (step.completed of one step before step.started of the next); a failed end fails the begin too.
+   */
+  after?: () => Promise<void>;
 }
 
 /**
@@ -63,15 +68,18 @@ export class StepStarts {
         position = this.next!++;
         this.positions.set(key, position);
       }
-      const started = this.begin<T>(key, position).then((row) => {
-        // Only a completion of this claim could have stored it, and those are answered above.
-        if (row.kind === 'stored') throw new Error(`step ${key} was stored before the run's first claim`);
-        return row;
-      });
+      const started = this.afterEnds()
+        .then(() => this.begin<T>(key, position))
+        .then((row) => {
+          // Only a completion of this claim could have stored it, and those are answered above.
+          if (row.kind === 'stored') throw new Error(`step ${key} was stored before the run's first claim`);
+          return row;
+        });
       // Awaited by the step's end; until then a rejection is not unhandled.
       started.catch(() => undefined);
       return { kind: 'running', position, started };
     }
+    await this.afterEnds();
     const row = await this.begin<T>(key, this.positions.get(key) ?? this.next);
     if (row.kind === 'stored') return row;
     this.positions.set(key, row.position);
@@ -83,6 +91,10 @@ export class StepStarts {
   /** The step completed on this claim with `output`. */
   completedWith(key: string, output: unknown): void {
     this.completed.set(key, output);
+  }
+
+  private afterEnds(): Promise<void> {
+    return this.o.after?.() ?? Promise.resolve();
   }
 
   private async begin<T>(key: string, position: number | undefined): Promise<StepBegin<T>> {

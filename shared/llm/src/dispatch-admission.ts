@@ -28,6 +28,13 @@ export interface DispatchContext {
   correlationId?: string | null;
   /** Cancels the call wherever it is: waiting for a slot, backing off, or in flight. */
   signal?: AbortSignal;
+  /**
+   * Writes of the caller that must be committed before the provider is called (a run's previous step: were
+   * the process to die before it commits, that step would run again, and so would this call). Awaited after
+   * the budget is reserved, so the two overlap; a rejection gives the reservation back and is the call's
+   * error, with no provider called and nothing recorded.
+   */
+  before?: () => Promise<void>;
 }
 
 /** One admitted call as `admitted` runs it: what to reserve, what to call, what the answer cost. */
@@ -110,6 +117,19 @@ export class DispatchAdmission {
         });
       } catch (err) {
         if (err instanceof BudgetExceededError) getMetrics().budgetRejectionsTotal.inc();
+        throw err;
+      }
+    }
+    if (p.ctx.before) {
+      try {
+        await p.ctx.before();
+      } catch (err) {
+        if (reservation)
+          await this.ledger
+            .release(reservation)
+            .catch((releaseErr: unknown) =>
+              getLogger().error({ err: releaseErr }, 'could not release a reservation; it expires'),
+            );
         throw err;
       }
     }

@@ -40,6 +40,8 @@ export interface ModelDispatchConfigurable {
   onText?: (delta: string) => void;
   /** The dispatcher's time for this call in ms (succeeded or not): a step's own time is the rest. */
   onModelTime?: (ms: number) => void;
+  /** Committed before the provider is called (DispatchContext.before): the run's previous steps' ends. */
+  before?: () => Promise<void>;
 }
 
 export type ModelDispatchInput = z.input<typeof modelDispatchInputSchema>;
@@ -98,7 +100,7 @@ export function createModelDispatchTool(ctx: ToolContext, deps: ModelDispatchToo
             responseSchema: input.response_schema,
             onText: typeof onText === 'function' ? onText : undefined,
           },
-          dispatchContextOf(ctx, config?.signal),
+          { ...dispatchContextOf(ctx, config?.signal), before: configurable?.before },
         )
         .finally(() => configurable?.onModelTime?.(performance.now() - started));
       return dispatchResultView(r);
