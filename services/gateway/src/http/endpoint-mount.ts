@@ -3,6 +3,7 @@ import { parseOrThrow } from '@raptorflow/core/errors/zod-errors';
 import type { WorkspaceGuards } from '../workspaces/workspace-access.guard';
 import type { AnyEndpoint } from './endpoint';
 import type { EndpointTable } from './endpoint-table';
+import { isThenable } from './handler-chain';
 import { tagRouteTemplate } from './http-metrics.middleware';
 
 export interface MountOptions<S> {
@@ -76,8 +77,4 @@ function guardsFor(endpoint: AnyEndpoint, opts: MountOptions<unknown>): RequestH
   // The member guard resolves the workspace and runs the per-workspace rate limit (its afterResolve).
   const member = guards.requireWorkspaceMember();
   return role === 'member' ? [member] : [member, guards.requireWorkspaceRole(role)];
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }

@@ -1,7 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import parseUrl from 'parseurl';
 import { nameServerRoute } from '@raptorflow/core/telemetry/spans';
-import { handlerChain } from './handler-chain';
+import { handlerChain, pathOf } from './handler-chain';
 import { tagRouteTemplate } from './http-metrics.middleware';
 
 /**
@@ -75,7 +74,7 @@ export class EndpointTable {
   /** The table as one Express middleware. */
   middleware(): RequestHandler & { endpointRoutes: () => string[] } {
     const handler = (req: Request, res: Response, next: NextFunction) => {
-      const pathname = parseUrl(req)?.pathname;
+      const pathname = pathOf(req);
       const found = pathname ? this.lookup(req.method, pathname) : undefined;
       if (!found) return next();
       if ('error' in found) {

@@ -32,7 +32,8 @@ export function handlerChain(...handlers: RequestHandler[]): RequestHandler {
   };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** Whether a handler returned a promise (or another thenable), as the router checks. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
