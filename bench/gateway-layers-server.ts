@@ -5,6 +5,7 @@
 // gateways would eat the bench's time budget, and idle servers cost the measured one nothing.
 // Prints {"levels": [{"name", "port"}, ...]} when every level listens; SIGTERM stops it.
 import express from 'express';
+import { createServer } from 'node:http';
 import type { Express, RequestHandler } from 'express';
 import fs from 'node:fs';
 import { Session } from 'node:inspector';
@@ -29,6 +30,7 @@ import { correlationMiddleware } from '../services/gateway/src/http/correlation.
 import { tableEndpoints } from '../services/gateway/src/http/endpoint-mount';
 import { EndpointTable } from '../services/gateway/src/http/endpoint-table';
 import { handlerChain, underPath } from '../services/gateway/src/http/handler-chain';
+import { createGatewayServer } from '../services/gateway/src/http/request-shape';
 import { errorMiddleware } from '../services/gateway/src/http/error.middleware';
 import { httpMetricsMiddleware } from '../services/gateway/src/http/http-metrics.middleware';
 import { requestLoggerMiddleware } from '../services/gateway/src/http/request-logger.middleware';
@@ -41,6 +43,7 @@ type Layer = 'settings' | 'edge' | 'context' | 'metrics' | 'logger' | 'auth' | '
 
 export const LEVELS = [
   'bare Express 5, same body',
+  "+ the gateway's request/response classes",
   '+ app settings (no ETag, no X-Powered-By)',
   '+ edge: security headers, CORS, JSON body',
   '+ correlation id and request context',
@@ -119,7 +122,7 @@ function layeredApp(layers: ReadonlySet<Layer>, workspaceLimit: boolean, realHan
 }
 
 function buildLevel(index: number): Express {
-  if (index === 0) {
+  if (index <= 1) {
     const app = express();
     app.get('/v1/agents', sameBody);
     return app;
@@ -143,14 +146,16 @@ function buildLevel(index: number): Express {
     'user-limit',
     'membership',
   ];
-  const layers = new Set(order.slice(0, Math.min(index, order.length)));
-  return layeredApp(layers, index >= 9, index >= 10);
+  const layers = new Set(order.slice(0, Math.min(index - 1, order.length)));
+  return layeredApp(layers, index >= 10, index >= 11);
 }
 
 async function main(): Promise<void> {
   const levels: { name: string; port: number }[] = [];
   for (let i = 0; i < LEVELS.length; i++) {
-    const server = buildLevel(i).listen(0, '127.0.0.1');
+    // Level 0 listens as bare Express does; every later level as the gateway does (request-shape.ts).
+    const app = buildLevel(i);
+    const server = (i === 0 ? createServer(app) : createGatewayServer(app)).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     levels.push({ name: LEVELS[i]!, port: (server.address() as AddressInfo).port });
   }

@@ -2,6 +2,7 @@ import { getSettings } from '@raptorflow/core/config/settings';
 import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
 import type { Settings } from '@raptorflow/core/config/settings';
 import { createApp, whenReady } from '../../services/gateway/src/app';
+import { createGatewayServer } from '../../services/gateway/src/http/request-shape';
 import { listen } from './http';
 import type { TestStack } from './stack';
 
@@ -20,7 +21,8 @@ export async function startGateway(
     memoryPath: await detectMemorySearchPath(stack.db),
   });
   if (!(await whenReady(app))) throw new Error('the gateway did not subscribe to cache invalidations');
-  return listen(app);
+  // On the request and response classes main.ts listens with.
+  return listen(app, createGatewayServer);
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { answerClientErrors } from '../../services/gateway/src/edge/client-error.handler';
@@ -10,10 +11,17 @@ export interface HttpResult<T = any> {
   body: T;
 }
 
-export async function listen(app: Express): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * `app` on a random port. `serve` makes the server (the gateway passes createGatewayServer, as main.ts
+ * listens); Express's own app.listen by default.
+ */
+export async function listen(
+  app: Express,
+  serve: (listener: RequestListener) => Server = createServer,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = await new Promise((resolve) => {
     // As main.ts does: requests Node's parser refuses are answered in the error shape too.
-    const s = answerClientErrors(app.listen(0, '127.0.0.1', () => resolve(s)));
+    const s = answerClientErrors(serve(app).listen(0, '127.0.0.1', () => resolve(s)));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -1,6 +1,6 @@
 // First: tracing must start before the modules it instruments are loaded.
 import { tracing } from './tracing.bootstrap';
-import { createServer } from 'node:http';
+import { createGatewayServer } from './http/request-shape';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { startupModelRouter } from '@raptorflow/llm/model-router.factory';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   // reconnect (with Last-Event-ID) to another replica instead of holding this one for the grace period.
   // Tracked before Express sees the request (its routers rewrite req.url).
   const streams = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
+  const server = createGatewayServer((req, res) => {
     if (/^\/v1\/agent-runs\/[^/?]+\/events/.test(req.url ?? '')) {
       streams.add(res);
       res.on('close', () => streams.delete(res));

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { UnauthenticatedError } from '@raptorflow/core/errors/app-error';
-import { updateContext } from '@raptorflow/core/context/request-context';
+import { setContextUser } from '@raptorflow/core/context/request-context';
 import type { JwtVerifier, VerifiedUser } from './jwt-verifier';
 
 const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/;
@@ -8,7 +8,7 @@ const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/;
 export function requireAuth(verifier: JwtVerifier): RequestHandler {
   const signIn = (req: Request, user: VerifiedUser): void => {
     req.auth = user;
-    updateContext({ userId: user.userId });
+    setContextUser(user.userId);
   };
   // Not an async function: a token verified before (nearly every request) signs in without a promise.
   return (req, _res, next) => {

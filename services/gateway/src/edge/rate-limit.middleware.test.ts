@@ -65,3 +65,28 @@ describe('rate limit headers', () => {
     expect(writes.slice(4)).toEqual(['RateLimit-Remaining']);
   });
 });
+
+describe('counting', () => {
+  it('counts a request once per scope however often the same limit is mounted, and each scope apart', () => {
+    const taken: string[] = [];
+    const l = {
+      windowSeconds: 60,
+      take: (scope: string, id: string) => {
+        taken.push(`${scope}:${id}`);
+        return allowed(10, 5, 30);
+      },
+    } as unknown as RateLimiter;
+    const req = { auth: { userId: 'u1' }, workspace: { id: 'w1' } } as unknown as Request;
+    const { res } = response();
+    const next: NextFunction = jest.fn();
+    const user = rateLimitPerUser(l, 10);
+    const workspace = rateLimitPerWorkspace(l, 10);
+    for (const mw of [user, workspace, user, rateLimitPerUser(l, 10), workspace]) void mw(req, res, next);
+    expect(next).toHaveBeenCalledTimes(5);
+    expect(taken).toEqual(['user:u1', 'workspace:w1']);
+    // Another request is counted anew.
+    const other = { auth: { userId: 'u1' }, workspace: { id: 'w1' } } as unknown as Request;
+    void user(other, res, next);
+    expect(taken).toEqual(['user:u1', 'workspace:w1', 'user:u1']);
+  });
+});

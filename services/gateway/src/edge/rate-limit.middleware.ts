@@ -2,13 +2,25 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { RateLimitedError } from '@raptorflow/core/errors/app-error';
 import type { RateLimitDecision, RateLimiter } from './rate-limiter.service';
 
-// Which decision a response currently advertises, and which subjects a request was already counted for.
-// Symbol-keyed fields, private to this module: they vanish with the request like WeakMap entries would, but
-// cost the garbage collector nothing extra (WeakMap entries are ephemerons, traced specially on every GC).
+// Which decision a response currently advertises, and (one field per scope) which subject of the scope a
+// request was already counted for. Symbol-keyed fields, private to this module (request-shape.ts declares
+// them on every request and response the gateway's server makes, so setting them adds no property): they
+// vanish with the request like WeakMap entries would, but cost the garbage collector nothing extra (WeakMap
+// entries are ephemerons, traced specially on every GC).
 const ADVERTISED = Symbol('rateLimit.advertised');
-const COUNTED = Symbol('rateLimit.counted');
+const COUNTED_USER = Symbol('rateLimit.counted.user');
+const COUNTED_WORKSPACE = Symbol('rateLimit.counted.workspace');
+const COUNTED = { user: COUNTED_USER, workspace: COUNTED_WORKSPACE } as const;
+type Scope = keyof typeof COUNTED;
 type Advertising = Response & { [ADVERTISED]?: RateLimitDecision };
-type Counting = Request & { [COUNTED]?: string[] };
+type Counting = Request & { [COUNTED_USER]?: string; [COUNTED_WORKSPACE]?: string };
+
+/** The fields above, for request-shape.ts. */
+export const RATE_LIMIT_FIELDS = {
+  advertised: ADVERTISED,
+  countedUser: COUNTED_USER,
+  countedWorkspace: COUNTED_WORKSPACE,
+} as const;
 
 /** Refused beats allowed, then fewer remaining, then the longer wait. */
 function moreRestrictive(a: RateLimitDecision, b: RateLimitDecision): boolean {
@@ -47,7 +59,7 @@ interface FixedFields {
 function rateLimit(
   limiter: RateLimiter,
   limitPerMinute: number,
-  scope: string,
+  scope: Scope,
   subjectOf: (req: Request) => string | undefined,
 ): RequestHandler {
   if (!Number.isInteger(limitPerMinute) || limitPerMinute < 1)
@@ -59,6 +71,7 @@ function rateLimit(
     policy: `${limitPerMinute};w=${windowSeconds}`,
     windowSeconds,
   };
+  const field = COUNTED[scope];
   const decide = (res: Response, next: NextFunction, decision: RateLimitDecision | null): void => {
     // null: Redis is unavailable and the limiter fails open (see RateLimiter.consume); headers would lie.
     if (!decision) return next();
@@ -74,11 +87,8 @@ function rateLimit(
     // answer 401/4xx themselves, and a limiter must never be the thing that rejects an unidentified request.
     if (!id) return next();
     // The same limit mounted twice on one path (app-wide and on a route) must not count a request twice.
-    const subject = `${scope}:${id}`;
-    const seen = (req as Counting)[COUNTED];
-    if (seen === undefined) (req as Counting)[COUNTED] = [subject];
-    else if (seen.includes(subject)) return next();
-    else seen.push(subject);
+    if ((req as Counting)[field] === id) return next();
+    (req as Counting)[field] = id;
 
     const decision = limiter.take(scope, id, limitPerMinute);
     if (!(decision instanceof Promise)) return decide(res, next, decision);

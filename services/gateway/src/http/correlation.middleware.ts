@@ -10,10 +10,19 @@ export function correlationMiddleware(): RequestHandler {
     const correlationId = acceptCorrelationId(req.headers['x-correlation-id']);
     res.setHeader(CORRELATION_HEADER, correlationId);
     const traceparent = req.headers.traceparent;
+    // Every field the request will fill in (user after auth, workspace and role after resolution) is present
+    // from the start: the context keeps one shape, and filling it in allocates nothing.
     runWithContext(
-      typeof traceparent === 'string' && traceparent && traceparent.length <= 128
-        ? { correlationId, traceparent }
-        : { correlationId },
+      {
+        correlationId,
+        traceparent:
+          typeof traceparent === 'string' && traceparent && traceparent.length <= 128
+            ? traceparent
+            : undefined,
+        userId: undefined,
+        workspaceId: undefined,
+        role: undefined,
+      },
       next,
     );
   };

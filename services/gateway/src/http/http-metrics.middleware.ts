@@ -52,6 +52,8 @@ export interface HttpMetricsOptions {
 }
 
 const ROUTE_TEMPLATE = Symbol('raptorflow.routeTemplate');
+/** The request field tagRouteTemplate sets (request-shape.ts declares it). */
+export const ROUTE_TEMPLATE_FIELD: typeof ROUTE_TEMPLATE = ROUTE_TEMPLATE;
 type Tagged = Request & { [ROUTE_TEMPLATE]?: string };
 
 /**

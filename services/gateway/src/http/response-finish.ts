@@ -1,6 +1,8 @@
 import type { Response } from 'express';
 
 const CALLBACKS = Symbol('raptorflow.finishCallbacks');
+/** The response field onResponseFinish sets (request-shape.ts declares it). */
+export const FINISH_CALLBACKS_FIELD: typeof CALLBACKS = CALLBACKS;
 type Finishing = Response & { [CALLBACKS]?: Array<() => void> };
 
 /**

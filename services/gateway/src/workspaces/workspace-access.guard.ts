@@ -6,7 +6,7 @@ import {
   UnauthenticatedError,
   ValidationFailedError,
 } from '@raptorflow/core/errors/app-error';
-import { updateContext } from '@raptorflow/core/context/request-context';
+import { setContextWorkspace } from '@raptorflow/core/context/request-context';
 import type { WorkspaceRole } from '@raptorflow/core/context/request-context';
 import type { Membership, MembershipService } from './membership.service';
 
@@ -89,7 +89,7 @@ export class WorkspaceGuards {
         );
       }
       req.workspace = { id: membership.workspaceId, role: membership.role };
-      updateContext({ workspaceId: membership.workspaceId, role: membership.role });
+      setContextWorkspace(membership.workspaceId, membership.role);
       if (this.opts.afterResolve) return this.opts.afterResolve(req, res, next);
       next();
     };

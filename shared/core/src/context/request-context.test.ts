@@ -6,6 +6,8 @@ import {
   getCurrentUserId,
   getCurrentWorkspaceId,
   runWithContext,
+  setContextUser,
+  setContextWorkspace,
   updateContext,
 } from './request-context';
 
@@ -100,6 +102,20 @@ describe('runWithContext', () => {
       await authenticate();
       expect(getCurrentUserId()).toBe(USER_B);
     });
+  });
+
+  it('setContextUser and setContextWorkspace fill in the current context, and outside a run do nothing', async () => {
+    const ctx = { correlationId: 'c' };
+    await runWithContext(ctx, async () => {
+      setContextUser(USER_A);
+      await sleep(1);
+      setContextWorkspace(WS_A, 'admin');
+      expect(getContext()).toBe(ctx);
+      expect(ctx).toEqual({ correlationId: 'c', userId: USER_A, workspaceId: WS_A, role: 'admin' });
+    });
+    expect(() => setContextUser(USER_B)).not.toThrow();
+    expect(() => setContextWorkspace(WS_B, 'owner')).not.toThrow();
+    expect(getContext()).toBeUndefined();
   });
 
   it('updateContext outside a run is a no-op', () => {

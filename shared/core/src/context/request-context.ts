@@ -35,6 +35,24 @@ export function updateContext(patch: Partial<RequestContext>): void {
   if (ctx) Object.assign(ctx, patch);
 }
 
+/**
+ * The signed-in user of the current request's context. Per-request paths (auth) call this rather than
+ * updateContext: no patch object, no Object.assign.
+ */
+export function setContextUser(userId: string): void {
+  const ctx = storage.getStore();
+  if (ctx) ctx.userId = userId;
+}
+
+/** The resolved workspace and the caller's role in it (see setContextUser). */
+export function setContextWorkspace(workspaceId: string, role: WorkspaceRole): void {
+  const ctx = storage.getStore();
+  if (ctx) {
+    ctx.workspaceId = workspaceId;
+    ctx.role = role;
+  }
+}
+
 export function getCurrentUserId(): string | undefined {
   return storage.getStore()?.userId;
 }

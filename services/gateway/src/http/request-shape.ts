@@ -1,0 +1,83 @@
+import { IncomingMessage, ServerResponse, createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import type { Socket } from 'node:net';
+// The router's own symbol for the route a request matched (set on every routed request); the router
+// package is pinned with express so that this is the very symbol express's router uses.
+import { matchedRoute } from 'router/lib/symbols';
+import { RATE_LIMIT_FIELDS } from '../edge/rate-limit.middleware';
+import { ROUTE_TEMPLATE_FIELD } from './http-metrics.middleware';
+import { FINISH_CALLBACKS_FIELD } from './response-finish';
+
+const { advertised, countedUser, countedWorkspace } = RATE_LIMIT_FIELDS;
+// The router's record of the errors it has reported to tracing (set when a request meets an error).
+const routerPublishedErrors: unique symbol = Symbol.for('router.tracing.publishedErrors');
+
+/*
+ * Why these classes exist: Express, its router and the gateway's layers each add fields to every request
+ * and response (req.next, req.params, req.auth, res.locals, …). Added after construction, each new field
+ * moves the object to a new hidden class: measured on Express 5 / Node 20, a field added per request costs
+ * about 1.4 kB of allocation (the object's layout is copied) and a runtime call, so the gateway's fifteen
+ * cost it more than all of its own layers' logic. Declared in the constructor, the same fields are part of
+ * the object from its birth, and setting them is a plain store. The values stay undefined until set, so
+ * every reader sees what it saw before (`'body' in req` aside, which nothing relies on: body-parser sets
+ * req.body to undefined itself when absent).
+ *
+ * request-shape.int.test.ts checks that a request through the whole gateway adds no field to either.
+ */
+
+/** An IncomingMessage with every field Express, its router and the gateway set on a request declared. */
+export class GatewayRequest extends IncomingMessage {
+  // Express (app.handle) and its router (handle, layers, routes).
+  res: unknown = undefined;
+  next: unknown = undefined;
+  baseUrl: unknown = undefined;
+  originalUrl: unknown = undefined;
+  _parsedUrl: unknown = undefined;
+  params: unknown = undefined;
+  route: unknown = undefined;
+  [matchedRoute]: unknown = undefined;
+  [routerPublishedErrors]: unknown = undefined;
+  // The gateway: JSON body, authentication, workspace, rate-limit bookkeeping, metrics label.
+  body: unknown = undefined;
+  auth: unknown = undefined;
+  workspace: unknown = undefined;
+  [countedUser]: unknown = undefined;
+  [countedWorkspace]: unknown = undefined;
+  [ROUTE_TEMPLATE_FIELD]: unknown = undefined;
+
+  constructor(socket: Socket) {
+    super(socket);
+    // Node's own: counted on the first listener (the prototype's 0 until then).
+    ownDefault(this, '_eventsCount');
+  }
+}
+
+/** A ServerResponse with every field Express and the gateway set on a response declared. */
+export class GatewayResponse extends ServerResponse {
+  locals: unknown = undefined;
+  [advertised]: unknown = undefined;
+  [FINISH_CALLBACKS_FIELD]: unknown = undefined;
+
+  constructor(req: IncomingMessage) {
+    super(req);
+    // Node's own: writeHead sets them (the prototype's 200 and undefined until then).
+    ownDefault(this, 'statusCode');
+    ownDefault(this, 'statusMessage');
+  }
+}
+
+/** Makes the value `obj` inherits for `key` its own (the same value, read the same way), unless it is already. */
+function ownDefault(obj: object, key: string): void {
+  if (!Object.hasOwn(obj, key)) Reflect.set(obj, key, Reflect.get(obj, key));
+}
+
+/** The gateway's HTTP server: node:http with the request and response classes above. */
+export function createGatewayServer(listener: RequestListener): Server {
+  return createServer(
+    {
+      IncomingMessage: GatewayRequest,
+      ServerResponse: GatewayResponse as unknown as typeof ServerResponse,
+    },
+    listener,
+  );
+}
