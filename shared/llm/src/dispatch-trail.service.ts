@@ -161,22 +161,22 @@ export class DispatchTrailService {
       if (entries.length === 1) await this.costs.insert(trx, costRow(first!));
       else await this.costs.insertMany(trx, entries.map(costRow));
       // Each in its own call's context (request ids, trace parent), not that of the call whose turn it is.
-      // The audit rows in one statement; the events one after the other (publish writes one outbox row and
-      // a pg connection runs one query at a time: queueing several on it is deprecated).
+      // The audit rows in one statement, the events in another.
       if (entries.length === 1) await first!.inContext(() => this.audit.record(auditEntry(first!), trx));
       else
         await this.auditRows.insertMany(
           entries.map((e) => e.inContext(() => this.audit.row(auditEntry(e)))),
           trx,
         );
-      for (const e of entries)
-        await e.inContext(() =>
-          this.bus.publish(
-            'cost.recorded',
-            { cost_log_id: e.costLogId, model: e.o.model, cost_usd: nanoToDecimal(e.o.costNano) },
-            { trx, workspaceId: e.actor.workspaceId, correlationId: e.actor.correlationId ?? undefined },
-          ),
-        );
+      await this.bus.publishMany(
+        entries.map((e) => ({
+          type: 'cost.recorded' as const,
+          payload: { cost_log_id: e.costLogId, model: e.o.model, cost_usd: nanoToDecimal(e.o.costNano) },
+          opts: { workspaceId: e.actor.workspaceId, correlationId: e.actor.correlationId ?? undefined },
+          inContext: e.inContext,
+        })),
+        trx,
+      );
       // Last, so the workspace's budget row stays locked only for the commit: concurrent calls of the same
       // workspace queue on that lock, not on this transaction's other inserts.
       await settle(entries, trx);

@@ -69,6 +69,28 @@ export async function inSpan<T>(
   );
 }
 
+/**
+ * A span started now and ended by the caller (work done in pieces, e.g. one statement for several publishes),
+ * with the context in which it is the active span.
+ */
+export function startSpan(name: string, options: SpanOptions): { span: Span; context: Context } {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    },
+    parent,
+  );
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** Runs `fn` with `ctx` as the active context (e.g. one from startSpan). */
+export function inContext<T>(ctx: Context, fn: () => T): T {
+  return context.with(ctx, fn);
+}
+
 /** A span that already happened (e.g. time a job waited in its queue): started and ended at given times. */
 export function recordSpan(
   name: string,

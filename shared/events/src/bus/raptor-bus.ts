@@ -9,7 +9,8 @@ import type { Logger } from '@raptorflow/core/logging/logger';
 import { createRedis } from '@raptorflow/core/redis/redis.factory';
 import type { Redis } from '@raptorflow/core/redis/redis.factory';
 import { EventOutboxRepository } from '@raptorflow/data/repositories/event-outbox.repository';
-import { SpanKind, inSpan } from '@raptorflow/core/telemetry/spans';
+import { SpanKind, inContext, inSpan, markFailed, startSpan } from '@raptorflow/core/telemetry/spans';
+import type { Span, SpanOptions } from '@raptorflow/core/telemetry/spans';
 import { buildEnvelope } from './envelope';
 import { OutboxBatcher } from './outbox-batcher';
 import type { EnvelopeOverrides, Envelope, TypedEnvelope } from './envelope';
@@ -78,24 +79,11 @@ export class RaptorBus {
     payload: EventPayload<E>,
     opts: PublishOptions = {},
   ): Promise<TypedEnvelope<E>> {
-    const def = EVENT_CATALOG[type];
-    return inSpan(
-      `publish ${type}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'bullmq',
-          'messaging.operation.type': 'send',
-          'messaging.destination.name': def.queue,
-        },
-      },
-      async (span) => {
-        const envelope = await this.publishInSpan(type, payload, opts);
-        span.setAttribute('messaging.message.id', envelope.event_id);
-        if (envelope.workspace_id) span.setAttribute('raptorflow.workspace_id', envelope.workspace_id);
-        return envelope;
-      },
-    );
+    return inSpan(`publish ${type}`, publishSpanOptions(type), async (span) => {
+      const envelope = await this.publishInSpan(type, payload, opts);
+      tagPublishSpan(span, envelope);
+      return envelope;
+    });
   }
 
   private async publishInSpan<E extends EventType>(
@@ -103,41 +91,78 @@ export class RaptorBus {
     payload: EventPayload<E>,
     opts: PublishOptions,
   ): Promise<TypedEnvelope<E>> {
-    const def = EVENT_CATALOG[type];
-    const checked = parseOrThrow(def.schema, payload, 'payload') as EventPayload<E>;
-    const envelope = buildEnvelope(type, checked, opts);
-    // Events travel through Redis, which keeps every job in memory: a payload is a message, not storage.
-    const bytes = Buffer.byteLength(JSON.stringify(envelope.payload));
-    if (bytes > MAX_EVENT_PAYLOAD_BYTES)
-      throw new PayloadTooLargeError(`${MAX_EVENT_PAYLOAD_BYTES / 1024} KiB`, `The ${type} event payload`, {
-        max_bytes: MAX_EVENT_PAYLOAD_BYTES,
-        bytes,
-      });
+    const envelope = envelopeFor(type, payload, opts);
     if (!opts.trx) {
       await this.batcher.submit(envelope);
       return envelope;
     }
-    const inserted = await this.outbox.insert(
-      [
-        {
-          id: envelope.event_id,
-          event_type: type,
-          queue: def.queue,
-          workspace_id: envelope.workspace_id,
-          envelope: JSON.stringify(envelope),
-        },
-      ],
-      opts.trx,
-    );
-    // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
-    if (inserted.size === 0) return envelope;
-    // Enqueue after commit (batched with other transactions' events that commit in the same turn); a
-    // rollback rejects executionPromise and the event never existed.
-    opts.trx.executionPromise.then(
-      () => this.batcher.deliver(envelope),
-      () => undefined,
-    );
+    await this.insertInTransaction([envelope], opts.trx);
     return envelope;
+  }
+
+  /**
+   * Several events in one caller's transaction, as many publish() calls with `trx` would write them, in one
+   * outbox statement (a pg connection runs one query at a time, so N publishes cost N round trips). Each
+   * event is built, and its `publish <event>` span started, by `inContext` when given (e.g. the async
+   * context of the call the event is of: its request ids and trace parent).
+   */
+  async publishMany(items: PublishItem[], trx: Knex.Transaction): Promise<Envelope[]> {
+    const opened: Array<{ span: Span; envelope: Envelope }> = [];
+    try {
+      for (const item of items) {
+        const run = item.inContext ?? ((fn) => fn());
+        opened.push(
+          run(() => {
+            const { span, context } = startSpan(`publish ${item.type}`, publishSpanOptions(item.type));
+            try {
+              const envelope = inContext(context, () =>
+                envelopeFor(item.type, item.payload, item.opts ?? {}),
+              );
+              tagPublishSpan(span, envelope);
+              return { span, envelope };
+            } catch (err) {
+              markFailed(span, err);
+              span.end();
+              throw err;
+            }
+          }),
+        );
+      }
+      await this.insertInTransaction(
+        opened.map((o) => o.envelope),
+        trx,
+      );
+      return opened.map((o) => o.envelope);
+    } catch (err) {
+      for (const o of opened) markFailed(o.span, err);
+      throw err;
+    } finally {
+      for (const o of opened) o.span.end();
+    }
+  }
+
+  /** Outbox rows in the caller's transaction; each new one is enqueued once it commits. */
+  private async insertInTransaction(envelopes: Envelope[], trx: Knex.Transaction): Promise<void> {
+    const inserted = await this.outbox.insert(
+      envelopes.map((envelope) => ({
+        id: envelope.event_id,
+        event_type: envelope.event_type,
+        queue: EVENT_CATALOG[envelope.event_type as EventType].queue,
+        workspace_id: envelope.workspace_id,
+        envelope: JSON.stringify(envelope),
+      })),
+      trx,
+    );
+    for (const envelope of envelopes) {
+      // A caller-chosen event id already published is a duplicate: the first copy is (or will be) delivered.
+      if (!inserted.has(envelope.event_id)) continue;
+      // Enqueue after commit (batched with other transactions' events that commit in the same turn); a
+      // rollback rejects executionPromise and the event never existed.
+      trx.executionPromise.then(
+        () => this.batcher.deliver(envelope),
+        () => undefined,
+      );
+    }
   }
 
   /** Sends an outbox envelope to its queue and marks the row; false when Redis could not take it. */
@@ -200,6 +225,48 @@ export class RaptorBus {
     this.queues.clear();
     if (this.ownsConnection) this.connection.disconnect();
   }
+}
+
+/** One publish of publishMany: what publish() takes, and the async context to build the event in. */
+export interface PublishItem<E extends EventType = EventType> {
+  type: E;
+  payload: EventPayload<E>;
+  opts?: EnvelopeOverrides;
+  inContext?: <R>(fn: () => R) => R;
+}
+
+/** The payload checked against its schema and size limit, in its envelope. */
+function envelopeFor<E extends EventType>(
+  type: E,
+  payload: EventPayload<E>,
+  opts: EnvelopeOverrides,
+): TypedEnvelope<E> {
+  const checked = parseOrThrow(EVENT_CATALOG[type].schema, payload, 'payload') as EventPayload<E>;
+  const envelope = buildEnvelope(type, checked, opts);
+  // Events travel through Redis, which keeps every job in memory: a payload is a message, not storage.
+  const bytes = Buffer.byteLength(JSON.stringify(envelope.payload));
+  if (bytes > MAX_EVENT_PAYLOAD_BYTES)
+    throw new PayloadTooLargeError(`${MAX_EVENT_PAYLOAD_BYTES / 1024} KiB`, `The ${type} event payload`, {
+      max_bytes: MAX_EVENT_PAYLOAD_BYTES,
+      bytes,
+    });
+  return envelope;
+}
+
+function publishSpanOptions(type: EventType): SpanOptions {
+  return {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': EVENT_CATALOG[type].queue,
+    },
+  };
+}
+
+function tagPublishSpan(span: Span, envelope: Envelope): void {
+  span.setAttribute('messaging.message.id', envelope.event_id);
+  if (envelope.workspace_id) span.setAttribute('raptorflow.workspace_id', envelope.workspace_id);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
