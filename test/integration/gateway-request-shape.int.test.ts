@@ -112,3 +112,30 @@ it('adds no field to a write with a JSON body', async () => {
   });
   expect(res).toEqual({ status: 201, added: [] });
 });
+
+it("passes node:http's options on to its responses", async () => {
+  // With rejectNonStandardBodyWrites, a body written to a HEAD response throws (Node's own check).
+  const seenHere: { made?: boolean; refused?: string } = {};
+  const other = createGatewayServer(
+    (_req, res) => {
+      seenHere.made = res instanceof GatewayResponse;
+      try {
+        res.write('body');
+        seenHere.refused = 'no';
+      } catch (err) {
+        seenHere.refused = (err as { code?: string }).code ?? 'error';
+      }
+      res.end();
+    },
+    { rejectNonStandardBodyWrites: true },
+  );
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  try {
+    const port = (other.address() as AddressInfo).port;
+    expect((await fetch(`http://127.0.0.1:${port}/`, { method: 'HEAD' })).status).toBe(200);
+    expect(seenHere).toEqual({ made: true, refused: 'ERR_HTTP_BODY_NOT_ALLOWED' });
+  } finally {
+    other.closeAllConnections();
+    await new Promise((r) => other.close(r));
+  }
+});

@@ -1,5 +1,5 @@
 import { IncomingMessage, ServerResponse, createServer } from 'node:http';
-import type { RequestListener, Server } from 'node:http';
+import type { RequestListener, Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 // The router's own symbol for the route a request matched (set on every routed request); the router
 // package is pinned with express so that this is the very symbol express's router uses.
@@ -14,15 +14,15 @@ const routerPublishedErrors: unique symbol = Symbol.for('router.tracing.publishe
 
 /*
  * Why these classes exist: Express, its router and the gateway's layers each add fields to every request
- * and response (req.next, req.params, req.auth, res.locals, …). Added after construction, each new field
- * moves the object to a new hidden class: measured on Express 5 / Node 20, a field added per request costs
- * about 1.4 kB of allocation (the object's layout is copied) and a runtime call, so the gateway's fifteen
- * cost it more than all of its own layers' logic. Declared in the constructor, the same fields are part of
- * the object from its birth, and setting them is a plain store. The values stay undefined until set, so
- * every reader sees what it saw before (`'body' in req` aside, which nothing relies on: body-parser sets
- * req.body to undefined itself when absent).
+ * and response (req.next, req.params, req.auth, res.locals, …). On Express 5 / Node 20, a field added to a
+ * request after construction (it gives the object a new hidden class) measured about 1.5 kB of allocation
+ * and a runtime call per request, and the gateway's fifteen cost it more than all of its own layers' logic
+ * (docs/benchmarks.md). Declared in the constructor, the same fields are part of the object from its birth,
+ * and setting them is a plain store. The values stay undefined until set, so every reader sees what it saw
+ * before (`'body' in req` aside, which nothing relies on: body-parser sets req.body to undefined itself).
  *
- * request-shape.int.test.ts checks that a request through the whole gateway adds no field to either.
+ * test/integration/gateway-request-shape.int.test.ts checks that requests through the whole gateway add no
+ * field to either object.
  */
 
 /** An IncomingMessage with every field Express, its router and the gateway set on a request declared. */
@@ -45,8 +45,9 @@ export class GatewayRequest extends IncomingMessage {
   [countedWorkspace]: unknown = undefined;
   [ROUTE_TEMPLATE_FIELD]: unknown = undefined;
 
-  constructor(socket: Socket) {
-    super(socket);
+  // Whatever node:http passes on (today the socket), passed on as it is.
+  constructor(...args: [Socket, ...unknown[]]) {
+    super(...(args as [Socket]));
     // Node's own: counted on the first listener (the prototype's 0 until then).
     ownDefault(this, '_eventsCount');
   }
@@ -58,8 +59,9 @@ export class GatewayResponse extends ServerResponse {
   [advertised]: unknown = undefined;
   [FINISH_CALLBACKS_FIELD]: unknown = undefined;
 
-  constructor(req: IncomingMessage) {
-    super(req);
+  // Whatever node:http passes on (the request and the server's options: highWaterMark, …), passed on.
+  constructor(...args: [IncomingMessage, ...unknown[]]) {
+    super(...(args as [IncomingMessage]));
     // Node's own: writeHead sets them (the prototype's 200 and undefined until then).
     ownDefault(this, 'statusCode');
     ownDefault(this, 'statusMessage');
@@ -71,10 +73,14 @@ function ownDefault(obj: object, key: string): void {
   if (!Object.hasOwn(obj, key)) Reflect.set(obj, key, Reflect.get(obj, key));
 }
 
-/** The gateway's HTTP server: node:http with the request and response classes above. */
-export function createGatewayServer(listener: RequestListener): Server {
+/** The gateway's HTTP server: node:http (with `options`) on the request and response classes above. */
+export function createGatewayServer(
+  listener: RequestListener,
+  options: Omit<ServerOptions, 'IncomingMessage' | 'ServerResponse'> = {},
+): Server {
   return createServer(
     {
+      ...options,
       IncomingMessage: GatewayRequest,
       ServerResponse: GatewayResponse as unknown as typeof ServerResponse,
     },
