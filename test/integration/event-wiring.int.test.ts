@@ -4,7 +4,7 @@ import { CONSUMER_SERVICES, EVENT_CATALOG, EVENT_TYPES } from '@raptorflow/event
 
 /**
  * Findable events: from the catalog, a reader can tell who consumes each event, and the code agrees — every
- * event has a producer (a publish call site, or a schedule) and exactly one consuming worker, in the service
+ * event has a producer (a publish call site, publishMany's items included, or a schedule) and exactly one consuming worker, in the service
  * the catalog names. Read from the source itself, so a new event without a worker or a producer fails here.
  */
 const ROOT = path.resolve(__dirname, '../..');
@@ -41,7 +41,11 @@ function consumersOf(event: string): string[] {
 
 function producersOf(event: string): string[] {
   const call = new RegExp(`(publish|buildEnvelope)(<[^>]*>)?\\(\\s*'${esc(event)}'|name:\\s*'${esc(event)}'`);
-  const sites = code.filter(({ text }) => call.test(text)).map((s) => s.file);
+  // publishMany's items name their event as `type: '<event>'`, in a file that calls publishMany.
+  const item = new RegExp(`type:\\s*'${esc(event)}'`);
+  const sites = code
+    .filter(({ text }) => call.test(text) || (text.includes('.publishMany(') && item.test(text)))
+    .map((s) => s.file);
   // test.* events are published by operators through POST /v1/events, whose schema admits exactly those.
   if (event.startsWith('test.')) {
     const route = code.find((s) => s.file.startsWith('services/gateway/') && s.text.includes('/^test\\.'));
