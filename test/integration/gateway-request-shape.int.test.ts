@@ -6,15 +6,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getSettings } from '@raptorflow/core/config/settings';
-import { detectMemorySearchPath } from '@raptorflow/data/memory/memory-vector';
-import { createApp, whenReady } from '../../services/gateway/src/app';
 import {
   GatewayRequest,
   GatewayResponse,
   createGatewayServer,
 } from '../../services/gateway/src/http/request-shape';
 import { newUser, newWorkspace } from '../support/factories';
+import { gatewayApp } from '../support/gateway';
 import { openStack } from '../support/stack';
 
 const stack = openStack();
@@ -33,14 +31,7 @@ let server: Server;
 let url: string;
 
 beforeAll(async () => {
-  const app = createApp({
-    settings: getSettings(),
-    db: stack.db,
-    bus: stack.bus,
-    redis: stack.redis,
-    memoryPath: await detectMemorySearchPath(stack.db),
-  });
-  expect(await whenReady(app)).toBe(true);
+  const app = await gatewayApp(stack);
   server = createGatewayServer((req, res) => {
     // The keys as the server made them, before Express or any layer saw the request.
     seen.push({

@@ -6,8 +6,8 @@ import { createGatewayServer } from '../../services/gateway/src/http/request-sha
 import { listen } from './http';
 import type { TestStack } from './stack';
 
-/** The real gateway app on a random port, over the test file's database, Redis and queue prefix. */
-export async function startGateway(
+/** The real gateway app over the test file's database, Redis and queue prefix, subscribed and ready. */
+export async function gatewayApp(
   stack: TestStack,
   settings: Settings = getSettings(),
   extra: { consoleDir?: string } = {},
@@ -21,8 +21,16 @@ export async function startGateway(
     memoryPath: await detectMemorySearchPath(stack.db),
   });
   if (!(await whenReady(app))) throw new Error('the gateway did not subscribe to cache invalidations');
-  // On the request and response classes main.ts listens with.
-  return listen(app, createGatewayServer);
+  return app;
+}
+
+/** The real gateway app on a random port, on the request and response classes main.ts listens with. */
+export async function startGateway(
+  stack: TestStack,
+  settings: Settings = getSettings(),
+  extra: { consoleDir?: string } = {},
+) {
+  return listen(await gatewayApp(stack, settings, extra), createGatewayServer);
 }
 
 /**

@@ -51,9 +51,8 @@ export interface HttpMetricsOptions {
   templatedMounts?: string[];
 }
 
-const ROUTE_TEMPLATE = Symbol('raptorflow.routeTemplate');
 /** The request field tagRouteTemplate sets (request-shape.ts declares it). */
-export const ROUTE_TEMPLATE_FIELD: typeof ROUTE_TEMPLATE = ROUTE_TEMPLATE;
+export const ROUTE_TEMPLATE = Symbol('raptorflow.routeTemplate');
 type Tagged = Request & { [ROUTE_TEMPLATE]?: string };
 
 /**

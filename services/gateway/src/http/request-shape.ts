@@ -5,8 +5,8 @@ import type { Socket } from 'node:net';
 // package is pinned with express so that this is the very symbol express's router uses.
 import { matchedRoute } from 'router/lib/symbols';
 import { RATE_LIMIT_FIELDS } from '../edge/rate-limit.middleware';
-import { ROUTE_TEMPLATE_FIELD } from './http-metrics.middleware';
-import { FINISH_CALLBACKS_FIELD } from './response-finish';
+import { ROUTE_TEMPLATE } from './http-metrics.middleware';
+import { FINISH_CALLBACKS } from './response-finish';
 
 const { advertised, countedUser, countedWorkspace } = RATE_LIMIT_FIELDS;
 // The router's record of the errors it has reported to tracing (set when a request meets an error).
@@ -43,7 +43,7 @@ export class GatewayRequest extends IncomingMessage {
   workspace: unknown = undefined;
   [countedUser]: unknown = undefined;
   [countedWorkspace]: unknown = undefined;
-  [ROUTE_TEMPLATE_FIELD]: unknown = undefined;
+  [ROUTE_TEMPLATE]: unknown = undefined;
 
   // Whatever node:http passes on (today the socket), passed on as it is.
   constructor(...args: [Socket, ...unknown[]]) {
@@ -57,7 +57,7 @@ export class GatewayRequest extends IncomingMessage {
 export class GatewayResponse extends ServerResponse {
   locals: unknown = undefined;
   [advertised]: unknown = undefined;
-  [FINISH_CALLBACKS_FIELD]: unknown = undefined;
+  [FINISH_CALLBACKS]: unknown = undefined;
 
   // Whatever node:http passes on (the request and the server's options: highWaterMark, …), passed on.
   constructor(...args: [IncomingMessage, ...unknown[]]) {
