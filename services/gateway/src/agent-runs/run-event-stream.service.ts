@@ -9,6 +9,8 @@ import type { RunEventHub, RunWatcher } from './run-event.hub';
 import type { AccessHolder, RunStreamAccess } from './run-stream-access.service';
 
 const PAGE = 500;
+/** Deltas one stream holds while it reads (a slow database must not grow them without bound). */
+const MAX_WAITING_DELTAS = 200;
 
 /** Who the stream was opened for: its access is re-checked as long as it is open. */
 export interface StreamReader {
@@ -124,6 +126,10 @@ class LiveStream implements RunWatcher, AccessHolder {
   readonly workspaceId: string;
   private busy = false;
   private again = false;
+  /** Steps whose `step.started` this stream has sent: their deltas go out at once. */
+  private readonly startedSteps = new Set<string>();
+  /** Deltas of a step whose `step.started` this stream has not sent yet: they wait for the next read. */
+  private waitingDeltas: string[] = [];
   private runEnded = false;
   private readonly correlationId: string | undefined;
 
@@ -193,7 +199,25 @@ class LiveStream implements RunWatcher, AccessHolder {
       text: d.text,
       at: d.at,
     };
-    this.res.write(`event: step.delta\ndata: ${JSON.stringify(data)}\n\n`);
+    const sse = `event: step.delta\ndata: ${JSON.stringify(data)}\n\n`;
+    if (this.startedSteps.has(d.step) && this.waitingDeltas.length === 0) {
+      this.res.write(sse);
+      return;
+    }
+    // The runner sends a step's text only once its step.started has committed, but this stream may not
+    // have read that row yet (the nudge and the delta race here): read first, then send, so a client never
+    // sees a step's text before the step.
+    if (this.waitingDeltas.length < MAX_WAITING_DELTAS) this.waitingDeltas.push(sse);
+    void this.pump();
+  }
+
+  /** Deltas held for a read, in order, once it is done (sent even if the read failed: they are live only). */
+  private sendWaitingDeltas(): void {
+    if (this.waitingDeltas.length === 0) return;
+    const frames = this.waitingDeltas;
+    this.waitingDeltas = [];
+    if (this.closed || this.held) return;
+    for (const f of frames) this.res.write(f);
   }
 
   /** Sends the rows; false once the stream has ended (a terminal status was among them). */
@@ -202,6 +226,7 @@ class LiveStream implements RunWatcher, AccessHolder {
       if (this.closed) return false;
       this.res.write(frame(e));
       this.lastId = e.id;
+      if (e.type === 'step.started' && typeof e.data.step === 'string') this.startedSteps.add(e.data.step);
       if (isTerminal(e)) {
         this.end();
         return false;
@@ -234,6 +259,7 @@ class LiveStream implements RunWatcher, AccessHolder {
       this.logger.debug({ err, agent_run_id: this.runId }, 'run event read failed; the poll retries');
     } finally {
       this.busy = false;
+      this.sendWaitingDeltas();
     }
   }
 
